@@ -1,0 +1,553 @@
+"""The events the one-stop-shop, payment, feedback and kiosk systems send us.
+
+Every event is a CloudEvents 1.0 envelope in structured JSON mode. The `type` names the fact and
+carries the schema version (``vn.tthc.dossier.received.v1``): a new version of a payload is a new
+type, so old senders keep working while new ones move on. ``id`` + ``source`` make an event unique;
+``subject`` is the code of the dossier, feedback, procedure or commune the fact is about.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from tthc.calendar import VN_TZ
+from tthc.units import UnitLevel
+
+SPEC_VERSION = "1.0"
+TYPE_PREFIX = "vn.tthc."
+
+# Official codes: unit codes of the statistics office (e.g. "26626"), national procedure codes
+# ("1.001234.000.00.00.H12"), dossier codes of the one-stop-shop ("H12.22-240501-0001").
+Code = Annotated[
+    str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._\-/]{0,79}$", strip_whitespace=True)
+]
+Amount = Annotated[int, Field(ge=0, le=10**13, description="Vietnamese đồng, no minor unit")]
+Count = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class Entity(StrEnum):
+    """Whose history an event belongs to; each entity's events are folded into one state."""
+
+    dossier = "dossier"
+    feedback = "feedback"
+    procedure = "procedure"
+    commune_service = "commune_service"
+
+
+class Channel(IntEnum):
+    """How a dossier was submitted (the one-stop-shop's own numbering)."""
+
+    in_person = 1
+    online = 2
+    post = 3
+
+
+class DossierStatus(IntEnum):
+    """The one-stop-shop's dossier statuses 1–10."""
+
+    registered = 1
+    received = 2
+    refused = 3
+    in_progress = 4
+    supplement_requested = 5
+    financial_obligation_requested = 6
+    withdrawn = 7
+    stopped = 8
+    processed = 9
+    result_returned = 10
+
+
+class OnlineService(StrEnum):
+    none = "none"
+    partial = "partial"  # một phần
+    full = "full"  # toàn trình
+
+
+class ApplicantType(StrEnum):
+    individual = "individual"
+    organization = "organization"
+
+
+class ProcedureComponent(StrEnum):
+    """The seven parts a published procedure must carry (1.3)."""
+
+    name = "name"
+    steps = "steps"
+    method = "method"
+    dossier_components = "dossier_components"
+    processing_time = "processing_time"
+    fees = "fees"
+    legal_basis = "legal_basis"
+
+
+class IdentityMethod(StrEnum):
+    vneid = "vneid"
+    population_database = "population_database"
+
+
+class Payload(BaseModel):
+    """Base of every event's `data`. Unknown fields are refused so that typos surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity: ClassVar[Entity]
+    fact: ClassVar[str]
+    status: ClassVar[DossierStatus | None] = None
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"{TYPE_PREFIX}{cls.entity.value}.{cls.fact}.v1"
+
+
+# --- Dossier lifecycle (subject: dossier code) -------------------------------------------------
+
+
+class DossierReceived(Payload):
+    entity = Entity.dossier
+    fact = "received"
+    status = DossierStatus.received
+
+    unit: Code
+    procedure: Code
+    channel: Channel
+    received_at: AwareDatetime
+    due_at: AwareDatetime | None = Field(
+        None, description="Hạn trả kết quả; when absent the procedure's time limit applies"
+    )
+    applicant_type: ApplicantType = ApplicantType.individual
+
+
+class DossierRefused(Payload):
+    """Refused at intake (status 3): the dossier was never accepted and counts nowhere."""
+
+    entity = Entity.dossier
+    fact = "refused"
+    status = DossierStatus.refused
+
+    at: AwareDatetime
+    reason: str | None = None
+
+
+class DossierSupplementRequested(Payload):
+    entity = Entity.dossier
+    fact = "supplement_requested"
+    status = DossierStatus.supplement_requested
+
+    at: AwareDatetime
+    reason: str | None = None
+
+
+class DossierSupplementReceived(Payload):
+    entity = Entity.dossier
+    fact = "supplement_received"
+
+    at: AwareDatetime
+    new_due_at: AwareDatetime | None = Field(
+        None,
+        description="Set when the source system re-set the due date for this supplement; "
+        "the supplement time is then not taken off a second time",
+    )
+
+
+class DossierDueDateChanged(Payload):
+    """A correction or an extension of the due date; the latest by event time wins."""
+
+    entity = Entity.dossier
+    fact = "due_date_changed"
+
+    due_at: AwareDatetime
+    reason: str | None = None
+
+
+class DossierFinancialObligationRequested(Payload):
+    entity = Entity.dossier
+    fact = "financial_obligation_requested"
+    status = DossierStatus.financial_obligation_requested
+
+    at: AwareDatetime
+    amount: Amount
+
+
+class DossierFeePaid(Payload):
+    entity = Entity.dossier
+    fact = "fee_paid"
+
+    at: AwareDatetime
+    amount: Annotated[int, Field(gt=0, le=10**13)]
+    online: bool
+
+
+class DossierWithdrawn(Payload):
+    entity = Entity.dossier
+    fact = "withdrawn"
+    status = DossierStatus.withdrawn
+
+    at: AwareDatetime
+
+
+class DossierStopped(Payload):
+    entity = Entity.dossier
+    fact = "stopped"
+    status = DossierStatus.stopped
+
+    at: AwareDatetime
+    reason: str | None = None
+
+
+class DossierProcessed(Payload):
+    entity = Entity.dossier
+    fact = "processed"
+    status = DossierStatus.processed
+
+    at: AwareDatetime
+
+
+class DossierResultReturned(Payload):
+    entity = Entity.dossier
+    fact = "result_returned"
+    status = DossierStatus.result_returned
+
+    at: AwareDatetime
+    electronic: bool = Field(description="Kết quả điện tử")
+    pushed_to_data_store: bool = Field(False, description="Đẩy vào kho dữ liệu của công dân")
+
+
+class DossierSyncedToPortal(Payload):
+    entity = Entity.dossier
+    fact = "synced_to_portal"
+
+    at: AwareDatetime
+
+
+class DossierDigitized(Payload):
+    """Digitization of a dossier's components; several reports keep the largest counts."""
+
+    entity = Entity.dossier
+    fact = "digitized"
+
+    at: AwareDatetime
+    digitized_components: Count
+    reused_components: Count = 0
+    data_store_components: Count = 0
+    result_digitized: bool = False
+
+
+class DossierIdentityVerified(Payload):
+    entity = Entity.dossier
+    fact = "identity_verified"
+
+    at: AwareDatetime
+    method: IdentityMethod
+
+
+class DossierRated(Payload):
+    entity = Entity.dossier
+    fact = "rated"
+
+    at: AwareDatetime
+    satisfied: bool
+
+
+class DossierComplaintFiled(Payload):
+    entity = Entity.dossier
+    fact = "complaint_filed"
+
+    at: AwareDatetime
+
+
+# --- Feedback (phản ánh, kiến nghị; subject: feedback code) ------------------------------------
+
+
+class FeedbackReceived(Payload):
+    entity = Entity.feedback
+    fact = "received"
+
+    unit: Code
+    received_at: AwareDatetime
+    procedure: Code | None = None
+
+
+class FeedbackTransferred(Payload):
+    entity = Entity.feedback
+    fact = "transferred"
+
+    at: AwareDatetime
+    to_unit: Code
+
+
+class FeedbackAccepted(Payload):
+    entity = Entity.feedback
+    fact = "accepted"
+
+    at: AwareDatetime
+
+
+class FeedbackRefused(Payload):
+    entity = Entity.feedback
+    fact = "refused"
+
+    at: AwareDatetime
+    reason: str | None = None
+
+
+class FeedbackInfoRequested(Payload):
+    entity = Entity.feedback
+    fact = "info_requested"
+
+    at: AwareDatetime
+
+
+class FeedbackAnswered(Payload):
+    entity = Entity.feedback
+    fact = "answered"
+
+    at: AwareDatetime
+
+
+class FeedbackPublished(Payload):
+    entity = Entity.feedback
+    fact = "published"
+
+    at: AwareDatetime
+
+
+class FeedbackClassified(Payload):
+    entity = Entity.feedback
+    fact = "classified"
+
+    at: AwareDatetime
+    category: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class FeedbackRated(Payload):
+    entity = Entity.feedback
+    fact = "rated"
+
+    at: AwareDatetime
+    satisfied: bool
+
+
+class FeedbackComplainedAgain(Payload):
+    entity = Entity.feedback
+    fact = "complained_again"
+
+    at: AwareDatetime
+
+
+# --- Procedure catalogue (subject: national procedure code) ------------------------------------
+
+
+class ProcedureConfigured(Payload):
+    """The procedure's attributes as the province runs it; the latest by event time wins."""
+
+    entity = Entity.procedure
+    fact = "configured"
+
+    at: AwareDatetime
+    name: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    authority_levels: Annotated[list[UnitLevel], Field(min_length=1)]
+    online_service: OnlineService
+    full_online_eligible: bool = False
+    fee_bearing: bool = False
+    payment_integrated: bool = False
+    returns_result_document: bool = True
+    applicant_types: Annotated[list[ApplicantType], Field(min_length=1)] = [
+        ApplicantType.individual
+    ]
+    uses_population_data: bool = False
+    processing_working_days: Annotated[int, Field(ge=0, le=365)] | None = None
+
+
+class ProcedureAnnounced(Payload):
+    """A decision announcing the procedure (quyết định công bố)."""
+
+    entity = Entity.procedure
+    fact = "announced"
+
+    unit: Code
+    decision_number: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    decided_on: date
+    effective_on: date = Field(description="When the legal basis takes effect")
+
+
+class ProcedurePublished(Payload):
+    """Publication on the national procedures database (CSDL quốc gia về TTHC)."""
+
+    entity = Entity.procedure
+    fact = "published"
+
+    published_on: date
+    components: list[ProcedureComponent]
+
+
+# --- Commune services (subject: commune unit code) ---------------------------------------------
+
+
+class CertifiedCopyOffered(Payload):
+    """The commune offers electronic certified copies from originals (chứng thực điện tử)."""
+
+    entity = Entity.commune_service
+    fact = "certified_copy_offered"
+
+    unit: Code
+    since: date
+
+
+class CertifiedCopyIssued(Payload):
+    entity = Entity.commune_service
+    fact = "certified_copy_issued"
+
+    unit: Code
+    at: AwareDatetime
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+PAYLOADS: tuple[type[Payload], ...] = tuple(Payload.__subclasses__())
+EVENT_TYPES: dict[str, type[Payload]] = {p.event_type(): p for p in PAYLOADS}
+
+
+class Event(BaseModel):
+    """A validated CloudEvent whose `data` is the typed payload of its `type`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    type: str
+    subject: Code
+    time: AwareDatetime
+    data: Payload
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes an event unique: a resend has the same key and must count once."""
+        return (self.source, self.id)
+
+    @property
+    def entity(self) -> Entity:
+        return self.data.entity
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the fact happened: the payload's own timestamp, else the envelope's `time`."""
+        for name in ("at", "received_at"):
+            value = getattr(self.data, name, None)
+            if isinstance(value, datetime):
+                return value
+        return self.time
+
+    @property
+    def unit(self) -> str | None:
+        return getattr(self.data, "unit", None)
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        """The structured-mode JSON object, as a sender would post it."""
+        return {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.isoformat(),
+            "datacontenttype": "application/json",
+            "data": self.data.model_dump(mode="json"),
+        }
+
+
+class _Envelope(BaseModel):
+    """CloudEvents 1.0 context attributes; extension attributes are allowed and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    type: str
+    subject: Code
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = None
+    data: dict[str, Any]
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {value!r}; known types: see GET /v1/event-types")
+        return value
+
+
+class EventError(ValueError):
+    """An event that cannot be accepted, with every problem as (field path, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
+
+
+def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    return [
+        (prefix + ".".join(str(part) for part in e["loc"]) or "(event)", e["msg"])
+        for e in error.errors(include_url=False)
+    ]
+
+
+def parse_event(raw: Any) -> Event:
+    """Validate one decoded CloudEvent; raise EventError naming each bad field."""
+    if not isinstance(raw, dict):
+        raise EventError([("(event)", "an event must be a JSON object")])
+    try:
+        envelope = _Envelope.model_validate(raw)
+    except ValidationError as error:
+        raise EventError(_problems(error)) from None
+    payload_type = EVENT_TYPES[envelope.type]
+    try:
+        data = payload_type.model_validate(envelope.data)
+    except ValidationError as error:
+        raise EventError(_problems(error, prefix="data.")) from None
+    return Event(
+        id=envelope.id,
+        source=envelope.source,
+        type=envelope.type,
+        subject=envelope.subject,
+        time=envelope.time,
+        data=data,
+    )
+
+
+def make_event(
+    payload: Payload, *, subject: str, id: str, source: str, time: datetime | None = None
+) -> Event:
+    """Build an event from a payload (simulators, tests, importers)."""
+    return Event(
+        id=id,
+        source=source,
+        type=payload.event_type(),
+        subject=subject,
+        time=time or _payload_time(payload),
+        data=payload,
+    )
+
+
+def _payload_time(payload: Payload) -> datetime:
+    for name in ("at", "received_at"):
+        value = getattr(payload, name, None)
+        if isinstance(value, datetime):
+            return value
+    for name in ("published_on", "decided_on", "since"):
+        value = getattr(payload, name, None)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=VN_TZ)
+    raise ValueError(f"{type(payload).__name__} has no timestamp: pass time=")

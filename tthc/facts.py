@@ -1,0 +1,240 @@
+"""Fact rows: one flat record per dossier, feedback, procedure and commune, derived from state.
+
+Facts are what the indicators count. They hold the state's outcome in plain columns (times in
+UTC to the second, flags, counts) plus what the methodology decides at derivation time (the due
+date from the procedure's time limit, feedback deadlines in working days). The aggregator stores
+them in ClickHouse, one row per entity that a newer row replaces; the reference computation
+counts them in Python. Lateness that depends on "now" stays out of facts: measures judge it
+against a cutoff instant at query time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tthc.calendar import VN_TZ, WorkingCalendar, local_date
+from tthc.events import ApplicantType, OnlineService, ProcedureComponent
+from tthc.profile import Settings
+from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(UTC).replace(microsecond=0)
+
+
+class Facts:
+    """Base of fact rows: a dict view for SQL inserts and expression evaluation."""
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DossierFacts(Facts):
+    code: str
+    unit: str
+    procedure: str
+    counted: bool  # accepted at intake: a dossier refused at intake counts nowhere
+    channel: int
+    received_at: datetime
+    due_at: datetime | None
+    ended_at: datetime | None
+    withdrawn: bool
+    supplement_requests: int
+    paused_seconds: int
+    paused_since: datetime | None
+    returned_at: datetime | None
+    result_electronic: bool
+    result_digitized: bool
+    result_pushed_to_data_store: bool
+    synced_at: datetime | None
+    sync_due_at: datetime | None
+    fee: int
+    paid_online: bool
+    digitized_components: int
+    reused_components: int
+    data_store_components: int
+    population_data_used: bool
+    dissatisfied: bool
+    complaint: bool
+    online_service: str
+    full_online_eligible: bool
+    returns_result_document: bool
+
+
+@dataclass(frozen=True)
+class FeedbackFacts(Facts):
+    code: str
+    unit: str
+    received_at: datetime
+    classified: bool
+    decided_at: datetime | None  # accepted or refused, whichever came first
+    decide_due_at: datetime
+    info_requested_at: datetime | None
+    info_request_due_at: datetime
+    ended_at: datetime | None  # answered or refused
+    handle_due_at: datetime
+    dissatisfied: bool
+    complained_again: bool
+
+
+@dataclass(frozen=True)
+class ProcedureFacts(Facts):
+    code: str
+    announcing_unit: str
+    configured: bool
+    authority_levels: list[str]
+    online_service: str
+    full_online_eligible: bool
+    fee_bearing: bool
+    payment_integrated: bool
+    for_individuals: bool
+    uses_population_data: bool
+    first_announced_on: date | None
+    announced_late: bool
+    publish_due_on: date | None
+    first_published_on: date | None
+    components_complete: bool
+
+
+@dataclass(frozen=True)
+class CommuneFacts(Facts):
+    code: str
+    certified_copy_offered_since: date | None
+    first_certified_copy_at: datetime | None
+
+
+def dossier_facts(
+    state: DossierState,
+    procedure: ProcedureState | None,
+    calendar: WorkingCalendar,
+    settings: Settings,
+) -> DossierFacts | None:
+    """None until the dossier's reception is known (its other events may come first)."""
+    if state.received_at is None or state.unit is None or state.procedure is None:
+        return None
+    received_at = _utc(state.received_at)
+    assert received_at is not None and state.channel is not None
+    due_at = state.due_at
+    if due_at is None and procedure is not None and procedure.processing_working_days:
+        due_at = calendar.add_working_days(state.received_at, procedure.processing_working_days)
+    sync_due_at = (
+        received_at + timedelta(hours=settings.sync_max_delay_hours)
+        if settings.sync_max_delay_hours
+        else None
+    )
+    known = procedure if procedure is not None and procedure.configured else None
+    return DossierFacts(
+        code=state.code,
+        unit=state.unit,
+        procedure=state.procedure,
+        counted=state.accepted,
+        channel=int(state.channel),
+        received_at=received_at,
+        due_at=_utc(due_at),
+        ended_at=_utc(state.ended_at),
+        withdrawn=state.withdrawn_at is not None,
+        supplement_requests=len(state.supplements),
+        paused_seconds=state.paused_seconds,
+        paused_since=_utc(state.paused_since),
+        returned_at=_utc(state.returned_at),
+        result_electronic=state.result_electronic,
+        result_digitized=state.result_digitized,
+        result_pushed_to_data_store=state.result_pushed_to_data_store,
+        synced_at=_utc(state.synced_at),
+        sync_due_at=sync_due_at,
+        fee=max(state.fee_assessed, state.paid_amount),
+        paid_online=state.paid_online,
+        digitized_components=state.digitized_components,
+        reused_components=state.reused_components,
+        data_store_components=state.data_store_components,
+        population_data_used=state.population_data_used,
+        dissatisfied=state.satisfied is False,
+        complaint=state.complaint,
+        online_service=(known.online_service if known else OnlineService.none).value,
+        full_online_eligible=known.full_online_eligible if known else False,
+        returns_result_document=known.returns_result_document if known else True,
+    )
+
+
+def feedback_facts(
+    state: FeedbackState, calendar: WorkingCalendar, settings: Settings
+) -> FeedbackFacts | None:
+    if state.received_at is None or state.unit is None:
+        return None
+    received = state.received_at
+
+    def due(days: int) -> datetime:
+        result = _utc(calendar.add_working_days(received, days))
+        assert result is not None
+        return result
+
+    decisions = [t for t in (state.accepted_at, state.refused_at) if t is not None]
+    ends = [t for t in (state.answered_at, state.refused_at) if t is not None]
+    received_utc = _utc(received)
+    assert received_utc is not None
+    return FeedbackFacts(
+        code=state.code,
+        unit=state.unit,
+        received_at=received_utc,
+        classified=state.category is not None,
+        decided_at=_utc(min(decisions)) if decisions else None,
+        decide_due_at=due(settings.feedback_decide_working_days),
+        info_requested_at=_utc(state.info_requested_at),
+        info_request_due_at=due(settings.feedback_info_request_working_days),
+        ended_at=_utc(min(ends)) if ends else None,
+        handle_due_at=due(settings.feedback_handle_working_days),
+        dissatisfied=state.satisfied is False,
+        complained_again=state.complained_again,
+    )
+
+
+def procedure_facts(
+    state: ProcedureState, calendar: WorkingCalendar, settings: Settings
+) -> ProcedureFacts:
+    first = min(state.announcements, key=lambda a: a.decided_on) if state.announcements else None
+    # A procedure in several decisions counts once, and late if any decision was late.
+    announced_late = any(
+        a.decided_on > _shift(calendar, a.effective_on, -settings.announcement_lead_working_days)
+        for a in state.announcements
+    )
+    publish_due_on = (
+        _shift(calendar, first.decided_on, settings.publication_working_days) if first else None
+    )
+    return ProcedureFacts(
+        code=state.code,
+        announcing_unit=first.unit if first else "",
+        configured=state.configured,
+        authority_levels=sorted(level.value for level in state.authority_levels),
+        online_service=state.online_service.value,
+        full_online_eligible=state.full_online_eligible,
+        fee_bearing=state.fee_bearing,
+        payment_integrated=state.payment_integrated,
+        for_individuals=ApplicantType.individual in state.applicant_types,
+        uses_population_data=state.uses_population_data,
+        first_announced_on=first.decided_on if first else None,
+        announced_late=announced_late,
+        publish_due_on=publish_due_on,
+        first_published_on=state.first_published_on,
+        components_complete=state.components >= set(ProcedureComponent),
+    )
+
+
+def commune_facts(state: CommuneServiceState) -> CommuneFacts:
+    return CommuneFacts(
+        code=state.code,
+        certified_copy_offered_since=state.certified_copy_offered_since,
+        first_certified_copy_at=_utc(state.first_certified_copy_at),
+    )
+
+
+def _shift(calendar: WorkingCalendar, day: date, working_days: int) -> date:
+    """The day `working_days` working days after (or, negative, before) `day`."""
+    start = datetime(day.year, day.month, day.day, tzinfo=VN_TZ)
+    return local_date(calendar.add_working_days(start, working_days))

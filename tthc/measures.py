@@ -1,0 +1,432 @@
+"""What every indicator counts: a numerator and a denominator over fact rows, declared once.
+
+A measure names the facts it counts (dossiers, feedback, procedures, communes), which rows form
+its denominator, which of those are good (its numerator), and which column places a row in a
+period. The same declaration is evaluated in Python (the reference) and compiled to ClickHouse
+SQL (the aggregator and the API), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tthc.calendar import local_date
+from tthc.expr import (
+    AddSeconds,
+    Col,
+    Expr,
+    HasAny,
+    In,
+    Minus,
+    SecondsBetween,
+    Var,
+    all_of,
+    any_of,
+    col,
+    compile_sql,
+    eq,
+    gt,
+    is_null,
+    le,
+    lit,
+    lt,
+    ne,
+    not_,
+    not_null,
+    sql_literal,
+    truthy,
+)
+from tthc.periods import Period
+
+
+class Subject(StrEnum):
+    """The kind of fact row a measure counts; each has its own table."""
+
+    dossier = "dossier"
+    feedback = "feedback"
+    procedure = "procedure"
+    commune = "commune"
+
+
+CUTOFF = Var("cutoff")  # the instant the period is judged at
+CUTOFF_DATE = Var("cutoff_date")  # its calendar day in Vietnam
+LEVELS = Var("levels")  # the unit levels present in the subtree
+
+
+def by_cutoff(column: str) -> Expr:
+    """The thing happened, and by the cutoff."""
+    return all_of(not_null(col(column)), le(col(column), CUTOFF))
+
+
+def on_or_before(column: str, deadline: Expr) -> Expr:
+    """Done by its deadline, or not done yet (at the cutoff) and the deadline not yet passed."""
+    return any_of(
+        all_of(by_cutoff(column), le(col(column), deadline)),
+        all_of(not_(by_cutoff(column)), le(CUTOFF, deadline)),
+    )
+
+
+# --- Dossiers ----------------------------------------------------------------------------------
+
+COUNTED = Col("counted")
+
+# 2.1: the end of processing against the due date, with the applicant's supplement time taken
+# off (a closed pause extends the due date; an open one stops the clock where it started).
+# A second supplement request makes the dossier late; no due date at all cannot be late.
+_EFFECTIVE_DUE = AddSeconds(col("due_at"), col("paused_seconds"))
+DOSSIER_ON_TIME = all_of(
+    lt(col("supplement_requests"), lit(2)),
+    any_of(
+        is_null(col("due_at")),
+        all_of(by_cutoff("ended_at"), le(col("ended_at"), _EFFECTIVE_DUE)),
+        all_of(
+            not_(by_cutoff("ended_at")),
+            by_cutoff("paused_since"),
+            le(col("paused_since"), _EFFECTIVE_DUE),
+        ),
+        all_of(
+            not_(by_cutoff("ended_at")),
+            not_(by_cutoff("paused_since")),
+            le(CUTOFF, _EFFECTIVE_DUE),
+        ),
+    ),
+)
+
+# --- Feedback ----------------------------------------------------------------------------------
+
+# 5.2: accepted or refused in time, more information asked for in time, handled in time; one
+# still open is on time while its deadlines have not passed.
+FEEDBACK_ON_TIME = all_of(
+    on_or_before("decided_at", col("decide_due_at")),
+    any_of(
+        not_(by_cutoff("info_requested_at")),
+        le(col("info_requested_at"), col("info_request_due_at")),
+    ),
+    on_or_before("ended_at", col("handle_due_at")),
+)
+
+# --- Procedures --------------------------------------------------------------------------------
+
+# Procedures under the authority of a subtree: those handled at a level the subtree has.
+UNDER_AUTHORITY = all_of(col("configured"), HasAny(col("authority_levels"), LEVELS))
+ONLINE_SERVICE = ne(col("online_service"), lit("none"))
+
+# Sets of procedure codes drawn from the subtree's dossiers of the period (3.2, 3.5b).
+DOSSIER_SETS: dict[str, Expr] = {
+    "procedures_with_online_dossiers": all_of(COUNTED, eq(col("channel"), lit(2))),
+    "procedures_paid_online": all_of(COUNTED, col("paid_online")),
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    subject: Subject
+    denominator: Expr
+    numerator: Expr  # evaluated on denominator rows only; for an average, the value to sum
+    period_column: str | None  # None: the state at the cutoff, whatever the period
+    unit_column: str | None = "unit"  # None: scoped by the expression (authority levels)
+    average: bool = False  # numerator / denominator is a mean, in `average_unit` seconds
+    average_unit: int = 86_400
+
+
+def _dossiers(key: str, numerator: Expr, denominator: Expr = COUNTED) -> Measure:
+    return Measure(key, Subject.dossier, denominator, numerator, "received_at")
+
+
+def _feedback(key: str, numerator: Expr) -> Measure:
+    return Measure(key, Subject.feedback, lit(True), numerator, "received_at")
+
+
+def _announced(key: str, numerator: Expr, denominator: Expr, period: str | None) -> Measure:
+    return Measure(key, Subject.procedure, denominator, numerator, period, "announcing_unit")
+
+
+def _authority(key: str, numerator: Expr, denominator: Expr = UNDER_AUTHORITY) -> Measure:
+    return Measure(key, Subject.procedure, denominator, numerator, None, None)
+
+
+MEASURES: dict[str, Measure] = {
+    m.key: m
+    for m in [
+        _announced(
+            "procedures_announced_on_time",
+            not_(col("announced_late")),
+            not_null(col("first_announced_on")),
+            "first_announced_on",
+        ),
+        _announced(
+            "procedures_published_on_time",
+            any_of(
+                all_of(
+                    not_null(col("first_published_on")),
+                    le(col("first_published_on"), CUTOFF_DATE),
+                    le(col("first_published_on"), col("publish_due_on")),
+                ),
+                all_of(
+                    any_of(
+                        is_null(col("first_published_on")),
+                        gt(col("first_published_on"), CUTOFF_DATE),
+                    ),
+                    le(CUTOFF_DATE, col("publish_due_on")),
+                ),
+            ),
+            not_null(col("first_announced_on")),
+            "first_announced_on",
+        ),
+        _announced(
+            "procedures_published_in_full",
+            col("components_complete"),
+            all_of(not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)),
+            None,
+        ),
+        _dossiers(
+            "dossiers_synced",
+            all_of(
+                by_cutoff("synced_at"),
+                any_of(is_null(col("sync_due_at")), le(col("synced_at"), col("sync_due_at"))),
+            ),
+        ),
+        _dossiers("dossiers_on_time", DOSSIER_ON_TIME),
+        Measure(
+            "average_processing_days",
+            Subject.dossier,
+            all_of(COUNTED, by_cutoff("ended_at"), not_(col("withdrawn"))),
+            Minus(SecondsBetween(col("received_at"), col("ended_at")), col("paused_seconds")),
+            "received_at",
+            average=True,
+        ),
+        _authority("procedures_online", ONLINE_SERVICE),
+        _authority(
+            "online_services_used",
+            In(col("code"), "procedures_with_online_dossiers"),
+            all_of(UNDER_AUTHORITY, ONLINE_SERVICE),
+        ),
+        _dossiers("dossiers_online", eq(col("channel"), lit(2))),
+        _dossiers(
+            "dossiers_full_online",
+            all_of(eq(col("channel"), lit(2)), eq(col("online_service"), lit("full"))),
+            all_of(COUNTED, col("full_online_eligible")),
+        ),
+        _authority(
+            "fee_procedures_payment_integrated",
+            col("payment_integrated"),
+            all_of(UNDER_AUTHORITY, col("fee_bearing")),
+        ),
+        _authority(
+            "fee_procedures_paid_online",
+            In(col("code"), "procedures_paid_online"),
+            all_of(UNDER_AUTHORITY, col("fee_bearing")),
+        ),
+        _dossiers(
+            "dossiers_paid_online", col("paid_online"), all_of(COUNTED, gt(col("fee"), lit(0)))
+        ),
+        _dossiers(
+            "dossiers_electronic_result",
+            col("result_electronic"),
+            all_of(COUNTED, col("returns_result_document"), by_cutoff("returned_at")),
+        ),
+        _dossiers(
+            "dossiers_digitized",
+            all_of(
+                gt(col("digitized_components"), lit(0)),
+                # the result too, where one was issued
+                any_of(
+                    not_(by_cutoff("returned_at")),
+                    not_(col("returns_result_document")),
+                    col("result_electronic"),
+                    col("result_digitized"),
+                ),
+            ),
+        ),
+        _dossiers("dossiers_reusing_data", gt(col("reused_components"), lit(0))),
+        _dossiers(
+            "dossiers_data_store",
+            any_of(gt(col("data_store_components"), lit(0)), col("result_pushed_to_data_store")),
+        ),
+        _authority(
+            "individual_procedures_population_data",
+            col("uses_population_data"),
+            all_of(UNDER_AUTHORITY, col("for_individuals")),
+        ),
+        _dossiers("dossiers_population_data", col("population_data_used")),
+        Measure(
+            "communes_certified_copies",
+            Subject.commune,
+            lit(True),
+            all_of(
+                le(col("certified_copy_offered_since"), CUTOFF_DATE),
+                le(col("first_certified_copy_at"), CUTOFF),
+            ),
+            None,
+            "code",
+        ),
+        _feedback("feedback_classified", col("classified")),
+        _feedback("feedback_on_time", FEEDBACK_ON_TIME),
+        _feedback(
+            "feedback_satisfaction",
+            all_of(not_(col("dissatisfied")), not_(col("complained_again")), FEEDBACK_ON_TIME),
+        ),
+        _dossiers(
+            "dossier_satisfaction",
+            all_of(not_(col("dissatisfied")), not_(col("complaint")), DOSSIER_ON_TIME),
+        ),
+    ]
+}
+
+
+# --- Where and when: the scope of a computation --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A unit subtree and a period, judged at a cutoff instant."""
+
+    units: frozenset[str]  # every unit code of the subtree, merged (historical) ones included
+    communes: frozenset[str]  # today's communes of the subtree (4.6 counts them)
+    levels: frozenset[str]  # the levels present in the subtree (procedures under its authority)
+    period: Period
+    cutoff: datetime
+
+    def env(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff,
+            "cutoff_date": local_date(self.cutoff),
+            "levels": sorted(self.levels),
+        }
+
+    def in_period(self, value: Any) -> bool:
+        if isinstance(value, datetime):
+            return self.period.start <= value < self.period.end
+        return value is not None and self.period.start_date <= value < self.period.end_date
+
+
+@dataclass(frozen=True)
+class Tally:
+    numerator: float
+    denominator: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+
+@dataclass(frozen=True)
+class FactTables:
+    """Fact rows by subject, as dicts (what ClickHouse would hold)."""
+
+    dossier: Sequence[Mapping[str, Any]] = ()
+    feedback: Sequence[Mapping[str, Any]] = ()
+    procedure: Sequence[Mapping[str, Any]] = ()
+    commune: Mapping[str, Mapping[str, Any]] = None  # type: ignore[assignment]
+
+    def rows(self, subject: Subject, scope: Scope) -> Iterable[Mapping[str, Any]]:
+        if subject is Subject.commune:
+            known = self.commune or {}
+            empty = {"certified_copy_offered_since": None, "first_certified_copy_at": None}
+            return [{"code": c, **known.get(c, empty)} for c in sorted(scope.communes)]
+        return getattr(self, subject.value)
+
+
+def _in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
+    scoped_by_unit = measure.unit_column and measure.subject is not Subject.commune
+    if scoped_by_unit and row[measure.unit_column] not in scope.units:
+        return False
+    return measure.period_column is None or scope.in_period(row[measure.period_column])
+
+
+def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
+    """The reference count of one measure, in Python."""
+    env: dict[str, Any] = scope.env()
+    for name in _sets_used(measure):
+        env[name] = {
+            row["procedure"]
+            for row in facts.dossier
+            if _in_scope(_DOSSIER_SCOPE, row, scope) and truthy(DOSSIER_SETS[name].eval(row, env))
+        }
+    numerator: float = 0
+    denominator = 0
+    for row in facts.rows(measure.subject, scope):
+        if not _in_scope(measure, row, scope) or not truthy(measure.denominator.eval(row, env)):
+            continue
+        denominator += 1
+        value = measure.numerator.eval(row, env)
+        if measure.average:
+            numerator += value or 0
+        elif truthy(value):
+            numerator += 1
+    return Tally(numerator, denominator)
+
+
+_DOSSIER_SCOPE = Measure("_", Subject.dossier, COUNTED, COUNTED, "received_at")
+
+
+def _sets_used(measure: Measure) -> list[str]:
+    return [name for name in DOSSIER_SETS if "{" + name + "}" in measure.numerator.sql()]
+
+
+# --- The same, in ClickHouse SQL -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableNames:
+    dossier: str = "dossier_facts"
+    feedback: str = "feedback_facts"
+    procedure: str = "procedure_facts"
+    commune: str = "commune_facts"
+
+
+def _scope_sql(measure: Measure, scope: Scope) -> str:
+    terms = []
+    if measure.unit_column and measure.subject is not Subject.commune:
+        terms.append(f"{measure.unit_column} IN {sql_literal(scope.units)}")
+    if measure.period_column:
+        column = measure.period_column
+        if column.endswith("_on"):
+            bounds = (scope.period.start_date, scope.period.end_date)
+        else:
+            bounds = (scope.period.start, scope.period.end)
+        terms.append(
+            f"{column} >= {sql_literal(bounds[0])} AND {column} < {sql_literal(bounds[1])}"
+        )
+    return " AND ".join(terms) or "true"
+
+
+def subject_sql(
+    subject: Subject, measures: Iterable[Measure], scope: Scope, tables: TableNames = TableNames()
+) -> str:
+    """One query that counts every given measure of a subject in one scan.
+
+    It returns one row with columns `<key>__num` and `<key>__den` per measure.
+    """
+    chosen = [m for m in measures if m.subject is subject]
+    env: dict[str, Any] = scope.env()
+    for m in chosen:
+        for name in _sets_used(m):
+            condition = compile_sql(DOSSIER_SETS[name], env)
+            env[name] = (
+                f"SELECT procedure FROM {tables.dossier} FINAL WHERE "
+                f"{_scope_sql(_DOSSIER_SCOPE, scope)} AND {condition}"
+            )
+    columns = []
+    for m in chosen:
+        condition = f"({_scope_sql(m, scope)}) AND {compile_sql(m.denominator, env)}"
+        value = compile_sql(m.numerator, env)
+        if m.average:
+            columns.append(f"sumIf(toFloat64({value}), {condition}) AS `{m.key}__num`")
+        else:
+            columns.append(f"countIf({condition} AND {value}) AS `{m.key}__num`")
+        columns.append(f"countIf({condition}) AS `{m.key}__den`")
+    select = ",\n  ".join(columns)
+    if subject is Subject.commune:
+        communes = sql_literal(sorted(scope.communes))
+        source = (
+            f"(SELECT arrayJoin({communes}) AS code) AS c "
+            f"LEFT JOIN (SELECT * FROM {tables.commune} FINAL) AS f USING code"
+        )
+        return f"SELECT\n  {select}\nFROM {source}\nSETTINGS join_use_nulls = 1"
+    return f"SELECT\n  {select}\nFROM {getattr(tables, subject.value)} FINAL"

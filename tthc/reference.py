@@ -1,0 +1,92 @@
+"""The reference computation: events → states → facts → tallies → scorecard, all in Python.
+
+It is the definition the aggregator's ClickHouse numbers must equal, and what the tests work
+out by hand. It is also what `tthc simulate` can print for a workload it generated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from tthc.calendar import WorkingCalendar
+from tthc.events import Entity, Event
+from tthc.facts import commune_facts, dossier_facts, feedback_facts, procedure_facts
+from tthc.measures import MEASURES, FactTables, Scope, Tally, tally
+from tthc.periods import Period
+from tthc.profile import Profile
+from tthc.scoring import Scorecard, score
+from tthc.state import (
+    CommuneServiceState,
+    DossierState,
+    FeedbackState,
+    Ledger,
+    ProcedureState,
+)
+from tthc.units import UnitLevel, UnitTree
+
+
+def scope_of(tree: UnitTree, unit: str, period: Period, as_of: datetime) -> Scope:
+    """The subtree of `unit` (today's tree, merged units included) over `period`."""
+    units = tree.subtree(unit)
+    current = [tree.get(code) for code in units if tree.get(code).is_current]
+    return Scope(
+        units=units,
+        communes=frozenset(u.code for u in current if u.level is UnitLevel.commune),
+        levels=frozenset(u.level.value for u in current),
+        period=period,
+        cutoff=period.cutoff(as_of),
+    )
+
+
+def fact_tables(ledger: Ledger, calendar: WorkingCalendar, profile: Profile) -> FactTables:
+    settings = profile.settings
+    procedures: dict[str, ProcedureState] = {
+        s.code: s for s in ledger.states(Entity.procedure) if isinstance(s, ProcedureState)
+    }
+    dossiers = [
+        dossier_facts(s, procedures.get(s.procedure or ""), calendar, settings)
+        for s in ledger.states(Entity.dossier)
+        if isinstance(s, DossierState)
+    ]
+    feedback = [
+        feedback_facts(s, calendar, settings)
+        for s in ledger.states(Entity.feedback)
+        if isinstance(s, FeedbackState)
+    ]
+    communes = [
+        commune_facts(s)
+        for s in ledger.states(Entity.commune_service)
+        if isinstance(s, CommuneServiceState)
+    ]
+    return FactTables(
+        dossier=[f.row() for f in dossiers if f is not None],
+        feedback=[f.row() for f in feedback if f is not None],
+        procedure=[procedure_facts(s, calendar, settings).row() for s in procedures.values()],
+        commune={f.code: f.row() for f in communes},
+    )
+
+
+def reference_tallies(profile: Profile, facts: FactTables, scope: Scope) -> dict[str, Tally]:
+    keys = {part.measure for indicator in profile.indicators for part in indicator.parts}
+    return {key: tally(MEASURES[key], facts, scope) for key in sorted(keys)}
+
+
+def reference_scorecard(
+    events: Iterable[Event],
+    *,
+    tree: UnitTree,
+    profile: Profile,
+    unit: str,
+    period: Period,
+    as_of: datetime,
+    calendar: WorkingCalendar | None = None,
+) -> tuple[Scorecard, dict[str, Tally]]:
+    """The scorecard of `unit` from raw events, with the tallies behind it."""
+    ledger = Ledger()
+    for event in events:
+        ledger.add(event)
+    facts = fact_tables(ledger, calendar or WorkingCalendar(), profile)
+    scope = scope_of(tree, unit, period, as_of)
+    tallies = reference_tallies(profile, facts, scope)
+    return score(profile, tallies, tree.level_of(unit)), tallies

@@ -1,0 +1,160 @@
+"""From counts to points: rate → points per part → indicators → groups → total on 100 → grade.
+
+Scoring takes tallies (numerator and denominator per measure) from anywhere: the Python
+reference computation or a ClickHouse query. Both go through this one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tthc.measures import MEASURES, Tally
+from tthc.profile import Indicator, Part, Profile, Rule, WhenEmpty
+from tthc.units import UnitLevel
+
+
+@dataclass(frozen=True)
+class PartScore:
+    label: str
+    measure: str
+    numerator: float
+    denominator: int
+    rate: float | None  # a share in [0, 1]; for an average, the mean (in days)
+    points: float
+    max_points: float
+    applicable: bool  # counted in the unit's total
+
+    @property
+    def lost(self) -> float:
+        return self.max_points - self.points if self.applicable else 0.0
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    code: str
+    group: int
+    name_vi: str
+    name_en: str
+    monitoring: bool
+    parts: tuple[PartScore, ...]
+
+    @property
+    def applicable(self) -> bool:
+        return any(p.applicable for p in self.parts)
+
+    @property
+    def points(self) -> float:
+        return sum(p.points for p in self.parts if p.applicable)
+
+    @property
+    def max_points(self) -> float:
+        return sum(p.max_points for p in self.parts if p.applicable)
+
+    @property
+    def lost(self) -> float:
+        return sum(p.lost for p in self.parts)
+
+    @property
+    def rate(self) -> float | None:
+        """The indicator's rate: its one part's, or the points share of a multi-part one."""
+        if len(self.parts) == 1:
+            return self.parts[0].rate
+        return self.points / self.max_points if self.max_points else None
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    number: int
+    name_vi: str
+    name_en: str
+    points: float
+    max_points: float
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    level: UnitLevel
+    total: float  # on 100
+    grade_vi: str
+    grade_en: str
+    points: float  # raw points before putting the total on 100
+    max_points: float
+    groups: tuple[GroupScore, ...]
+    indicators: tuple[IndicatorScore, ...]
+
+    def indicator(self, code: str) -> IndicatorScore:
+        return next(i for i in self.indicators if i.code == code)
+
+
+def score_part(part: Part, tally: Tally, level: UnitLevel) -> PartScore:
+    measure = MEASURES[part.measure]
+    applies = part.applies_to(level) and part.rule is not Rule.monitoring
+    rate = tally.rate
+    if rate is not None and measure.average:
+        rate = rate / measure.average_unit
+    points = 0.0
+    if not applies:
+        applicable = False
+    elif rate is None:
+        applicable = part.when_empty is not WhenEmpty.not_applicable
+        points = part.points if part.when_empty is WhenEmpty.full else 0.0
+    else:
+        applicable = True
+        points = part.points_for(min(1.0, max(0.0, rate)))
+    return PartScore(
+        label=part.label,
+        measure=part.measure,
+        numerator=tally.numerator,
+        denominator=tally.denominator,
+        rate=rate,
+        points=points,
+        max_points=part.points if applies else 0.0,
+        applicable=applicable,
+    )
+
+
+def score_indicator(
+    indicator: Indicator, tallies: Mapping[str, Tally], level: UnitLevel
+) -> IndicatorScore:
+    return IndicatorScore(
+        code=indicator.code,
+        group=indicator.group,
+        name_vi=indicator.name_vi,
+        name_en=indicator.name_en,
+        monitoring=indicator.monitoring,
+        parts=tuple(score_part(p, tallies[p.measure], level) for p in indicator.parts),
+    )
+
+
+def score(profile: Profile, tallies: Mapping[str, Tally], level: UnitLevel) -> Scorecard:
+    """The scorecard of a unit of `level` from the tallies of its subtree."""
+    indicators = tuple(score_indicator(i, tallies, level) for i in profile.indicators)
+    points = sum(i.points for i in indicators)
+    applicable_max = sum(i.max_points for i in indicators)
+    full_max = sum(i.points for i in profile.indicators)
+    if profile.non_applicable == "rescale":
+        total = 100 * points / applicable_max if applicable_max else 0.0
+    else:  # what does not apply counts as full
+        total = 100 * (points + full_max - applicable_max) / full_max
+    grade = profile.grade(total)
+    groups = tuple(
+        GroupScore(
+            number=g.number,
+            name_vi=g.name_vi,
+            name_en=g.name_en,
+            points=sum(i.points for i in indicators if i.group == g.number),
+            max_points=sum(i.max_points for i in indicators if i.group == g.number),
+        )
+        for g in profile.groups
+    )
+    return Scorecard(
+        level=level,
+        total=total,
+        grade_vi=grade.name_vi,
+        grade_en=grade.name_en,
+        points=points,
+        max_points=applicable_max,
+        groups=groups,
+        indicators=indicators,
+    )
