@@ -167,6 +167,7 @@ class DossierDueDateChanged(Payload):
     entity = Entity.dossier
     fact = "due_date_changed"
 
+    at: AwareDatetime
     due_at: AwareDatetime
     reason: str | None = None
 

@@ -287,10 +287,16 @@ class Scope:
     """A unit subtree and a period, judged at a cutoff instant."""
 
     units: frozenset[str]  # every unit code of the subtree, merged (historical) ones included
-    communes: frozenset[str]  # today's communes of the subtree (4.6 counts them)
+    # (any commune code, today's commune it counts for): 4.6 counts today's communes, with
+    # what the communes merged into them did
+    commune_codes: tuple[tuple[str, str], ...]
     levels: frozenset[str]  # the levels present in the subtree (procedures under its authority)
     period: Period
     cutoff: datetime
+
+    @property
+    def communes(self) -> frozenset[str]:
+        return frozenset(today for _, today in self.commune_codes)
 
     def env(self) -> dict[str, Any]:
         return {
@@ -326,10 +332,25 @@ class FactTables:
 
     def rows(self, subject: Subject, scope: Scope) -> Iterable[Mapping[str, Any]]:
         if subject is Subject.commune:
-            known = self.commune or {}
-            empty = {"certified_copy_offered_since": None, "first_certified_copy_at": None}
-            return [{"code": c, **known.get(c, empty)} for c in sorted(scope.communes)]
+            return _merged_communes(self.commune or {}, scope)
         return getattr(self, subject.value)
+
+
+_COMMUNE_FACTS = ("certified_copy_offered_since", "first_certified_copy_at")
+
+
+def _merged_communes(facts: Mapping[str, Mapping[str, Any]], scope: Scope) -> list[dict[str, Any]]:
+    """One row per commune of today, with the earliest of what it and its predecessors did."""
+    rows: dict[str, dict[str, Any]] = {
+        today: {"code": today, **dict.fromkeys(_COMMUNE_FACTS)} for today in scope.communes
+    }
+    for code, today in scope.commune_codes:
+        for column in _COMMUNE_FACTS:
+            value = facts.get(code, {}).get(column)
+            current = rows[today][column]
+            if value is not None and (current is None or value < current):
+                rows[today][column] = value
+    return [rows[c] for c in sorted(rows)]
 
 
 def _in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
@@ -423,10 +444,14 @@ def subject_sql(
         columns.append(f"countIf({condition}) AS `{m.key}__den`")
     select = ",\n  ".join(columns)
     if subject is Subject.commune:
-        communes = sql_literal(sorted(scope.communes))
+        pairs = ", ".join(f"({sql_literal(a)}, {sql_literal(b)})" for a, b in scope.commune_codes)
+        merged = ", ".join(f"min(f.{c}) AS {c}" for c in _COMMUNE_FACTS)
+        typed = f"CAST([{pairs}], 'Array(Tuple(String, String))')"  # typed even when empty
+        codes = f"SELECT pair.1 AS code, pair.2 AS today FROM (SELECT arrayJoin({typed}) AS pair)"
         source = (
-            f"(SELECT arrayJoin({communes}) AS code) AS c "
-            f"LEFT JOIN (SELECT * FROM {tables.commune} FINAL) AS f USING code"
+            f"(SELECT c.today AS code, {merged} FROM ({codes}) AS c "
+            f"LEFT JOIN (SELECT * FROM {tables.commune} FINAL) AS f ON f.code = c.code "
+            "GROUP BY c.today)"
         )
         return f"SELECT\n  {select}\nFROM {source}\nSETTINGS join_use_nulls = 1"
     return f"SELECT\n  {select}\nFROM {getattr(tables, subject.value)} FINAL"

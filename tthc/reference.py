@@ -32,7 +32,13 @@ def scope_of(tree: UnitTree, unit: str, period: Period, as_of: datetime) -> Scop
     current = [tree.get(code) for code in units if tree.get(code).is_current]
     return Scope(
         units=units,
-        communes=frozenset(u.code for u in current if u.level is UnitLevel.commune),
+        commune_codes=tuple(
+            sorted(
+                (code, tree.resolve(code))
+                for code in units
+                if tree.level_of(code) is UnitLevel.commune
+            )
+        ),
         levels=frozenset(u.level.value for u in current),
         period=period,
         cutoff=period.cutoff(as_of),

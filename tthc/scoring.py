@@ -37,6 +37,7 @@ class IndicatorScore:
     name_vi: str
     name_en: str
     monitoring: bool
+    assessed: bool  # the unit's level is assessed on it (monitoring indicators included)
     parts: tuple[PartScore, ...]
 
     @property
@@ -123,6 +124,7 @@ def score_indicator(
         name_vi=indicator.name_vi,
         name_en=indicator.name_en,
         monitoring=indicator.monitoring,
+        assessed=indicator.applies_to(level),
         parts=tuple(score_part(p, tallies[p.measure], level) for p in indicator.parts),
     )
 

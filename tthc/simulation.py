@@ -258,7 +258,10 @@ class _Generator:
             budget += (answered - asked).total_seconds()
         if rng.random() < 0.03:
             extended = due + timedelta(days=5)
-            emit(DossierDueDateChanged(due_at=extended), received + timedelta(hours=3))
+            emit(
+                DossierDueDateChanged(at=received + timedelta(hours=3), due_at=extended),
+                received + timedelta(hours=3),
+            )
             budget += 5 * 86_400
         if rng.random() < 0.02:
             withdrawn = received + timedelta(seconds=budget * 0.5)
