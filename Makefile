@@ -1,0 +1,47 @@
+# Local stack and tests. Each target sets up what it needs, so `make test` works on a
+# fresh clone (Debian packages: scripts/install-system-deps.sh, which .ci/run calls).
+PYTHON ?= python3
+VENV   := .venv
+KAFKA  := deploy/kafka/kafka.sh
+
+.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo
+
+venv: $(VENV)/.installed
+
+# Re-installed only when pyproject.toml changes (the stamp file is newer otherwise).
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11+ is needed ($(PYTHON) is $$($(PYTHON) -V 2>&1)); set PYTHON=..."; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $@
+
+kafka-fetch:
+	@$(KAFKA) fetch
+
+kafka-up:
+	@$(KAFKA) up
+
+kafka-down:
+	@$(KAFKA) down
+
+kafka-status:
+	@$(KAFKA) status
+
+promtool:
+	@command -v promtool >/dev/null || \
+	  { echo "promtool not found: run scripts/install-system-deps.sh (Debian package prometheus)"; exit 1; }
+
+# The pytest fixtures start (and stop) their own broker on 127.0.0.1:19092.
+test: venv kafka-fetch promtool
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# INTERIM demo: starts Kafka and prints the indicator catalog. The full demo (ingest,
+# aggregator, api and a workload) replaces this target.
+demo: venv kafka-up
+	@echo "== interim demo: Kafka runs on 127.0.0.1:$${KAFKA_PORT:-9092} (stop: make kafka-down)."
+	@echo "== The pipeline demo is not written yet; meanwhile, the indicator catalog:"
+	$(VENV)/bin/tthc indicators
