@@ -224,20 +224,25 @@ def parse_profile(raw: dict[str, Any], origin: str = "profile") -> Profile:
 
 
 def _describe_location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
-    """'indicator 3.5 part 2 rule' rather than 'indicator.7.parts.1.rule'."""
+    """'indicator 3.5 part b rule' rather than 'indicator.10.parts.1.rule'."""
     words: list[str] = []
     node: Any = raw
-    for step in loc:
+    steps = list(loc)
+    while steps:
+        step = steps.pop(0)
+        if step == "parts" and isinstance(node, dict) and "part" not in node:
+            if steps and isinstance(steps[0], int):  # an inline part: its keys are the indicator's
+                steps.pop(0)
+            continue
+        if step == "parts" and isinstance(node, dict):
+            step = "part"
         if isinstance(step, int) and isinstance(node, list) and step < len(node):
             node = node[step]
-            label = node.get("code") if isinstance(node, dict) else None
-            words.append(str(label) if label else f"#{step + 1}")
+            name = node.get("code") or node.get("label") if isinstance(node, dict) else None
+            words.append(str(name) if name else f"#{step + 1}")
         elif isinstance(node, dict) and step in node:
             node = node[step]
             words.append(str(step))
-        elif step == "parts" and isinstance(node, dict) and "part" in node:
-            node = node["part"]
-            words.append("part")
         else:
             words.append(str(step))
     return " ".join(words)

@@ -1,0 +1,49 @@
+"""The `tthc` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from tests.domain.test_events import received
+from tthc.cli import app
+
+runner = CliRunner()
+
+
+def test_indicators_json_lists_22_indicators_worth_100_with_17_for_communes():
+    result = runner.invoke(app, ["indicators", "--json"])
+    assert result.exit_code == 0, result.output
+    catalog = json.loads(result.output)
+    indicators = catalog["indicators"]
+    assert len(indicators) == 22
+    assert sum(i["points"] for i in indicators) == 100
+    assert sum("commune" in i["levels"] for i in indicators) == 17
+    assert indicators[0]["name_vi"] == "Tỷ lệ TTHC được công bố đúng hạn"
+
+
+def test_indicators_table_shows_vietnamese_names():
+    result = runner.invoke(app, ["indicators"])
+    assert result.exit_code == 0
+    assert "Công khai, minh bạch" in result.output and "5.4" in result.output
+
+
+def test_validate_events_reports_each_bad_line(tmp_path):
+    bad = received(channel=9)
+    lines = [json.dumps(received()), "{not json", json.dumps(bad), ""]
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = runner.invoke(app, ["validate-events", str(path)])
+    assert result.exit_code == 1
+    assert "line 2: not JSON" in result.output
+    assert "line 3: data.channel" in result.output
+    assert "1 valid, 2 invalid" in result.output
+
+
+def test_a_broken_profile_is_reported_not_raised(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('name = "x"\n', encoding="utf-8")
+    result = runner.invoke(app, ["indicators", "--profile", str(path)])
+    assert result.exit_code == 2
+    assert "version" in result.output
