@@ -7,6 +7,8 @@ exchange for 29 April) and the other weekends are 5, 11–12, 18–19 May.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.domain.builders import (
     COMMUNE,
@@ -127,7 +129,7 @@ def processed(s: Scenario, code: str, at: str) -> None:
     s.add(code, DossierProcessed(at=t(at)))
 
 
-def test_2_1_on_time_with_supplements_withdrawals_refusals_extensions_and_open_dossiers():
+def on_time_scenario() -> Scenario:
     s = Scenario()
     s.procedure("P3", processing_working_days=3)
     # Received Mon 6 May 08:00, due Fri 10 May 17:00 unless said otherwise.
@@ -178,9 +180,24 @@ def test_2_1_on_time_with_supplements_withdrawals_refusals_extensions_and_open_d
     processed(s, "limit_kept", "2024-05-15 16:00")
     s.dossier("limit_missed", received="2024-05-10 09:00", due=None, procedure="P3")
     processed(s, "limit_missed", "2024-05-16 08:00")
+    return s
 
+
+def test_2_1_on_time_with_supplements_withdrawals_refusals_extensions_and_open_dossiers():
+    s = on_time_scenario()
     # on time: early, supplemented, withdrawn, extended, waiting, limit_kept
     assert s.counts("dossiers_on_time") == (6, 11)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_2_1_any_arrival_order_with_resends_gives_the_same_counts(random):
+    s = on_time_scenario()
+    expected = s.tallies()
+    arrivals = s.events + random.sample(s.events, k=5)  # some sent twice
+    random.shuffle(arrivals)
+    s.events = arrivals
+    assert s.tallies() == expected
 
 
 def test_2_1_an_open_dossier_turns_late_the_moment_its_due_date_passes():
