@@ -59,8 +59,11 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger; ``name`` goes into every line as ``logger``."""
-    return structlog.get_logger().bind(logger=name)
+    """A structlog logger; ``name`` goes into every line as ``component``.
+
+    Lazy: safe at import time, it follows the configuration made later by configure_logging.
+    """
+    return structlog.get_logger(component=name)
 
 
 # Latency buckets from 0.5 ms to 30 s: HTTP requests and Kafka round trips on one scale.
