@@ -1,0 +1,1 @@
+"""The services around the domain package: ingest, aggregator, API."""

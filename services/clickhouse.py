@@ -1,0 +1,153 @@
+"""ClickHouse for the aggregator and the API: client, migrations, fact inserts, tallies.
+
+The same SQL runs on a ClickHouse server (`http://host:8123`) and on the embedded engine
+(`chdb:///absolute/dir`, clickhouse-connect's chDB backend): only the URL differs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from services.aggregator.schema import (
+    FACTS_OF,
+    MIGRATIONS,
+    MIGRATIONS_TABLE,
+    TABLES,
+    VERSION_COLUMN,
+    fact_columns,
+    schema_migrations_table_sql,
+)
+from tthc.facts import Facts
+from tthc.measures import MEASURES, Scope, Subject, Tally, subject_sql
+from tthc.profile import Profile
+
+__all__ = [
+    "Client",
+    "SchemaError",
+    "VersionedFacts",
+    "clickhouse_client",
+    "insert_facts",
+    "migrate",
+    "tallies",
+    "truncate_facts",
+]
+
+
+class SchemaError(RuntimeError):
+    """The database's tables do not match the fact rows this code writes."""
+
+
+@dataclass(frozen=True)
+class VersionedFacts:
+    """A fact row and its version: the highest version of a code is the current row."""
+
+    facts: Facts
+    version: int
+
+
+def clickhouse_client(url: str) -> Client:
+    """A client for `http(s)://[user:password@]host:port[/database]` or `chdb:///dir`.
+
+    A chDB directory can be open in one process only, and in one client of that process.
+    """
+    if not url.startswith(("http://", "https://", "chdb://")):
+        raise ValueError(f"ClickHouse URL must start with http://, https:// or chdb://: {url!r}")
+    return clickhouse_connect.get_client(dsn=url)
+
+
+def applied_migrations(client: Client) -> set[int]:
+    client.command(schema_migrations_table_sql())
+    result = client.query(f"SELECT DISTINCT version FROM {MIGRATIONS_TABLE}")
+    return {int(row[0]) for row in result.result_rows}
+
+
+def migrate(client: Client) -> list[int]:
+    """Apply the migrations not yet applied, in order; return their versions.
+
+    Statements are idempotent, so a migration interrupted before it was recorded is simply run
+    again. Afterwards the facts tables are checked against the fact rows of this code.
+    """
+    done = applied_migrations(client)
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            client.command(statement)
+        client.insert(
+            MIGRATIONS_TABLE,
+            [(migration.version, migration.name, datetime.now(UTC))],
+            column_names=["version", "name", "applied_at"],
+        )
+        applied.append(migration.version)
+    check_schema(client)
+    return applied
+
+
+def check_schema(client: Client) -> None:
+    """Fail early, naming the column, when a fact row changed without a migration."""
+    for subject, facts in FACTS_OF.items():
+        table = getattr(TABLES, subject.value)
+        result = client.query(f"DESCRIBE TABLE {table}")
+        live = {row[0]: row[1] for row in result.result_rows}
+        expected = dict(fact_columns(facts)) | {VERSION_COLUMN: "UInt64"}
+        for name, type_ in expected.items():
+            if live.get(name) != type_:
+                raise SchemaError(
+                    f"{table}.{name}: the code writes {type_}, the database has "
+                    f"{live.get(name, 'no such column')}; add a migration"
+                )
+
+
+def insert_facts(
+    client: Client, rows_by_subject: Mapping[Subject, Sequence[VersionedFacts]]
+) -> dict[Subject, float]:
+    """One insert per facts table; return each insert's duration in seconds.
+
+    Inserting a row again (a redelivered event) is harmless: the same code and version collapse.
+    """
+    durations: dict[Subject, float] = {}
+    for subject, rows in rows_by_subject.items():
+        if not rows:
+            continue
+        columns = FACTS_OF[subject].columns() + [VERSION_COLUMN]
+        data = [[*_values(row.facts), row.version] for row in rows]
+        started = time.perf_counter()
+        client.insert(getattr(TABLES, subject.value), data, column_names=columns)
+        durations[subject] = time.perf_counter() - started
+    return durations
+
+
+def _values(facts: Facts) -> list[Any]:
+    return list(facts.row().values())
+
+
+def truncate_facts(client: Client) -> None:
+    for subject in FACTS_OF:
+        client.command(f"TRUNCATE TABLE IF EXISTS {getattr(TABLES, subject.value)}")
+
+
+def tallies(client: Client, profile: Profile, scope: Scope) -> dict[str, Tally]:
+    """Numerator and denominator of every measure the profile scores, one query per subject."""
+    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
+    result: dict[str, Tally] = {}
+    for subject in Subject:
+        measures = [MEASURES[k] for k in keys if MEASURES[k].subject is subject]
+        if not measures:
+            continue
+        row = client.query(subject_sql(subject, measures, scope, TABLES)).named_results()
+        values = next(iter(row))
+        for m in measures:
+            numerator = values[f"{m.key}__num"]
+            result[m.key] = Tally(
+                float(numerator) if m.average else int(numerator),
+                int(values[f"{m.key}__den"]),
+            )
+    return result
