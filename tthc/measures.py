@@ -9,7 +9,9 @@ SQL (the aggregator and the API), so the two cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -438,7 +440,7 @@ def subject_sql(
         condition = f"({_scope_sql(m, scope)}) AND {compile_sql(m.denominator, env)}"
         value = compile_sql(m.numerator, env)
         if m.average:
-            columns.append(f"sumIf(toFloat64({value}), {condition}) AS `{m.key}__num`")
+            columns.append(f"ifNull(sumIf(toFloat64({value}), {condition}), 0) AS `{m.key}__num`")
         else:
             columns.append(f"countIf({condition} AND {value}) AS `{m.key}__num`")
         columns.append(f"countIf({condition}) AS `{m.key}__den`")
@@ -455,3 +457,240 @@ def subject_sql(
         )
         return f"SELECT\n  {select}\nFROM {source}\nSETTINGS join_use_nulls = 1"
     return f"SELECT\n  {select}\nFROM {getattr(tables, subject.value)} FINAL"
+
+
+# --- Many units at once: one query per subject, rolled up over the tree ---------------------------
+
+EFFECTIVE_DUE = _EFFECTIVE_DUE  # a dossier's due date plus the supplement time it does not owe
+
+
+def in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
+    """Whether a row of `measure`'s table is in `scope` (unit and period), in Python."""
+    return _in_scope(measure, row, scope)
+
+
+def scope_sql(measure: Measure, scope: Scope) -> str:
+    """The SQL condition that puts a row of `measure`'s table in `scope` (unit and period)."""
+    return _scope_sql(measure, scope)
+
+
+_TARGET = "_target"  # the key of the scope a row of a grouped query belongs to
+_KEY = "_key"  # what a grouped query's row is keyed by: a unit code, or a scope's key
+
+
+@dataclass(frozen=True)
+class _Pair(Expr):
+    """A tuple of two values, for `(scope, value) IN (subquery)`."""
+
+    first: Expr
+    second: Expr
+
+    def sql(self) -> str:
+        return f"({self.first.sql()}, {self.second.sql()})"
+
+    def eval(self, row: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
+        return (self.first.eval(row, env), self.second.eval(row, env))
+
+
+def _per_target(expr: Expr) -> Expr:
+    """The expression with what differs between scopes read from the scope's own columns:
+    the subtree's levels, and the sets drawn from the subtree's dossiers."""
+    if expr == LEVELS:
+        return Col("_levels")
+    if isinstance(expr, In):
+        return In(_Pair(Col(_TARGET), _per_target(expr.term)), expr.set_name)
+    if not is_dataclass(expr):
+        return expr
+    changes: dict[str, Any] = {}
+    for f in dataclass_fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, Expr):
+            changes[f.name] = _per_target(value)
+        elif isinstance(value, tuple) and all(isinstance(v, Expr) for v in value):
+            changes[f.name] = tuple(_per_target(v) for v in value)
+    return dataclass_replace(expr, **changes) if changes else expr
+
+
+def _additive(measure: Measure) -> bool:
+    """Counted per unit and summed over a subtree gives the subtree's count: the measure is
+    scoped by a unit column and its expressions depend on nothing else of the scope."""
+    if measure.subject is Subject.commune:
+        return True  # one row per commune of today, summed over the subtree's communes
+    text = measure.denominator.sql() + measure.numerator.sql()
+    return measure.unit_column is not None and "{levels}" not in text and not _sets_used(measure)
+
+
+@dataclass(frozen=True)
+class GroupedQuery:
+    """One query of a subject for many scopes, and how its rows become each scope's tallies.
+
+    Rows have a `_key` column and `<measure>__num` / `<measure>__den` columns. With
+    `by_unit`, `_key` is a unit code (a commune of today for the commune subject) and a
+    scope's tally is the sum over the units of its subtree; otherwise `_key` is the scope's key.
+    """
+
+    subject: Subject
+    measures: tuple[Measure, ...]
+    by_unit: bool
+    sql: str
+
+
+def _select_columns(
+    measures: Sequence[Measure], conditions: Sequence[str], values: Sequence[str]
+) -> str:
+    columns = []
+    for m, condition, value in zip(measures, conditions, values, strict=True):
+        if m.average:
+            columns.append(f"ifNull(sumIf(toFloat64({value}), {condition}), 0) AS `{m.key}__num`")
+        else:
+            columns.append(f"countIf({condition} AND {value}) AS `{m.key}__num`")
+        columns.append(f"countIf({condition}) AS `{m.key}__den`")
+    return ",\n  ".join(columns)
+
+
+def grouped_sql(
+    subject: Subject,
+    measures: Iterable[Measure],
+    scopes: Mapping[str, Scope],
+    tables: TableNames = TableNames(),
+) -> list[GroupedQuery]:
+    """Queries that count the given measures of a subject for every scope at once.
+
+    The scopes must share their period and cutoff (a ranking, a refresh of every unit); they
+    differ by subtree. Additive measures are counted per unit in one scan and rolled up in
+    Python (`rollup`); the others (procedures under a subtree's authority, and the sets of
+    procedures drawn from its dossiers) are counted per scope in SQL.
+    """
+    chosen = [m for m in measures if m.subject is subject]
+    if not chosen or not scopes:
+        return []
+    first = next(iter(scopes.values()))
+    if any(s.period != first.period or s.cutoff != first.cutoff for s in scopes.values()):
+        raise ValueError("grouped scopes must share their period and cutoff")
+    everywhere = Scope(
+        units=frozenset().union(*(s.units for s in scopes.values())),
+        commune_codes=tuple(sorted({p for s in scopes.values() for p in s.commune_codes})),
+        levels=frozenset(),
+        period=first.period,
+        cutoff=first.cutoff,
+    )
+    env: dict[str, Any] = everywhere.env()
+    queries = []
+    additive = [m for m in chosen if _additive(m)]
+    if additive:
+        queries.append(_by_unit_query(subject, additive, everywhere, env, tables))
+    others = [m for m in chosen if not _additive(m)]
+    if others:
+        queries.append(_by_scope_query(subject, others, scopes, everywhere, env, tables))
+    return queries
+
+
+def _period_only(measure: Measure, scope: Scope) -> str:
+    """The period condition of `scope` for `measure`, whatever the unit."""
+    return _scope_sql(dataclass_replace(measure, unit_column=None), scope)
+
+
+def _by_unit_query(
+    subject: Subject,
+    measures: list[Measure],
+    everywhere: Scope,
+    env: dict[str, Any],
+    tables: TableNames,
+) -> GroupedQuery:
+    if subject is Subject.commune:
+        single = subject_sql(subject, measures, everywhere, tables)
+        select, source = single.split("\nFROM ", 1)
+        # the one-row query over the merged communes, now one row per commune of today
+        source, settings = source.rsplit("\nSETTINGS ", 1)
+        keyed = select.replace("SELECT", f"SELECT\n  code AS {_KEY},", 1)
+        sql = f"{keyed}\nFROM {source}\nGROUP BY {_KEY}\nSETTINGS {settings}"
+        return GroupedQuery(subject, tuple(measures), True, sql)
+    unit_columns = {m.unit_column for m in measures}
+    if len(unit_columns) != 1:  # measures of one subject scoped by different columns
+        raise ValueError(f"measures of {subject} are scoped by {sorted(unit_columns)}")
+    (unit_column,) = unit_columns
+    conditions = [
+        f"({_period_only(m, everywhere)}) AND {compile_sql(m.denominator, env)}" for m in measures
+    ]
+    values = [compile_sql(m.numerator, env) for m in measures]
+    sql = (
+        f"SELECT\n  {unit_column} AS {_KEY},\n  {_select_columns(measures, conditions, values)}\n"
+        f"FROM {getattr(tables, subject.value)} FINAL\n"
+        f"WHERE {unit_column} IN {sql_literal(everywhere.units)}\n"
+        f"GROUP BY {_KEY}"
+    )
+    return GroupedQuery(subject, tuple(measures), True, sql)
+
+
+def _by_scope_query(
+    subject: Subject,
+    measures: list[Measure],
+    scopes: Mapping[str, Scope],
+    everywhere: Scope,
+    env: dict[str, Any],
+    tables: TableNames,
+) -> GroupedQuery:
+    if subject is Subject.commune:
+        raise ValueError("commune measures are always counted per commune")
+    members = [(unit, key) for key, s in scopes.items() for unit in sorted(s.units)]
+    pairs = ", ".join(f"({sql_literal(u)}, {sql_literal(k)})" for u, k in members)
+    membership = (
+        f"SELECT m.1 AS _unit, m.2 AS {_TARGET} FROM "
+        f"(SELECT arrayJoin(CAST([{pairs}], 'Array(Tuple(String, String))')) AS m)"
+    )
+    for m in measures:
+        for name in _sets_used(m):
+            condition = compile_sql(DOSSIER_SETS[name], env)
+            env[name] = (
+                f"SELECT s.{_TARGET}, f.procedure FROM (SELECT unit, procedure FROM "
+                f"{tables.dossier} FINAL WHERE {_period_only(_DOSSIER_SCOPE, everywhere)} "
+                f"AND {condition}) AS f INNER JOIN ({membership}) AS s ON f.unit = s._unit"
+            )
+    targets = ", ".join(
+        f"({sql_literal(key)}, {sql_literal(sorted(s.levels))}, {sql_literal(sorted(s.units))})"
+        for key, s in scopes.items()
+    )
+    target_table = (
+        f"SELECT t.1 AS {_TARGET}, t.2 AS _levels, t.3 AS _units FROM (SELECT arrayJoin("
+        f"CAST([{targets}], 'Array(Tuple(String, Array(String), Array(String)))')) AS t)"
+    )
+    conditions = []
+    for m in measures:
+        terms = [_period_only(m, everywhere)]
+        if m.unit_column:
+            terms.append(f"has(_units, {m.unit_column})")
+        conditions.append(
+            f"({' AND '.join(terms)}) AND {compile_sql(_per_target(m.denominator), env)}"
+        )
+    values = [compile_sql(_per_target(m.numerator), env) for m in measures]
+    sql = (
+        f"SELECT\n  {_TARGET} AS {_KEY},\n  {_select_columns(measures, conditions, values)}\n"
+        f"FROM (SELECT * FROM {getattr(tables, subject.value)} FINAL) AS facts\n"
+        f"CROSS JOIN ({target_table}) AS targets\n"
+        f"GROUP BY {_KEY}"
+    )
+    return GroupedQuery(subject, tuple(measures), False, sql)
+
+
+def rollup(
+    query: GroupedQuery, rows: Iterable[Mapping[str, Any]], scopes: Mapping[str, Scope]
+) -> dict[str, dict[str, Tally]]:
+    """Each scope's tallies from a grouped query's rows (summed over its subtree if by unit)."""
+    by_key = {row[_KEY]: row for row in rows}
+    result: dict[str, dict[str, Tally]] = {}
+    for key, scope in scopes.items():
+        if not query.by_unit:
+            members = [by_key[key]] if key in by_key else []
+        elif query.subject is Subject.commune:
+            members = [by_key[c] for c in sorted(scope.communes) if c in by_key]
+        else:
+            members = [by_key[u] for u in sorted(scope.units) if u in by_key]
+        tallies = {}
+        for m in query.measures:
+            numerator = sum(row[f"{m.key}__num"] for row in members)
+            tallies[m.key] = Tally(
+                float(numerator) if m.average else int(numerator),
+                int(sum(row[f"{m.key}__den"] for row in members)),
+            )
+        result[key] = tallies
+    return result
