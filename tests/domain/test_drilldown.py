@@ -1,0 +1,103 @@
+"""Why a dossier cost points: the reasons of 2.1 and 5.4, worked by hand; and early warning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.domain.builders import COMMUNE, Scenario, t
+from tests.domain.test_indicators import on_time_scenario, processed
+from tthc.calendar import WorkingCalendar
+from tthc.drilldown import Outcome, listing
+from tthc.early_warning import projected, turning_late
+from tthc.events import DossierRated, DossierSupplementRequested
+from tthc.measures import MEASURES
+from tthc.periods import parse_period
+from tthc.reference import fact_tables, reference_tallies, scope_of
+from tthc.state import Ledger
+
+
+def facts_of(s: Scenario):
+    ledger = Ledger()
+    for event in s.events:
+        ledger.add(event)
+    return fact_tables(ledger, WorkingCalendar(), s.profile)
+
+
+def reasons(
+    s: Scenario, measure: str, outcome: Outcome = Outcome.lost, as_of: str = "2024-07-01 00:00"
+):
+    scope = scope_of(s.tree, COMMUNE, parse_period("2024-05"), t(as_of))
+    m = MEASURES[measure]
+    rows = listing(m, getattr(facts_of(s), m.subject.value), scope, outcome)
+    return {row["code"]: (reason.code if reason else None) for row, reason in rows}
+
+
+def test_each_late_dossier_of_2_1_has_the_step_that_made_it_late():
+    s = on_time_scenario()
+    assert reasons(s, "dossiers_on_time") == {
+        "late": "ended_after_due",
+        "asked_twice": "second_supplement_request",
+        "open": "open_past_due",
+        "reset": "ended_after_due",
+        "limit_missed": "ended_after_due",
+    }
+
+
+def test_lost_and_good_split_the_denominator_exactly():
+    s = on_time_scenario()
+    lost = reasons(s, "dossiers_on_time", Outcome.lost)
+    good = reasons(s, "dossiers_on_time", Outcome.good)
+    counted = reasons(s, "dossiers_on_time", Outcome.counted)
+    assert set(lost) | set(good) == set(counted) and not set(lost) & set(good)
+    assert all(reason is None for reason in good.values())
+    assert s.counts("dossiers_on_time") == (len(good), len(counted))
+
+
+def test_a_supplement_asked_for_after_the_due_date_is_named():
+    s = Scenario()
+    s.dossier("asked_late")  # due Fri 10 May 17:00
+    s.add("asked_late", DossierSupplementRequested(at=t("2024-05-13 09:00")))
+    assert reasons(s, "dossiers_on_time") == {"asked_late": "supplement_requested_after_due"}
+
+
+def test_5_4_names_dissatisfaction_before_lateness():
+    s = Scenario()
+    s.dossier("unhappy")
+    processed(s, "unhappy", "2024-05-08 09:00")
+    s.add("unhappy", DossierRated(at=t("2024-05-08 10:00"), satisfied=False))
+    s.dossier("late_happy")
+    processed(s, "late_happy", "2024-05-13 09:00")
+    s.dossier("fine")
+    processed(s, "fine", "2024-05-07 09:00")
+    assert reasons(s, "dossier_satisfaction") == {"unhappy": "dissatisfied", "late_happy": "late"}
+
+
+def test_early_warning_lists_open_dossiers_due_within_the_horizon_soonest_first():
+    s = Scenario()
+    s.dossier("due_tonight", due="2024-05-10 17:00")
+    s.dossier("due_monday", due="2024-05-13 17:00")
+    s.dossier("due_later", due="2024-05-24 17:00")
+    s.dossier("already_late", due="2024-05-09 17:00")
+    s.dossier("done", due="2024-05-10 17:00")
+    processed(s, "done", "2024-05-08 09:00")
+    s.dossier("paused", due="2024-05-10 17:00")
+    s.add("paused", DossierSupplementRequested(at=t("2024-05-08 09:00")))
+    rows = facts_of(s).dossier
+    now = t("2024-05-10 09:00")
+    units = s.tree.subtree(COMMUNE)
+    found = [r["code"] for r in turning_late(rows, units, now, timedelta(days=4))]
+    assert found == ["due_tonight", "due_monday"]
+    assert [r["code"] for r in turning_late(rows, units, now, timedelta(hours=4))] == []
+
+
+def test_the_projected_score_judges_open_dossiers_at_the_end_of_the_period():
+    s = Scenario()
+    s.dossier("open", due="2024-05-20 17:00")
+    s.dossier("done")
+    processed(s, "done", "2024-05-08 09:00")
+    facts = facts_of(s)
+    scope = scope_of(s.tree, COMMUNE, parse_period("2024-05"), t("2024-05-10 09:00"))
+    now = reference_tallies(s.profile, facts, scope)["dossiers_on_time"]
+    end = reference_tallies(s.profile, facts, projected(scope))["dossiers_on_time"]
+    assert (now.numerator, now.denominator) == (2, 2)
+    assert (end.numerator, end.denominator) == (1, 2)

@@ -1,0 +1,290 @@
+"""The dossiers (and feedback) behind an indicator: which ones cost points, and why.
+
+A row that cost points is one the measure counts in its denominator but not in its numerator.
+Each measure lists the reasons a row can fail it, in order; the first that holds is the row's
+reason (for 2.1: a second supplement request, processing ended after the due date, a
+supplement asked for after the due date, or still open past the due date). Like the measures,
+the listing runs in Python (the reference) and compiles to ClickHouse SQL, from one declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from tthc.expr import (
+    Expr,
+    all_of,
+    col,
+    compile_sql,
+    gt,
+    le,
+    lit,
+    lt,
+    not_,
+    sql_literal,
+    truthy,
+)
+from tthc.measures import (
+    CUTOFF,
+    DOSSIER_ON_TIME,
+    EFFECTIVE_DUE,
+    Measure,
+    Scope,
+    Subject,
+    TableNames,
+    by_cutoff,
+    in_scope,
+    on_or_before,
+    scope_sql,
+)
+
+LISTED_SUBJECTS = (Subject.dossier, Subject.feedback)
+_TABLES = TableNames()
+
+
+class Outcome(StrEnum):
+    lost = "lost"  # counted, not good: the rows that cost points
+    late = "late"  # the same, in the words of the time indicators (2.1, 5.2)
+    good = "good"  # counted in the numerator
+    counted = "counted"  # the whole denominator
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label_vi: str
+    label_en: str
+    condition: Expr  # evaluated on rows that failed the measure only
+
+
+@dataclass(frozen=True)
+class _IsTrue(Expr):
+    """True where the term is true; false where it is false or unknown (NULL)."""
+
+    term: Expr
+
+    def sql(self) -> str:
+        return f"ifNull({self.term.sql()}, false)"
+
+    def eval(self, row: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
+        return truthy(self.term.eval(row, env))
+
+
+NOT_MET = Reason(
+    "not_met", "Không đạt yêu cầu của chỉ số", "Does not meet the indicator", lit(True)
+)
+
+_OPEN = not_(by_cutoff("ended_at"))
+_LATE_DOSSIER = (
+    Reason(
+        "second_supplement_request",
+        "Yêu cầu bổ sung hồ sơ lần thứ hai",
+        "A second supplement request",
+        gt(col("supplement_requests"), lit(1)),
+    ),
+    Reason(
+        "ended_after_due",
+        "Kết thúc xử lý sau hạn",
+        "Processing ended after the due date",
+        all_of(by_cutoff("ended_at"), gt(col("ended_at"), EFFECTIVE_DUE)),
+    ),
+    Reason(
+        "supplement_requested_after_due",
+        "Yêu cầu bổ sung khi đã quá hạn",
+        "A supplement requested after the due date",
+        all_of(_OPEN, by_cutoff("paused_since"), gt(col("paused_since"), EFFECTIVE_DUE)),
+    ),
+    Reason(
+        "open_past_due",
+        "Chưa có kết quả, đã quá hạn",
+        "Still open past the due date",
+        all_of(_OPEN, not_(by_cutoff("paused_since")), lt(EFFECTIVE_DUE, CUTOFF)),
+    ),
+)
+_LATE_FEEDBACK = (
+    Reason(
+        "decided_late",
+        "Tiếp nhận hoặc từ chối phản ánh quá hạn",
+        "Accepted or refused after the deadline",
+        not_(on_or_before("decided_at", col("decide_due_at"))),
+    ),
+    Reason(
+        "info_requested_late",
+        "Đề nghị bổ sung thông tin quá hạn",
+        "More information asked for after the deadline",
+        all_of(
+            by_cutoff("info_requested_at"),
+            gt(col("info_requested_at"), col("info_request_due_at")),
+        ),
+    ),
+    Reason(
+        "handled_late",
+        "Xử lý phản ánh quá hạn",
+        "Handled after the deadline",
+        not_(on_or_before("ended_at", col("handle_due_at"))),
+    ),
+)
+
+
+def _simple(code: str, label_vi: str, label_en: str) -> tuple[Reason, ...]:
+    return (Reason(code, label_vi, label_en, lit(True)),)
+
+
+# Reasons by measure key, first match wins; a measure not listed has NOT_MET only.
+REASONS: dict[str, tuple[Reason, ...]] = {
+    "dossiers_on_time": _LATE_DOSSIER,
+    "dossiers_synced": (
+        Reason(
+            "not_synced",
+            "Chưa đồng bộ lên Cổng DVCQG",
+            "Not synced to the national portal",
+            not_(by_cutoff("synced_at")),
+        ),
+        Reason("synced_late", "Đồng bộ lên Cổng DVCQG trễ", "Synced late", lit(True)),
+    ),
+    "dossiers_online": _simple("not_online", "Hồ sơ không nộp trực tuyến", "Not submitted online"),
+    "dossiers_full_online": _simple(
+        "not_full_online", "Không phải hồ sơ trực tuyến toàn trình", "Not a full-online dossier"
+    ),
+    "dossiers_paid_online": _simple(
+        "not_paid_online", "Không thanh toán trực tuyến", "Fee not paid online"
+    ),
+    "dossiers_electronic_result": _simple(
+        "result_not_electronic", "Kết quả không phải bản điện tử", "Result not electronic"
+    ),
+    "dossiers_digitized": (
+        Reason(
+            "components_not_digitized",
+            "Thành phần hồ sơ chưa được số hóa",
+            "Components not digitized",
+            le(col("digitized_components"), lit(0)),
+        ),
+        Reason(
+            "result_not_digitized",
+            "Kết quả giải quyết chưa được số hóa",
+            "Result not digitized",
+            lit(True),
+        ),
+    ),
+    "dossiers_reusing_data": _simple(
+        "no_reuse", "Không tái sử dụng dữ liệu đã số hóa", "No digitized data reused"
+    ),
+    "dossiers_data_store": _simple(
+        "no_data_store",
+        "Không kết nối, chia sẻ với kho dữ liệu cá nhân",
+        "Not connected to the citizen's data store",
+    ),
+    "dossiers_population_data": _simple(
+        "no_population_data", "Không sử dụng dữ liệu dân cư", "Population data not used"
+    ),
+    "dossier_satisfaction": (
+        Reason(
+            "dissatisfied",
+            "Người dân đánh giá không hài lòng",
+            "Rated dissatisfied",
+            col("dissatisfied"),
+        ),
+        Reason("complaint", "Có khiếu nại", "A complaint was filed", col("complaint")),
+        Reason("late", "Giải quyết trễ hạn", "Processed late", not_(_IsTrue(DOSSIER_ON_TIME))),
+    ),
+    "feedback_classified": _simple("not_classified", "Chưa phân loại", "Not classified"),
+    "feedback_on_time": _LATE_FEEDBACK,
+    "feedback_satisfaction": (
+        Reason(
+            "dissatisfied", "Đánh giá không hài lòng", "Rated dissatisfied", col("dissatisfied")
+        ),
+        Reason(
+            "complained_again",
+            "Phản ánh lại",
+            "Complained again",
+            col("complained_again"),
+        ),
+        *_LATE_FEEDBACK,
+    ),
+}
+
+
+def reasons(measure: Measure) -> tuple[Reason, ...]:
+    return (*REASONS.get(measure.key, ()), NOT_MET)
+
+
+class NotListable(ValueError):
+    """The measure does not count dossiers or feedback one by one."""
+
+
+def check_listable(measure: Measure) -> None:
+    if measure.subject not in LISTED_SUBJECTS:
+        raise NotListable(f"it counts {measure.subject.value} rows, not dossiers or feedback")
+    if measure.average:
+        raise NotListable("it is an average (monitoring): no single dossier loses points")
+
+
+def condition(measure: Measure, outcome: Outcome) -> Expr:
+    """Which rows of the measure's table (already in scope) the outcome selects."""
+    good = _IsTrue(measure.numerator)
+    if outcome is Outcome.counted:
+        return measure.denominator
+    if outcome is Outcome.good:
+        return all_of(measure.denominator, good)
+    return all_of(measure.denominator, not_(good))
+
+
+def reason_of(measure: Measure, row: Mapping[str, Any], env: Mapping[str, Any]) -> Reason | None:
+    """Why a row failed the measure (None for a row that did not fail it)."""
+    if not truthy(condition(measure, Outcome.lost).eval(row, env)):
+        return None
+    return next(r for r in reasons(measure) if truthy(r.condition.eval(row, env)))
+
+
+def listing(
+    measure: Measure, rows: Iterable[Mapping[str, Any]], scope: Scope, outcome: Outcome
+) -> list[tuple[Mapping[str, Any], Reason | None]]:
+    """The reference listing: rows of the scope the outcome selects, ordered as the SQL orders
+    them (received_at, then code), each with its reason."""
+    check_listable(measure)
+    env = scope.env()
+    chosen = condition(measure, outcome)
+    selected = [
+        row for row in rows if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
+    ]
+    selected.sort(key=lambda row: (row["received_at"], row["code"]))
+    return [(row, reason_of(measure, row, env)) for row in selected]
+
+
+def _reason_sql(measure: Measure, env: Mapping[str, Any]) -> str:
+    lost = compile_sql(condition(measure, Outcome.lost), env)
+    branches = ", ".join(
+        f"{compile_sql(r.condition, env)}, {sql_literal(r.code)}" for r in reasons(measure)[:-1]
+    )
+    cases = f"multiIf({branches}, {sql_literal(NOT_MET.code)})" if branches else "'not_met'"
+    return f"if({lost}, {cases}, '')"
+
+
+def listing_sql(
+    measure: Measure,
+    scope: Scope,
+    outcome: Outcome,
+    columns: Sequence[str],
+    *,
+    limit: int,
+    offset: int,
+    tables: TableNames = _TABLES,
+) -> tuple[str, str]:
+    """(page query, count query). The page has the given columns plus `reason` ('' for a row
+    that did not fail the measure) and, for dossiers, `effective_due_at`."""
+    check_listable(measure)
+    env = scope.env()
+    where = f"({scope_sql(measure, scope)}) AND {compile_sql(condition(measure, outcome), env)}"
+    table = f"{getattr(tables, measure.subject.value)} FINAL"
+    extra = [f"{_reason_sql(measure, env)} AS reason"]
+    if measure.subject is Subject.dossier:
+        extra.append(f"{EFFECTIVE_DUE.sql()} AS effective_due_at")
+    select = ", ".join([*columns, *extra])
+    page = (
+        f"SELECT {select} FROM {table} WHERE {where} "
+        f"ORDER BY received_at, code LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    return page, f"SELECT count() AS n FROM {table} WHERE {where}"
