@@ -1,0 +1,153 @@
+"""Request bodies: read with a size cap, check the media type, split a batch into items.
+
+Structured-mode CloudEvents only: one event is a JSON object
+(``application/cloudevents+json`` or ``application/json``); a batch is a JSON array
+(``application/cloudevents-batch+json`` or ``application/json``) or one event per line
+(``application/x-ndjson``). A line that is not JSON is rejected on its own; the other lines of
+the batch go through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from services.ingest.checks import Reason, Rejection
+from tthc.events import Event
+
+SINGLE_TYPES = ("application/cloudevents+json", "application/json")
+ARRAY_TYPES = ("application/cloudevents-batch+json", "application/json")
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class RequestError(Exception):
+    """A request refused as a whole (not one event of it)."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        problems: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.problems = problems or []
+        self.headers = headers or {}
+
+
+@dataclass
+class Item:
+    """One event of a request, from its raw JSON to its outcome."""
+
+    index: int
+    raw: Any = None
+    line: int | None = None
+    rejection: Rejection | None = None
+    event: Event | None = None
+    outcome: str | None = None  # accepted | duplicate | rejected
+
+    def claimed(self, name: str) -> str | None:
+        """The envelope attribute as sent, for reporting even when the event is invalid."""
+        value = self.raw.get(name) if isinstance(self.raw, dict) else None
+        return value if isinstance(value, str) else None
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def require_media_type(request: Request, accepted: tuple[str, ...]) -> str:
+    kind = media_type(request)
+    if kind not in accepted:
+        raise RequestError(
+            415,
+            "unsupported_media_type",
+            "Kiểu nội dung không được hỗ trợ / Unsupported Content-Type "
+            f"{kind or '(none)'!r}; use one of: {', '.join(accepted)}",
+            [("Content-Type", f"expected one of {', '.join(accepted)}")],
+        )
+    return kind
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestError:
+    return RequestError(
+        413,
+        "body_too_large",
+        f"Nội dung quá lớn / Request body larger than {limit} bytes; split it into batches",
+        [("(body)", f"at most {limit} bytes")],
+    )
+
+
+def _not_json(error: orjson.JSONDecodeError) -> tuple[str, str]:
+    return ("(body)", f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+
+
+def decode_single(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise RequestError(
+            400, Reason.malformed_json.value, "Không phải JSON hợp lệ / Not valid JSON",
+            [_not_json(error)],
+        ) from None  # fmt: skip
+
+
+def split_batch(body: bytes, kind: str, max_events: int) -> list[Item]:
+    """The items of a batch body, in order; too many → 413 before any is checked."""
+    if kind in NDJSON_TYPES:
+        items = []
+        for number, line in enumerate(body.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            item = Item(index=len(items), line=number)
+            try:
+                item.raw = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                reason = f"not valid JSON: {error.msg} at column {error.colno}"
+                item.rejection = Rejection(Reason.malformed_json, (("(line)", reason),))
+            items.append(item)
+            if len(items) > max_events:
+                raise _too_many(max_events)
+        return items
+    raw = decode_single(body)
+    if not isinstance(raw, list):
+        raise RequestError(
+            400,
+            "not_a_batch",
+            "Lô sự kiện phải là một mảng JSON / A batch is a JSON array of events",
+            [("(body)", f"expected a JSON array, got {type(raw).__name__}")],
+        )
+    if len(raw) > max_events:
+        raise _too_many(max_events)
+    return [Item(index=i, raw=value) for i, value in enumerate(raw)]
+
+
+def _too_many(max_events: int) -> RequestError:
+    return RequestError(
+        413,
+        "too_many_events",
+        f"Quá nhiều sự kiện trong một lô / More than {max_events} events in one batch",
+        [("(body)", f"at most {max_events} events per batch")],
+    )

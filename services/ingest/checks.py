@@ -1,0 +1,211 @@
+"""What the ingest refuses, and why: one decoded event in, a domain Event or a Rejection out.
+
+The domain (`parse_event`) decides what a well-formed event is. The ingest adds what only a
+running service can know: the unit tree it serves, the procedures configured so far, the clock,
+and the caller's key.
+
+Procedures: a dossier names the procedure it follows, but the ingest can only know procedures
+from a catalogue. When ``procedures_file`` is set, a dossier or feedback naming a procedure that
+is neither in that file nor configured through this ingest since it started (a
+``procedure.*`` event, also earlier in the same batch) is refused. Without the file, procedure
+codes are not checked here (the aggregator reports dossiers of unconfigured procedures).
+
+Scope: an event that names a unit (``data.unit``) is accepted only from a key whose scope
+covers that unit. Follow-up events of a dossier or feedback name no unit (the dossier belongs
+to the unit of its ``received`` event, which this stateless service does not keep); they are
+accepted from any valid key, which keys bound to ``sources`` narrow to their own events.
+Procedure events without a unit describe the whole province and need a key covering its root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from services.ingest.publisher import event_value
+from tthc.auth import Grant
+from tthc.events import EVENT_TYPES, Entity, Event, EventError, parse_event
+from tthc.units import UnitTree
+
+
+class Reason(StrEnum):
+    malformed_json = "malformed_json"
+    invalid = "invalid"
+    unknown_type = "unknown_type"
+    too_large = "too_large"
+    unknown_unit = "unknown_unit"
+    unknown_procedure = "unknown_procedure"
+    future_time = "future_time"
+    out_of_scope = "out_of_scope"
+    source_not_allowed = "source_not_allowed"
+
+
+# For integrators: Vietnamese first, English after the slash.
+MESSAGES: dict[Reason, str] = {
+    Reason.malformed_json: "Không phải JSON hợp lệ / Not valid JSON",
+    Reason.invalid: "Sự kiện không hợp lệ / Invalid event",
+    Reason.unknown_type: "Loại sự kiện không được hỗ trợ / Unknown event type",
+    Reason.too_large: "Sự kiện quá lớn / Event too large",
+    Reason.unknown_unit: "Mã đơn vị không có trong danh mục / Unknown unit code",
+    Reason.unknown_procedure: "Mã thủ tục chưa được cấu hình / Unknown procedure code",
+    Reason.future_time: "Thời điểm ở tương lai / Timestamp in the future",
+    Reason.out_of_scope: (
+        "Khóa API không có quyền với đơn vị này / API key not allowed for this unit"
+    ),
+    Reason.source_not_allowed: (
+        "Khóa API không được gửi sự kiện của nguồn này / API key not allowed for this source"
+    ),
+}
+
+STATUS: dict[Reason, int] = {
+    Reason.malformed_json: 400,
+    Reason.too_large: 413,
+    Reason.out_of_scope: 403,
+    Reason.source_not_allowed: 403,
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: Reason
+    problems: tuple[tuple[str, str], ...]
+
+    @property
+    def status(self) -> int:
+        """The HTTP status when this is the answer to a single event."""
+        return STATUS.get(self.reason, 422)
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.reason]
+
+
+class Rejected(Exception):
+    def __init__(self, reason: Reason, problems: list[tuple[str, str]]) -> None:
+        super().__init__(reason.value)
+        self.rejection = Rejection(reason, tuple(problems))
+
+
+# Payload timestamps that say when the fact happened (due dates may lie in the future).
+_OCCURRED_FIELDS = ("at", "received_at")
+
+
+class EventPolicy:
+    def __init__(
+        self,
+        tree: UnitTree,
+        *,
+        procedures: frozenset[str] | None,
+        max_future_skew: timedelta,
+        max_event_bytes: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.tree = tree
+        self.procedures = procedures
+        self.configured_procedures: set[str] = set()
+        self.max_future_skew = max_future_skew
+        self.max_event_bytes = max_event_bytes
+        self.clock = clock
+
+    def learn(self, event: Event) -> None:
+        """Kafka has this event: a procedure it configures is known from now on."""
+        if event.entity is Entity.procedure:
+            self.configured_procedures.add(event.subject)
+
+    def check(self, raw: Any, grant: Grant, batch_procedures: set[str] | None = None) -> Event:
+        """The domain event for ``raw``, or Rejected naming each bad field."""
+        try:
+            event = parse_event(raw)
+        except EventError as error:
+            type_ = raw.get("type") if isinstance(raw, dict) else None
+            unknown = isinstance(type_, str) and type_ not in EVENT_TYPES
+            raise Rejected(
+                Reason.unknown_type if unknown else Reason.invalid, error.problems
+            ) from None
+        if not grant.allows_source(event.source):
+            raise Rejected(
+                Reason.source_not_allowed,
+                [("source", f"key {grant.name!r} may not send events of source {event.source!r}")],
+            )
+        self._check_clock(event)
+        self._check_units(event)
+        self._check_procedure(event, batch_procedures or set())
+        self._check_scope(event, grant)
+        size = len(event_value(event))
+        if size > self.max_event_bytes:
+            raise Rejected(
+                Reason.too_large,
+                [("(event)", f"{size} bytes once encoded; the limit is {self.max_event_bytes}")],
+            )
+        if batch_procedures is not None and event.entity is Entity.procedure:
+            batch_procedures.add(event.subject)
+        return event
+
+    def _check_clock(self, event: Event) -> None:
+        limit = self.clock() + self.max_future_skew
+        problems = []
+        if event.time > limit:
+            problems.append(("time", _future(event.time, limit)))
+        for name in _OCCURRED_FIELDS:
+            value = getattr(event.data, name, None)
+            if isinstance(value, datetime) and value > limit:
+                problems.append((f"data.{name}", _future(value, limit)))
+        if problems:
+            raise Rejected(Reason.future_time, problems)
+
+    def _check_units(self, event: Event) -> None:
+        problems = [
+            (f"data.{name}", f"đơn vị {code!r} không có trong danh mục / unit {code!r} is not "
+             f"in the unit tree of {self.tree.province or 'the province'}")
+            for name in ("unit", "to_unit")
+            if (code := getattr(event.data, name, None)) is not None and code not in self.tree
+        ]  # fmt: skip
+        if problems:
+            raise Rejected(Reason.unknown_unit, problems)
+
+    def _check_procedure(self, event: Event, batch_procedures: set[str]) -> None:
+        code = getattr(event.data, "procedure", None)
+        if self.procedures is None or code is None:
+            return
+        if code in self.procedures or code in self.configured_procedures:
+            return
+        if code in batch_procedures:
+            return
+        raise Rejected(
+            Reason.unknown_procedure,
+            [(
+                "data.procedure",
+                f"thủ tục {code!r} chưa được cấu hình / procedure {code!r} is neither in the "
+                "procedure catalogue nor configured by a procedure event",
+            )],
+        )  # fmt: skip
+
+    def _check_scope(self, event: Event, grant: Grant) -> None:
+        unit = event.unit
+        if unit is not None:
+            if not grant.covers(unit):
+                raise Rejected(
+                    Reason.out_of_scope,
+                    [("data.unit", f"unit {unit!r} is outside the scope of key {grant.name!r}")],
+                )
+            return
+        root = self.tree.root.code
+        if event.entity is Entity.procedure and not grant.covers(root):
+            raise Rejected(
+                Reason.out_of_scope,
+                [(
+                    "subject",
+                    f"procedure events without a unit need a key covering the province "
+                    f"{root!r}; key {grant.name!r} does not",
+                )],
+            )  # fmt: skip
+
+
+def _future(value: datetime, limit: datetime) -> str:
+    return (
+        f"{value.isoformat()} lies in the future (after {limit.astimezone(UTC).isoformat()}, "
+        "now plus the allowed clock skew)"
+    )

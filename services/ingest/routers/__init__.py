@@ -1,0 +1,1 @@
+"""HTTP routes of the ingest, one module per resource."""

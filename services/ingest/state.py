@@ -1,0 +1,76 @@
+"""Everything one ingest app holds, built once from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from services.ingest.checks import EventPolicy
+from services.ingest.dedup import DuplicateWindow
+from services.ingest.examples import all_examples
+from services.ingest.intake import Intake
+from services.ingest.metrics import IngestMetrics
+from services.ingest.publisher import Publisher
+from services.ingest.settings import IngestSettings
+from tthc.auth import ApiKey, Grant, KeyRing
+from tthc.units import UnitTree, load_units
+
+
+@dataclass
+class IngestState:
+    settings: IngestSettings
+    tree: UnitTree
+    keyring: KeyRing
+    anonymous: Grant | None
+    metrics: IngestMetrics
+    publisher: Publisher
+    intake: Intake
+    examples: dict[str, dict[str, Any]]
+
+    @classmethod
+    def build(cls, settings: IngestSettings) -> IngestState:
+        tree = load_units(settings.units)
+        keyring = KeyRing(settings.all_keys(), tree)
+        anonymous = None
+        if settings.allow_anonymous:
+            root = tree.root.code
+            key = ApiKey(name="anonymous", sha256="0" * 64, scope=(root,))
+            anonymous = Grant(key, tree.subtree(root))
+        metrics = IngestMetrics()
+        publisher = Publisher(
+            settings.kafka_bootstrap,
+            settings.topic,
+            timeout=settings.kafka_timeout,
+            linger_ms=settings.kafka_linger_ms,
+            retry_after=settings.retry_after,
+            metrics=metrics,
+        )
+        policy = EventPolicy(
+            tree,
+            procedures=settings.known_procedures(),
+            max_future_skew=settings.max_future_skew,
+            max_event_bytes=settings.max_event_bytes,
+        )
+        window = DuplicateWindow(
+            settings.duplicate_window_size, settings.duplicate_retention.total_seconds()
+        )
+        return cls(
+            settings=settings,
+            tree=tree,
+            keyring=keyring,
+            anonymous=anonymous,
+            metrics=metrics,
+            publisher=publisher,
+            intake=Intake(policy, window, publisher, metrics),
+            examples=all_examples(tree),
+        )
+
+
+def ingest_state(request: Request) -> IngestState:
+    state: IngestState = request.app.state.ingest
+    return state
+
+
+State = Annotated[IngestState, Depends(ingest_state)]
