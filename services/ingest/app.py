@@ -67,7 +67,10 @@ class RequestObserver:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            # Unknown paths share one label: a scanner must not grow the metrics without bound.
+            label = getattr(route, "path", None) or (
+                "unmatched" if status == 404 else scope["path"]
+            )
             self.metrics.request_seconds.labels(label).observe(elapsed)
             self.metrics.requests.labels(label, str(status)).inc()
             if label not in QUIET_ROUTES or status >= 400:

@@ -128,25 +128,34 @@ def all_examples(tree: UnitTree) -> dict[str, dict[str, Any]]:
 
 
 def envelope_schema() -> dict[str, Any]:
-    """The JSON schema of a posted CloudEvent: the domain's envelope, `data` one of the payloads."""
+    """The JSON schema of a posted CloudEvent: the domain's envelope, one variant per type.
+
+    Each variant fixes ``type`` and gives ``data`` that type's payload schema, so a validator
+    (and the OpenAPI page) knows exactly which payload goes with which type.
+    """
     from tthc.events import Event
 
     schema = Event.model_json_schema()
     schema = _inline(schema, schema.get("$defs", {}))
-    properties = dict(schema["properties"])
-    properties["specversion"] = {"type": "string", "enum": ["1.0"]}
-    properties["type"] = {"type": "string", "enum": sorted(EVENT_TYPES)}
-    properties["datacontenttype"] = {"type": "string", "enum": ["application/json"]}
-    properties["data"] = {
-        "description": "The payload of `type`; see GET /v1/event-types",
-        "oneOf": [
-            {"title": type_, **payload_schema(p)} for type_, p in sorted(EVENT_TYPES.items())
-        ],
-    }
+    common = dict(schema["properties"])
+    common["specversion"] = {"type": "string", "enum": ["1.0"]}
+    common["datacontenttype"] = {"type": "string", "enum": ["application/json"]}
+    required = ["specversion", *schema.get("required", [])]
     return {
         "title": "CloudEvent",
-        "type": "object",
-        "properties": properties,
-        "required": ["specversion", *schema.get("required", [])],
-        "additionalProperties": True,
+        "description": "CloudEvents 1.0, structured JSON mode; extension attributes are ignored",
+        "oneOf": [
+            {
+                "title": type_,
+                "type": "object",
+                "properties": {
+                    **common,
+                    "type": {"type": "string", "const": type_},
+                    "data": payload_schema(payload),
+                },
+                "required": required,
+                "additionalProperties": True,
+            }
+            for type_, payload in sorted(EVENT_TYPES.items())
+        ],
     }
