@@ -1,0 +1,140 @@
+"""Variables and panels that several dashboards share."""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from dashboards.catalog import grade_mappings, grade_steps
+from dashboards.grafana import (
+    ClickHouseTarget,
+    Column,
+    QueryFormat,
+    custom_variable,
+    query_variable,
+)
+from dashboards.panels import stat, timeseries
+from dashboards.sql import (
+    HISTORY,
+    LEVEL_LABELS,
+    MONTH_START,
+    PERIOD_KIND_ORDER,
+    PERIOD_TEXT,
+    SCORES,
+)
+from tthc.profile import Profile
+from tthc.units import UnitLevel
+
+# Grafana variables as the SQL reads them: quoted by Grafana, quotes inside escaped.
+PERIOD = "${period:singlequote}"
+UNIT = "${unit:singlequote}"
+LEVEL = "${level:singlequote}"
+INDICATOR = "${indicator:singlequote}"
+PROVINCE = f"level = '{UnitLevel.province.value}'"
+
+
+def period_variable() -> g.Template:
+    """Every period of the snapshot, the most recent first (months before quarters)."""
+    return query_variable(
+        "period",
+        "Kỳ đánh giá",
+        f"SELECT period, any({PERIOD_TEXT}) AS text\nFROM {SCORES} FINAL\n"
+        "WHERE indicator = ''\n"
+        f"GROUP BY period, period_kind\n"
+        f"ORDER BY any(period_start) DESC, any({PERIOD_KIND_ORDER}), period",
+    )
+
+
+def level_variable(default: UnitLevel = UnitLevel.department) -> g.Template:
+    """The level whose units are compared (rankings compare units of one level)."""
+    options = [(level.value, label) for level, label in LEVEL_LABELS.items()]
+    options = [o for o in options if o[0] != UnitLevel.province.value]
+    return custom_variable("level", "Cấp đơn vị", options, default.value)
+
+
+def total_stat(profile: Profile, where: str) -> g.Stat:
+    """The total on 100, coloured by the profile's grade bands."""
+    return stat(
+        "Tổng điểm",
+        ClickHouseTarget(
+            rawSql=f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", columns=("total",)
+        ),
+        decimals=2,
+        unit="suffix: / 100",
+        min_value=0,
+        max_value=100,
+        color_mode="background",
+        steps=grade_steps(profile),
+        description="Tổng điểm quy về thang 100 của kỳ đang chọn.",
+    )
+
+
+def grade_stat(profile: Profile, where: str) -> g.Stat:
+    return stat(
+        "Xếp loại",
+        ClickHouseTarget(
+            rawSql=f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", columns=("grade_vi",)
+        ),
+        fields="/^grade_vi$/",
+        mappings=grade_mappings(profile),
+        color_mode="background",
+    )
+
+
+def missing_stat(where: str) -> g.Stat:
+    return stat(
+        "Điểm còn thiếu",
+        ClickHouseTarget(
+            rawSql=f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}",
+            columns=("missing",),
+        ),
+        decimals=2,
+        description="100 trừ tổng điểm: phần điểm bị mất ở các chỉ tiêu (xem bảng chỉ tiêu).",
+        steps=[{"color": "green", "value": None}, {"color": "orange", "value": 10}],
+    )
+
+
+def refreshed_stat(where: str) -> g.Stat:
+    return stat(
+        "Số liệu cập nhật",
+        ClickHouseTarget(
+            rawSql=f"SELECT max(computed_at) AS computed_at\nFROM {SCORES} FINAL\nWHERE {where}",
+            columns=("computed_at",),
+        ),
+        unit="dateTimeFromNow",
+        description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",
+    )
+
+
+def monthly_total(where: str, title: str = "Tổng điểm theo tháng") -> g.TimeSeries:
+    """A unit's total of each month, on the months' first days."""
+    sql = (
+        f"SELECT {MONTH_START} AS time, total\nFROM {SCORES} FINAL\n"
+        f"WHERE {where} AND period_kind = 'month' AND $__timeFilter(time)\nORDER BY time"
+    )
+    return timeseries(
+        title,
+        [ClickHouseTarget(rawSql=sql, columns=("time", "total"), format=QueryFormat.time_series)],
+        unit="none",
+        decimals=2,
+        min_value=0,
+        max_value=100,
+        show_points="always",
+        columns=[Column("total", "Tổng điểm")],
+    )
+
+
+def period_history(where: str) -> g.TimeSeries:
+    """How the chosen period's total moved, refresh after refresh."""
+    sql = (
+        f"SELECT computed_at AS time, total\nFROM {HISTORY}\n"
+        f"WHERE {where} AND $__timeFilter(computed_at)\nORDER BY time"
+    )
+    return timeseries(
+        "Diễn biến tổng điểm trong kỳ (theo từng lần cập nhật)",
+        [ClickHouseTarget(rawSql=sql, columns=("time", "total"), format=QueryFormat.time_series)],
+        decimals=2,
+        draw_style="line",
+        columns=[Column("total", "Tổng điểm")],
+        description="Điểm của kỳ đang chọn sau mỗi lần tính lại, trong khoảng thời gian của "
+        "bảng điều khiển.",
+    )

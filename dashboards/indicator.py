@@ -1,0 +1,187 @@
+"""(3) Indicator detail: one indicator across the units of a level, its distribution, the
+weakest units, and the province's trend."""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from dashboards.catalog import catalog_markdown, indicator_options
+from dashboards.common import INDICATOR, LEVEL, PERIOD, PROVINCE, level_variable, period_variable
+from dashboards.grafana import (
+    INDICATOR_UID,
+    UNIT_UID,
+    Cell,
+    ClickHouseTarget,
+    Column,
+    QueryFormat,
+    custom_variable,
+    dashboard,
+    place,
+    row_link,
+)
+from dashboards.panels import barchart, stat, table, text, timeseries
+from dashboards.sql import (
+    MONTH_START,
+    SCORES,
+    average_days,
+    average_indicators,
+    rate_percent,
+    string_tuple,
+)
+from tthc.profile import Profile
+from tthc.units import UnitLevel
+
+PROVINCE_ROW = f"period = {PERIOD} AND indicator = {INDICATOR} AND {PROVINCE}"
+LEVEL_ROWS = f"period = {PERIOD} AND indicator = {INDICATOR} AND level = {LEVEL}"
+WEAKEST = 20
+
+
+def indicator_variable(profile: Profile) -> g.Template:
+    options = indicator_options(profile)
+    return custom_variable("indicator", "Chỉ tiêu", options, options[0][0])
+
+
+def province_value(profile: Profile) -> g.Stat:
+    sql = (
+        f"SELECT {rate_percent(profile)} AS rate_pct, {average_days(profile)} AS average_days\n"
+        f"FROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
+    )
+    return stat(
+        "Toàn tỉnh",
+        ClickHouseTarget(rawSql=sql, columns=("rate_pct", "average_days")),
+        columns=[
+            Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
+            Column("average_days", "Trung bình (ngày)", decimals=1),
+        ],
+        description="Tỷ lệ của chỉ tiêu tính trên mọi hồ sơ của tỉnh (không phải trung bình "
+        "các đơn vị); chỉ tiêu thời gian tính bằng ngày.",
+    )
+
+
+def province_points() -> g.Stat:
+    sql = f"SELECT points, max_points, lost\nFROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
+    return stat(
+        "Điểm của tỉnh",
+        ClickHouseTarget(rawSql=sql, columns=("points", "max_points", "lost")),
+        columns=[
+            Column("points", "Điểm", decimals=2),
+            Column("max_points", "Tối đa", decimals=2),
+            Column("lost", "Bị mất", decimals=2),
+        ],
+    )
+
+
+def distribution(profile: Profile) -> g.BarChart:
+    """How many units of the level fall in each tenth of the rate (each day, for averages)."""
+    days = f"{INDICATOR} IN {string_tuple(average_indicators(profile))}"
+    sql = (
+        f"WITH {days} AS in_days,\n"
+        "  (SELECT groupArray(least(toUInt32(floor(if(in_days, rate, rate * 10))), 9))\n"
+        f"   FROM {SCORES} FINAL WHERE {LEVEL_ROWS} AND rate IS NOT NULL) AS buckets\n"
+        "SELECT\n"
+        "  if(in_days,\n"
+        "     if(bucket = 9, '≥ 9 ngày', concat(toString(bucket), '–', toString(bucket + 1), "
+        "' ngày')),\n"
+        "     concat(toString(bucket * 10), '–', toString(bucket * 10 + 10), '%'))\n"
+        "    AS bucket_label,\n"
+        "  arrayCount(b -> b = bucket, buckets) AS units\n"
+        "FROM (SELECT arrayJoin(range(10)) AS bucket)\nORDER BY bucket"
+    )
+    return barchart(
+        "Phân bố các đơn vị theo tỷ lệ",
+        ClickHouseTarget(rawSql=sql, columns=("bucket_label", "units")),
+        columns=[Column("units", "Số đơn vị")],
+        description="Số đơn vị của cấp đang chọn trong từng khoảng tỷ lệ (đơn vị chưa có số "
+        "liệu không được tính).",
+    )
+
+
+def weakest(profile: Profile) -> g.Table:
+    days = f"indicator IN {string_tuple(average_indicators(profile))}"
+    sql = (
+        "SELECT unit_name, unit, numerator, denominator,\n"
+        f"  {rate_percent(profile)} AS rate_pct,\n  {average_days(profile)} AS average_days,\n"
+        "  points, max_points, lost\n"
+        f"FROM {SCORES} FINAL\nWHERE {LEVEL_ROWS} AND (rate IS NOT NULL OR max_points > 0)\n"
+        f"ORDER BY lost DESC, if({days}, -rate, rate) ASC NULLS FIRST, unit_name\n"
+        f"LIMIT {WEAKEST}"
+    )
+    columns = [
+        Column(
+            "unit_name",
+            "Đơn vị",
+            link=("Chi tiết đơn vị", row_link(UNIT_UID, [("unit", "unit")])),
+        ),
+        Column("unit", "Mã", width=110),
+        Column("numerator", "Đạt", decimals=0, width=80),
+        Column("denominator", "Tổng số", decimals=0, width=90),
+        Column(
+            "rate_pct",
+            "Tỷ lệ",
+            unit="percent",
+            decimals=1,
+            cell="gauge",
+            width=180,
+            extra=(("min", 0), ("max", 100)),
+        ),
+        Column("average_days", "Trung bình (ngày)", decimals=1, width=110),
+        Column("points", "Điểm", decimals=2, width=80),
+        Column("max_points", "Tối đa", decimals=2, width=80),
+        Column("lost", "Điểm bị mất", decimals=2, width=110),
+    ]
+    return table(
+        f"{WEAKEST} đơn vị yếu nhất",
+        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        columns,
+        description="Các đơn vị mất nhiều điểm nhất ở chỉ tiêu này, rồi có tỷ lệ thấp nhất.",
+    )
+
+
+def monthly(profile: Profile) -> g.TimeSeries:
+    sql = (
+        f"SELECT {MONTH_START} AS time, {rate_percent(profile)} AS rate_pct,\n"
+        f"  {average_days(profile)} AS average_days\n"
+        f"FROM {SCORES} FINAL\n"
+        f"WHERE indicator = {INDICATOR} AND {PROVINCE} AND period_kind = 'month' "
+        "AND $__timeFilter(time)\nORDER BY time"
+    )
+    return timeseries(
+        "Toàn tỉnh theo tháng",
+        [
+            ClickHouseTarget(
+                rawSql=sql,
+                columns=("time", "rate_pct", "average_days"),
+                format=QueryFormat.time_series,
+            )
+        ],
+        decimals=1,
+        show_points="always",
+        columns=[
+            Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
+            Column("average_days", "Trung bình (ngày)"),
+        ],
+    )
+
+
+def build(profile: Profile) -> g.Dashboard:
+    rows = [
+        [
+            Cell(text("Chỉ tiêu", "## ${indicator:text}"), 10, 5),
+            Cell(province_value(profile), 7, 5),
+            Cell(province_points(), 7, 5),
+        ],
+        [Cell(distribution(profile), 10, 11), Cell(weakest(profile), 14, 11)],
+        [Cell(monthly(profile), 24, 8)],
+        [Cell(text("Danh mục chỉ tiêu", catalog_markdown(profile)), 24, 22)],
+    ]
+    return dashboard(
+        uid=INDICATOR_UID,
+        title="Bộ chỉ số 766 — Chi tiết chỉ tiêu",
+        description="Một chỉ tiêu ở mọi đơn vị cùng cấp: phân bố, đơn vị yếu nhất, diễn biến.",
+        panels=place(rows),
+        variables=[
+            period_variable(),
+            indicator_variable(profile),
+            level_variable(UnitLevel.commune),
+        ],
+    )

@@ -1,0 +1,36 @@
+"""The Prometheus series the operations dashboard and the alert rules read, by service.
+
+Names are the services' own (services/*/metrics.py, through tthc.observability.Metrics, which
+prefixes `tthc_<service>_`); a test checks each one against the services' registries, with its
+labels, so a renamed metric fails the build instead of blanking a panel or silencing an alert.
+"""
+
+from __future__ import annotations
+
+JOBS = ("ingest", "aggregator", "api")  # scrape jobs of deploy/prometheus/prometheus*.yml
+JOB_MATCHER = 'job=~"' + "|".join(JOBS) + '"'
+
+# ingest
+INGEST_EVENTS = "tthc_ingest_events_total"  # {type, outcome, reason}
+INGEST_REQUESTS = "tthc_ingest_requests_total"  # {route, status}
+INGEST_REQUEST_SECONDS = "tthc_ingest_request_seconds"  # histogram {route}
+INGEST_PRODUCE_SECONDS = "tthc_ingest_kafka_produce_seconds"  # histogram
+INGEST_PRODUCE_FAILURES = "tthc_ingest_kafka_produce_failures_total"
+INGEST_KAFKA_UP = "tthc_ingest_kafka_up"
+
+# aggregator
+AGGREGATOR_EVENTS = "tthc_aggregator_events_total"  # {type}
+AGGREGATOR_EVENT_LAG = "tthc_aggregator_event_time_lag_seconds"  # histogram
+AGGREGATOR_CONSUMER_LAG = "tthc_aggregator_consumer_lag"  # {topic, partition}
+AGGREGATOR_WRITE_SECONDS = "tthc_aggregator_clickhouse_write_seconds"  # histogram {table}
+AGGREGATOR_WRITE_ROWS = "tthc_aggregator_clickhouse_write_rows"  # histogram {table}
+AGGREGATOR_WRITE_FAILURES = "tthc_aggregator_clickhouse_write_failures_total"
+AGGREGATOR_DEAD_LETTERS = "tthc_aggregator_dead_letters_total"  # {reason}
+
+# api
+API_REQUESTS = "tthc_api_requests_total"  # {route, status}
+API_REQUEST_SECONDS = "tthc_api_request_seconds"  # histogram {route}
+API_REFRESH_FAILURES = "tthc_api_snapshot_refresh_failures_total"
+API_REFRESHED_AT = "tthc_api_snapshot_refreshed_timestamp_seconds"
+API_INDICATOR_RATE = "tthc_api_unit_indicator_rate"  # {unit, level, indicator, period_kind}
+API_TURNING_LATE = "tthc_api_dossiers_turning_late"  # {unit, level}

@@ -1,0 +1,159 @@
+"""ClickHouse SQL pieces the dashboards share, derived from the catalog and the domain.
+
+Nothing here restates the methodology. Which indicators are averages comes from the measures;
+"late" is the domain's on-time expression of 2.1 (`tthc.measures.DOSSIER_ON_TIME`) and "about to
+turn late" the early-warning one (`tthc.early_warning.TURNING_LATE`), compiled with SQL for
+their variables (the period's cutoff, now). Panels put Grafana variables (`${period}`, `${unit}`
+…) into these pieces; the tests expand them the way the ClickHouse datasource plugin does and
+run the result on the embedded ClickHouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tthc.early_warning import TURNING_LATE
+from tthc.expr import Expr
+from tthc.measures import DOSSIER_ON_TIME, EFFECTIVE_DUE, MEASURES, TableNames
+from tthc.profile import Profile
+from tthc.units import UnitLevel
+
+FACTS = TableNames()
+SCORES = "unit_scores"  # the latest scorecard of every (period, unit, indicator); '' = total
+HISTORY = "unit_score_history"  # refreshes appended: how a period's score moved
+TIMEZONE = "Asia/Ho_Chi_Minh"  # period boundaries are Vietnamese days
+
+# How Vietnamese users name the levels of the unit tree (labels only; levels are the domain's).
+LEVEL_LABELS: dict[UnitLevel, str] = {
+    UnitLevel.province: "Tỉnh",
+    UnitLevel.department: "Sở, ban, ngành",
+    UnitLevel.district: "Cấp huyện",
+    UnitLevel.commune: "Xã, phường, đặc khu",
+}
+
+# Open dossiers due within this horizon are "about to turn late" (the API's gauge default).
+WARNING_HOURS = 24
+
+
+def quote(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def string_tuple(values: list[str]) -> str:
+    return "(" + (", ".join(quote(v) for v in values) or "NULL") + ")"
+
+
+def with_variables(expr: Expr, values: Mapping[str, str]) -> str:
+    """The SQL of a domain expression with its variables replaced by SQL expressions."""
+    text = expr.sql()
+    for name, sql in values.items():
+        text = text.replace("{" + name + "}", sql)
+    if "{" in text:
+        raise ValueError(f"a variable of the expression has no SQL here: {text}")
+    return text
+
+
+# --- From the catalog --------------------------------------------------------------------------
+
+
+def average_indicators(profile: Profile) -> list[str]:
+    """Codes of indicators whose rate is a mean in days (2.2), not a share."""
+    return [i.code for i in profile.indicators if any(MEASURES[p.measure].average for p in i.parts)]
+
+
+def rate_percent(profile: Profile) -> str:
+    """SQL: the rate as a percentage, NULL for indicators measured in days."""
+    return f"if(indicator IN {string_tuple(average_indicators(profile))}, NULL, rate * 100)"
+
+
+def average_days(profile: Profile) -> str:
+    """SQL: the mean in days for indicators measured in days, NULL for the others."""
+    return f"if(indicator IN {string_tuple(average_indicators(profile))}, rate, NULL)"
+
+
+def indicator_order(column: str = "indicator") -> str:
+    """SQL sort key that puts '1.10' after '1.9'."""
+    return (
+        f"toUInt32OrZero(splitByChar('.', {column})[1]), "
+        f"toUInt32OrZero(splitByChar('.', {column})[2])"
+    )
+
+
+GROUP_LABEL = "concat(toString(group_number), '. ', group_name_vi)"
+
+
+def level_order(column: str = "level") -> str:
+    levels = [level.value for level in UnitLevel]
+    ranks = ", ".join(str(n) for n in range(len(levels)))
+    return f"transform({column}, [{', '.join(quote(v) for v in levels)}], [{ranks}], 9)"
+
+
+# --- Periods (the snapshot carries each period's bounds and the instant it was judged at) ------
+
+_YEAR = "substring(period, 1, 4)"
+PERIOD_TEXT = (
+    "multiIf("
+    f"period_kind = 'month', concat('Tháng ', substring(period, 6, 2), '/', {_YEAR}), "
+    f"period_kind = 'quarter', concat('Quý ', substring(period, 7, 1), '/', {_YEAR}), "
+    "period_kind = 'half', concat(if(substring(period, 7, 1) = '1', '6 tháng đầu năm ', "
+    f"'6 tháng cuối năm '), {_YEAR}), "
+    "period_kind = 'year', concat('Năm ', period), "
+    "period)"
+)
+PERIOD_KIND_ORDER = "transform(period_kind, ['month', 'quarter', 'half', 'year'], [0, 1, 2, 3], 9)"
+MONTH_START = f"toDateTime(period_start, '{TIMEZONE}')"
+
+
+def period_bounds(period: str) -> str:
+    """A WITH list: the period's first instant, the instant after it, and its cutoff."""
+    row = f"FROM {SCORES} FINAL WHERE period = {period} AND indicator = ''"
+    return (
+        f"(SELECT toDateTime(any(period_start), '{TIMEZONE}') {row}) AS period_start,\n"
+        f"  (SELECT toDateTime(any(period_end), '{TIMEZONE}') {row}) AS period_end,\n"
+        f"  (SELECT max(cutoff) {row}) AS cutoff"
+    )
+
+
+# --- Dossiers: late and about to turn late -------------------------------------------------------
+
+
+def on_time(cutoff: str = "cutoff") -> str:
+    """SQL: the domain's 2.1 on-time condition of a dossier, judged at `cutoff`."""
+    return with_variables(DOSSIER_ON_TIME, {"cutoff": cutoff})
+
+
+def late(cutoff: str = "cutoff") -> str:
+    """SQL: a counted dossier that lost points on 2.1 (not on time, or unknown)."""
+    return f"(counted AND NOT coalesce({on_time(cutoff)}, false))"
+
+
+EFFECTIVE_DUE_SQL = EFFECTIVE_DUE.sql()
+
+
+def turning_late(hours: int = WARNING_HOURS) -> str:
+    """SQL: open, clock running, on time now, and due within `hours` (tthc.early_warning)."""
+    return with_variables(
+        TURNING_LATE, {"cutoff": "now()", "horizon_end": f"(now() + INTERVAL {hours} HOUR)"}
+    )
+
+
+LATE_REASON = (
+    "multiIf(supplement_requests >= 2, 'Yêu cầu bổ sung lần thứ hai', "
+    "ended_at IS NOT NULL AND ended_at <= cutoff, 'Hoàn thành sau hạn', "
+    "paused_since IS NOT NULL AND paused_since <= cutoff, 'Tạm dừng chờ bổ sung sau hạn', "
+    "'Đang xử lý, đã quá hạn')"
+)
+
+
+def in_subtree(column: str, unit: str, period: str) -> str:
+    """SQL: `column` names `unit` or a unit under it (three levels: province → department or
+    district → commune), read from the snapshot of `period`. For the province it is always
+    true, so that dossiers sent with the codes of merged units count there too."""
+    rows = f"SELECT unit FROM {SCORES} FINAL WHERE period = {period} AND indicator = ''"
+    province = f"{rows} AND level = {quote(UnitLevel.province.value)}"
+    return (
+        f"({column} = {unit} OR {column} IN ({rows} AND parent = {unit}) "
+        f"OR {column} IN ({rows} AND parent IN ({rows} AND parent = {unit})) "
+        f"OR {unit} IN ({province}))"
+    )

@@ -1,0 +1,256 @@
+"""(2) Unit detail: one unit and period, every indicator with rate, points and points lost, the
+trend, the late dossiers and those about to turn late."""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from dashboards.common import (
+    PERIOD,
+    UNIT,
+    grade_stat,
+    missing_stat,
+    monthly_total,
+    period_history,
+    period_variable,
+    refreshed_stat,
+    total_stat,
+)
+from dashboards.grafana import (
+    INDICATOR_UID,
+    UNIT_UID,
+    Cell,
+    ClickHouseTarget,
+    Column,
+    dashboard,
+    place,
+    query_variable,
+    row_link,
+)
+from dashboards.panels import barchart, stat, table
+from dashboards.sql import (
+    EFFECTIVE_DUE_SQL,
+    FACTS,
+    GROUP_LABEL,
+    LATE_REASON,
+    SCORES,
+    WARNING_HOURS,
+    average_days,
+    in_subtree,
+    indicator_order,
+    late,
+    level_order,
+    period_bounds,
+    rate_percent,
+    turning_late,
+)
+from tthc.profile import Profile
+
+TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
+INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
+LIST_LIMIT = 500
+
+
+def unit_variable() -> g.Template:
+    return query_variable(
+        "unit",
+        "Đơn vị",
+        f"SELECT unit, concat(unit_name, ' (', unit, ')') AS text\nFROM {SCORES} FINAL\n"
+        f"WHERE period = {PERIOD} AND indicator = ''\n"
+        f"ORDER BY {level_order()}, unit_name",
+    )
+
+
+def rank_stat() -> g.Stat:
+    sql = (
+        "SELECT rank, units\nFROM (\n"
+        "  SELECT unit, row_number() OVER (ORDER BY total DESC, unit_name) AS rank,\n"
+        "    count() OVER () AS units\n"
+        f"  FROM {SCORES} FINAL\n"
+        f"  WHERE period = {PERIOD} AND indicator = '' AND level = (\n"
+        f"    SELECT any(level) FROM {SCORES} FINAL WHERE {TOTAL_ROW})\n"
+        f")\nWHERE unit = {UNIT}"
+    )
+    columns = [Column("rank", "Hạng"), Column("units", "Số đơn vị cùng cấp")]
+    return stat(
+        "Xếp hạng trong cấp",
+        ClickHouseTarget(rawSql=sql, columns=("rank", "units")),
+        columns=columns,
+        description="Thứ hạng theo tổng điểm giữa các đơn vị cùng cấp trong kỳ.",
+    )
+
+
+def indicators_table(profile: Profile) -> g.Table:
+    sql = (
+        f"SELECT indicator, name_vi, {GROUP_LABEL} AS group_name, numerator, denominator,\n"
+        f"  {rate_percent(profile)} AS rate_pct,\n  {average_days(profile)} AS average_days,\n"
+        "  points, max_points, lost\n"
+        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS}\nORDER BY {indicator_order()}"
+    )
+    columns = [
+        Column(
+            "indicator",
+            "Mã",
+            width=70,
+            link=("Chi tiết chỉ tiêu", row_link(INDICATOR_UID, [("indicator", "indicator")])),
+        ),
+        Column("name_vi", "Chỉ tiêu"),
+        Column("group_name", "Nhóm", width=220),
+        Column("numerator", "Đạt", decimals=0, width=80),
+        Column("denominator", "Tổng số", decimals=0, width=90),
+        Column(
+            "rate_pct",
+            "Tỷ lệ",
+            unit="percent",
+            decimals=1,
+            cell="gauge",
+            width=160,
+            extra=(("min", 0), ("max", 100)),
+        ),
+        Column("average_days", "Trung bình (ngày)", decimals=1, width=100),
+        Column("points", "Điểm", decimals=2, width=80),
+        Column("max_points", "Tối đa", decimals=2, width=80),
+        Column(
+            "lost",
+            "Điểm bị mất",
+            decimals=2,
+            width=110,
+            cell="color-text",
+            extra=(
+                (
+                    "thresholds",
+                    {
+                        "mode": "absolute",
+                        "steps": [
+                            {"color": "green", "value": None},
+                            {"color": "red", "value": 0.005},
+                        ],
+                    },
+                ),
+                ("color", {"mode": "thresholds"}),
+            ),
+        ),
+    ]
+    return table(
+        "Các chỉ tiêu: tỷ lệ, điểm và điểm bị mất",
+        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        columns,
+        description="Mọi chỉ tiêu của bộ chỉ số; chỉ tiêu không áp dụng cho cấp của đơn vị có "
+        "điểm tối đa 0. Bấm mã để xem chỉ tiêu ở các đơn vị khác.",
+    )
+
+
+def groups_chart() -> g.BarChart:
+    sql = (
+        f"SELECT {GROUP_LABEL} AS group_name, sum(points) AS points, "
+        "sum(max_points) AS max_points\n"
+        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS}\n"
+        "GROUP BY group_number, group_name_vi\nORDER BY group_number"
+    )
+    return barchart(
+        "Điểm theo nhóm",
+        ClickHouseTarget(rawSql=sql, columns=("group_name", "points", "max_points")),
+        columns=[Column("points", "Điểm đạt"), Column("max_points", "Điểm tối đa")],
+        horizontal=True,
+    )
+
+
+def lost_chart() -> g.BarChart:
+    sql = (
+        "SELECT indicator, lost\n"
+        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS} AND max_points > 0\n"
+        f"ORDER BY lost DESC, {indicator_order()}"
+    )
+    return barchart(
+        "Điểm bị mất theo chỉ tiêu",
+        ClickHouseTarget(rawSql=sql, columns=("indicator", "lost")),
+        columns=[Column("lost", "Điểm bị mất")],
+        description="Chỉ tiêu làm đơn vị mất nhiều điểm nhất ở bên trái.",
+    )
+
+
+def late_dossiers() -> g.Table:
+    judged = "if(ended_at IS NOT NULL AND ended_at <= cutoff, ended_at, cutoff)"
+    sql = (
+        f"WITH {period_bounds(PERIOD)}\n"
+        f"SELECT code, procedure, unit, received_at, {EFFECTIVE_DUE_SQL} AS due,\n"
+        "  if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
+        f"  round(dateDiff('second', {EFFECTIVE_DUE_SQL}, {judged}) / 86400, 1) AS overdue_days,\n"
+        f"  {LATE_REASON} AS reason\n"
+        f"FROM {FACTS.dossier} FINAL\n"
+        "WHERE received_at >= period_start AND received_at < period_end\n"
+        f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
+        f"  AND {late()}\n"
+        f"ORDER BY overdue_days DESC, code\nLIMIT {LIST_LIMIT}"
+    )
+    columns = [
+        Column("code", "Mã hồ sơ"),
+        Column("procedure", "Thủ tục"),
+        Column("unit", "Đơn vị xử lý", width=110),
+        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
+        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        Column("ended", "Hoàn thành", unit="dateTimeAsLocal", width=160),
+        Column("overdue_days", "Số ngày trễ", decimals=1, width=100),
+        Column("reason", "Lý do"),
+    ]
+    return table(
+        "Hồ sơ trễ hạn (mất điểm chỉ tiêu 2.1)",
+        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        columns,
+        description=f"Hồ sơ tiếp nhận trong kỳ, của đơn vị và các đơn vị trực thuộc, không "
+        f"được xử lý đúng hạn; tối đa {LIST_LIMIT} hồ sơ trễ nhiều nhất. Hạn xử lý đã cộng "
+        "thời gian chờ người dân bổ sung.",
+    )
+
+
+def turning_late_dossiers() -> g.Table:
+    sql = (
+        f"SELECT code, procedure, unit, received_at, {EFFECTIVE_DUE_SQL} AS due,\n"
+        f"  round(dateDiff('minute', now(), {EFFECTIVE_DUE_SQL}) / 60, 1) AS hours_left\n"
+        f"FROM {FACTS.dossier} FINAL\n"
+        f"WHERE {in_subtree('unit', UNIT, PERIOD)}\n  AND {turning_late()}\n"
+        f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
+    )
+    columns = [
+        Column("code", "Mã hồ sơ"),
+        Column("procedure", "Thủ tục"),
+        Column("unit", "Đơn vị xử lý", width=110),
+        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
+        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        Column("hours_left", "Còn lại (giờ)", decimals=1, width=110),
+    ]
+    return table(
+        f"Hồ sơ sắp quá hạn trong {WARNING_HOURS} giờ",
+        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        columns,
+        description="Hồ sơ đang xử lý, chưa trễ hạn, không chờ bổ sung, sẽ trễ nếu không được "
+        "giải quyết trước hạn.",
+    )
+
+
+def build(profile: Profile) -> g.Dashboard:
+    rows = [
+        [
+            Cell(total_stat(profile, TOTAL_ROW), 5, 5),
+            Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
+            Cell(rank_stat(), 6, 5),
+            Cell(missing_stat(TOTAL_ROW), 4, 5),
+            Cell(refreshed_stat(TOTAL_ROW), 5, 5),
+        ],
+        [Cell(indicators_table(profile), 24, 16)],
+        [Cell(lost_chart(), 14, 9), Cell(groups_chart(), 10, 9)],
+        [
+            Cell(monthly_total(f"unit = {UNIT} AND indicator = ''"), 12, 8),
+            Cell(period_history(TOTAL_ROW), 12, 8),
+        ],
+        [Cell(late_dossiers(), 24, 12)],
+        [Cell(turning_late_dossiers(), 24, 10)],
+    ]
+    return dashboard(
+        uid=UNIT_UID,
+        title="Bộ chỉ số 766 — Chi tiết đơn vị",
+        description="Điểm của một đơn vị trong một kỳ: từng chỉ tiêu, điểm bị mất, diễn biến và "
+        "các hồ sơ làm mất điểm.",
+        panels=place(rows),
+        variables=[period_variable(), unit_variable()],
+    )
