@@ -1,0 +1,279 @@
+"""docker-compose.yml without a Docker engine: valid against the Compose Specification's JSON
+schema, and every service's command, port and environment matches what the code reads.
+
+The schema (compose-spec.json beside this file) is the one Docker Compose v2.40.3 embeds and
+validates with; see COMPOSE-SPEC.md for where it comes from.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from dashboards.grafana import CLICKHOUSE_PLUGIN_ID
+from dashboards.provisioning import DATASOURCE_ENV
+from services.aggregator.settings import AggregatorSettings
+from services.api.settings import ApiSettings
+from services.ingest.settings import IngestSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+COMPOSE = ROOT / "docker-compose.yml"
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "ingest": IngestSettings,
+    "aggregator": AggregatorSettings,
+    "api": ApiSettings,
+}
+
+
+def schema() -> dict[str, Any]:
+    return json.loads((HERE / "compose-spec.json").read_text(encoding="utf-8"))
+
+
+def raw() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+def interpolate(value: Any) -> Any:
+    """Compose's interpolation with an empty environment: every `${VAR:-default}` → default."""
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+    if isinstance(value, list):
+        return [interpolate(v) for v in value]
+    if isinstance(value, dict):
+        return {k: interpolate(v) for k, v in value.items()}
+    return value
+
+
+COMPOSED = interpolate(raw())
+SERVICES: dict[str, dict[str, Any]] = COMPOSED["services"]
+
+
+def env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in (SERVICES[service].get("environment") or {}).items()}
+
+
+def validate(document: dict[str, Any]) -> list[str]:
+    validator = jsonschema.Draft7Validator(schema())
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
+
+
+# --- The specification -------------------------------------------------------------------------
+
+
+def test_the_schema_is_the_compose_specification():
+    spec = schema()
+    jsonschema.Draft7Validator.check_schema(spec)
+    assert spec["title"] == "Compose Specification"
+    assert {"services", "volumes", "networks"} <= set(spec["properties"])
+
+
+def test_compose_file_is_valid_against_the_specification():
+    assert validate(raw()) == []
+    assert validate(COMPOSED) == []  # and once the variables have their defaults
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("services", "api", "imagee"), "tthc"),  # an unknown key
+        (("services", "api", "depends_on", "clickhouse", "condition"), "when_ready"),
+        (("services", "kafka", "ports"), "9092:9092"),  # a list is required
+    ],
+)
+def test_the_schema_catches_mistakes(path: tuple[str, ...], value: Any):
+    broken = copy.deepcopy(raw())
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert validate(broken)
+
+
+# --- The stack ---------------------------------------------------------------------------------
+
+
+def test_the_stack_has_every_component():
+    assert set(SERVICES) == {
+        "kafka",
+        "clickhouse",
+        "ingest",
+        "aggregator",
+        "api",
+        "simulator",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    }
+    assert SERVICES["simulator"]["profiles"] == ["simulator"]
+    assert all("profiles" not in s for name, s in SERVICES.items() if name != "simulator")
+
+
+def test_kafka_is_the_official_image_in_kraft_mode():
+    image, version = SERVICES["kafka"]["image"].split(":")
+    assert image == "apache/kafka" and version.startswith("4.0.")
+    kafka = env("kafka")
+    assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert kafka["KAFKA_LOG_RETENTION_MS"] == "-1"  # events are kept forever
+
+
+def test_every_long_running_service_has_a_health_check_and_restarts():
+    for name, service in SERVICES.items():
+        if name == "simulator":
+            continue
+        assert service["healthcheck"]["test"][0] == "CMD", name
+        assert service["restart"] == "unless-stopped", name
+
+
+def test_a_service_waited_for_as_healthy_has_a_health_check():
+    for name, service in SERVICES.items():
+        depends = service.get("depends_on") or {}
+        if isinstance(depends, dict):
+            for other, condition in depends.items():
+                assert other in SERVICES, f"{name} depends on unknown {other}"
+                if condition["condition"] == "service_healthy":
+                    assert "healthcheck" in SERVICES[other], f"{name} waits for {other}"
+
+
+def test_bind_mounts_exist_in_the_repository():
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source}"
+            else:
+                assert source in COMPOSED["volumes"], f"{name}: volume {source} not declared"
+
+
+def test_the_services_are_built_from_the_dockerfile():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
+    assert "pip install ." in dockerfile
+    for name in ("ingest", "aggregator", "api", "simulator"):
+        assert SERVICES[name]["build"] == ".", name
+
+
+# --- Environment, commands and ports against the code -------------------------------------------
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_environment_names_settings_the_code_reads(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = SETTINGS[service]
+    prefix = settings.model_config["env_prefix"]
+    variables = {k: v for k, v in env(service).items() if k.startswith("TTHC_")}
+    assert variables, service
+    for name in variables:
+        assert name.startswith(prefix), f"{service}: {name} is not one of {prefix}*"
+        field = name.removeprefix(prefix).lower()
+        assert field in settings.model_fields, f"{service}: {name} sets no setting"
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    loaded = settings()  # the values are valid for the settings class
+    for name in variables:
+        assert getattr(loaded, name.removeprefix(prefix).lower()) is not None, name
+
+
+def listen_port(service: str) -> int:
+    """The port the service's process listens on, as its command and settings say."""
+    command = SERVICES[service]["command"]
+    if command[0] == "uvicorn":
+        module, attribute = command[1].split(":")
+        factory = getattr(importlib.import_module(module), attribute)
+        assert callable(factory) and "--factory" in command
+        assert command[command.index("--host") + 1] == "0.0.0.0"
+        return int(command[command.index("--port") + 1])
+    assert command[:2] == ["python", "-m"], command
+    assert importlib.util.find_spec(f"{command[2]}.__main__") is not None, command
+    variables = env(service)
+    if service == "aggregator":
+        assert variables["TTHC_AGGREGATOR_HTTP_HOST"] == "0.0.0.0"
+        return int(variables["TTHC_AGGREGATOR_HTTP_PORT"])
+    assert variables["TTHC_API_HOST"] == "0.0.0.0"
+    return int(variables["TTHC_API_PORT"])
+
+
+def scrape_targets() -> dict[str, str]:
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus-compose.yml").read_text())
+    return {
+        job["job_name"]: job["static_configs"][0]["targets"][0] for job in config["scrape_configs"]
+    }
+
+
+@pytest.mark.parametrize("service", ["ingest", "aggregator", "api"])
+def test_ports_agree_across_command_health_check_prometheus_and_publishing(service: str) -> None:
+    port = listen_port(service)
+    assert scrape_targets()[service] == f"{service}:{port}"
+    health = " ".join(SERVICES[service]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/healthz" in health
+    published = SERVICES[service].get("ports", [])
+    assert not published or any(p.endswith(f":{port}") for p in published)
+
+
+def test_services_reach_kafka_and_clickhouse_where_compose_puts_them():
+    clickhouse = env("clickhouse")
+    for service, settings in SETTINGS.items():
+        prefix = settings.model_config["env_prefix"]
+        variables = env(service)
+        if f"{prefix}KAFKA_BOOTSTRAP" in variables:
+            assert variables[f"{prefix}KAFKA_BOOTSTRAP"] == "kafka:9092"
+        if f"{prefix}CLICKHOUSE_URL" in variables:
+            url = variables[f"{prefix}CLICKHOUSE_URL"]
+            user, password = clickhouse["CLICKHOUSE_USER"], clickhouse["CLICKHOUSE_PASSWORD"]
+            assert url == f"http://{user}:{password}@clickhouse:8123/{clickhouse['CLICKHOUSE_DB']}"
+    assert env("ingest")["TTHC_INGEST_TOPIC"] == env("aggregator")["TTHC_AGGREGATOR_TOPIC"]
+
+
+def test_the_simulator_command_is_a_tthc_command_and_reaches_the_ingest():
+    import typer
+
+    from tthc.cli import app
+
+    command = SERVICES["simulator"]["command"]
+    assert command[:2] == ["tthc", "simulate"]
+    group = typer.main.get_command(app)
+    simulate = group.commands["simulate"]  # type: ignore[attr-defined]
+    options = {opt for param in simulate.params for opt in getattr(param, "opts", [])}
+    given = {arg for arg in command[2:] if arg.startswith("--")}
+    assert given <= options, given - options
+    url = command[command.index("--url") + 1]
+    assert url == f"http://ingest:{listen_port('ingest')}"
+    key = next(p for p in simulate.params if "--key" in getattr(p, "opts", []))
+    assert set(env("simulator")) == {key.envvar}
+
+
+def test_prometheus_and_alertmanager_find_each_other():
+    prometheus = SERVICES["prometheus"]["command"]
+    assert "--config.file=/etc/prometheus/prometheus-compose.yml" in prometheus
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus-compose.yml").read_text())
+    target = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0]
+    assert target == "alertmanager:9093"
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in SERVICES["alertmanager"]["command"]
+
+
+def test_grafana_has_the_plugin_and_what_the_provisioned_datasources_read():
+    grafana = env("grafana")
+    assert grafana["GF_INSTALL_PLUGINS"].split()[0] == CLICKHOUSE_PLUGIN_ID
+    assert set(DATASOURCE_ENV) <= set(grafana)
+    assert grafana["TTHC_CLICKHOUSE_HOST"] == "clickhouse"
+    assert grafana["TTHC_PROMETHEUS_URL"] == "http://prometheus:9090"
+    home = grafana["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / "deploy/grafana/dashboards" / Path(home).name).exists()
