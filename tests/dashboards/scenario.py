@@ -1,0 +1,134 @@
+"""A province in embedded ClickHouse for the dashboard queries: a small simulated workload of
+the last three months (until now, so that open dossiers are really open), its fact rows written
+through the services' own code, and the score snapshot filled by the API's refresher.
+
+One hand-made dossier is added on top: open, due in a few hours, so the "turning late" panels
+have a row whatever today's date does to the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from services.api.metrics import ApiMetrics
+from services.api.pool import ClientPool
+from services.api.scoreboard import Scoreboard, Tracked
+from services.clickhouse import VersionedFacts, insert_facts, migrate
+from tthc.calendar import VN_TZ, WorkingCalendar
+from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
+from tthc.measures import Subject
+from tthc.periods import Period, parse_period
+from tthc.profile import Profile
+from tthc.reference import fact_tables
+from tthc.simulation import Workload, generate_events
+from tthc.state import Ledger
+from tthc.units import UnitLevel, UnitTree
+
+TURNING_LATE_CODE = "KIEM-THU-SAP-QUA-HAN"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    tree: UnitTree
+    profile: Profile
+    now: datetime
+    months: tuple[Period, ...]  # oldest first; the last one is the current month
+    quarters: tuple[Period, ...]
+    commune: str  # the commune of the hand-made dossier
+
+    @property
+    def periods(self) -> list[Period]:
+        return [*self.months, *self.quarters]
+
+
+def _month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def workload(now: datetime) -> Workload:
+    today = now.astimezone(VN_TZ).date()
+    return Workload(
+        start=_month_start(today, 2),
+        months=3,
+        dossiers_per_commune_month=2,
+        dossiers_per_department_month=6,
+        feedback_per_unit_month=0.3,
+        procedures_per_level=6,
+        until=now,
+    )
+
+
+def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
+    received = (now - timedelta(days=1)).replace(microsecond=0)
+    return DossierFacts(
+        code=TURNING_LATE_CODE,
+        unit=unit,
+        procedure=procedure,
+        counted=True,
+        channel=2,
+        received_at=received,
+        due_at=(now + timedelta(hours=5)).replace(microsecond=0),
+        ended_at=None,
+        withdrawn=False,
+        supplement_requests=0,
+        paused_seconds=0,
+        paused_since=None,
+        returned_at=None,
+        result_electronic=False,
+        result_digitized=False,
+        result_pushed_to_data_store=False,
+        synced_at=received,
+        sync_due_at=None,
+        fee=0,
+        paid_online=False,
+        digitized_components=1,
+        reused_components=0,
+        data_store_components=0,
+        population_data_used=False,
+        dissatisfied=False,
+        complaint=False,
+        online_service="full",
+        full_online_eligible=True,
+        returns_result_document=True,
+    )
+
+
+def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
+    """Write the scenario's facts and scores into the (empty) database behind `pool`."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    ledger = Ledger()
+    for event in generate_events(tree, workload(now)):
+        ledger.add(event)
+    facts = fact_tables(ledger, WorkingCalendar(), profile)
+    commune = tree.units_at_level(UnitLevel.commune)[0].code
+    some_procedure = next(iter(facts.dossier))["procedure"]
+    rows: dict[Subject, list[VersionedFacts]] = {
+        Subject.dossier: [VersionedFacts(DossierFacts(**r), 1) for r in facts.dossier]
+        + [VersionedFacts(_turning_late(commune, some_procedure, now), 1)],
+        Subject.feedback: [VersionedFacts(FeedbackFacts(**r), 1) for r in facts.feedback],
+        Subject.procedure: [VersionedFacts(ProcedureFacts(**r), 1) for r in facts.procedure],
+        Subject.commune: [VersionedFacts(CommuneFacts(**r), 1) for r in facts.commune.values()],
+    }
+    with pool.client() as client:
+        migrate(client)
+        insert_facts(client, rows)
+
+    today = now.astimezone(VN_TZ).date()
+    months = tuple(
+        parse_period(f"{d.year}-{d.month:02d}")
+        for d in (_month_start(today, back) for back in (2, 1, 0))
+    )
+    quarters = tuple(
+        dict.fromkeys(
+            parse_period(f"{m.start_date.year}-Q{(m.start_date.month - 1) // 3 + 1}")
+            for m in months
+        )
+    )
+    board = Scoreboard(pool, tree, profile, ApiMetrics(), clock=lambda: now)
+    tracked = [Tracked("month", m, m is months[-1]) for m in months] + [
+        Tracked("quarter", q, q is quarters[-1]) for q in quarters
+    ]
+    board.refresh(now, tracked)
+    return Scenario(tree, profile, now, months, quarters, commune)

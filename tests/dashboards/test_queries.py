@@ -1,0 +1,160 @@
+"""Every ClickHouse query of the dashboards, expanded as Grafana and the plugin expand it, runs on
+the embedded ClickHouse loaded with a scenario and returns the columns its panel reads, with rows.
+
+Each dashboard is tried with a main selection of its variables (every panel must return rows)
+and with others that take the other branches of the SQL (the columns must still be right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from grafanalib import core as g
+
+from dashboards.build import dashboards
+from dashboards.grafana import ClickHouseTarget, clickhouse_targets
+from services.api.pool import ClientPool
+from tests.dashboards.grafana_sql import Expander, Variable
+from tests.dashboards.scenario import TURNING_LATE_CODE, Scenario, load
+from tthc.profile import load_profile
+from tthc.units import load_units
+
+PROFILE = load_profile()
+BOARDS = dashboards(PROFILE)
+SQL_BOARDS = [name for name, board in BOARDS.items() if name != "tthc-operations.json"]
+
+
+def _panels(board: g.Dashboard) -> list[g.Panel]:
+    return list(board._iter_panels())
+
+
+CASES = [
+    pytest.param(name, panel.title, target, id=f"{name.removesuffix('.json')}:{panel.title}")
+    for name in SQL_BOARDS
+    for panel in _panels(BOARDS[name])
+    for target in clickhouse_targets(panel)
+]
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientPool]:
+    # Module scope: one chDB directory for every query here, closed before other modules run.
+    pool = ClientPool(f"chdb://{tmp_path_factory.mktemp('dashboards') / 'ch'}", 1)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def scenario(pool: ClientPool) -> Scenario:
+    return load(pool, load_units("dong-nai"), PROFILE)
+
+
+def selections(name: str, s: Scenario) -> list[dict[str, Variable]]:
+    """The main selection first, then the ones that take other branches."""
+    previous, current = s.months[-2].label, s.months[-1].label
+    root = s.tree.root.code
+    department = s.tree.units_at_level("department")[0].code
+
+    def v(value: str) -> Variable:
+        return Variable.single(value)
+
+    if name == "tthc-province.json":
+        return [
+            {"period": v(previous), "level": v("department")},
+            {"period": v(current), "level": v("commune")},
+            {"period": v(s.quarters[-1].label), "level": v("district")},
+        ]
+    if name == "tthc-unit.json":
+        return [
+            {"period": v(previous), "unit": v(root)},
+            {"period": v(current), "unit": v(s.commune)},
+            {"period": v(previous), "unit": v(department)},
+        ]
+    if name == "tthc-indicator.json":
+        return [
+            {"period": v(previous), "indicator": v("2.1"), "level": v("commune")},
+            {"period": v(previous), "indicator": v("2.2"), "level": v("department")},
+            {"period": v(current), "indicator": v("3.5"), "level": v("commune")},
+        ]
+    raise AssertionError(f"no selections for {name}")
+
+
+def expander(s: Scenario, variables: dict[str, Variable]) -> Expander:
+    start = s.months[0].start - timedelta(days=1)
+    return Expander(variables, start, s.now + timedelta(hours=1), timedelta(minutes=10))
+
+
+def run(pool: ClientPool, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The result's column names (from DESCRIBE, so an empty result has them too) and rows."""
+    with pool.client() as client:
+        described = client.query(f"DESCRIBE ({sql})")
+        rows = client.query(sql).result_rows
+    return [row[0] for row in described.result_rows], list(rows)
+
+
+@pytest.mark.parametrize(("name", "title", "target"), CASES)
+def test_panel_query_returns_its_columns_with_rows(
+    pool: ClientPool, scenario: Scenario, name: str, title: str, target: ClickHouseTarget
+) -> None:
+    for n, variables in enumerate(selections(name, scenario)):
+        sql = expander(scenario, variables).expand(target.rawSql)
+        columns, rows = run(pool, sql)
+        assert columns == list(target.columns), f"{title} with {variables}:\n{sql}"
+        if n == 0:
+            assert rows, f"{title}: no rows with {variables}:\n{sql}"
+
+
+@pytest.mark.parametrize("name", SQL_BOARDS)
+def test_variable_queries_offer_the_selections(
+    pool: ClientPool, scenario: Scenario, name: str
+) -> None:
+    main = selections(name, scenario)[0]
+    for template in BOARDS[name].templating.list:
+        if template.type == "custom":
+            offered = [option["value"] for option in template.options]
+        else:
+            sql = expander(scenario, main).expand(template.query)
+            columns, rows = run(pool, sql)
+            assert len(columns) in (1, 2), f"${template.name}: value (and text) columns"
+            offered = [row[0] for row in rows]
+        assert main[template.name].values[0] in offered, f"${template.name}: {offered}"
+
+
+def test_the_unit_detail_lists_the_dossier_about_to_turn_late(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-unit.json"]) if "sắp quá hạn" in p.title)
+    (target,) = clickhouse_targets(panel)
+    variables = {
+        "period": Variable.single(scenario.months[-1].label),
+        "unit": Variable.single(scenario.commune),
+    }
+    _, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    assert TURNING_LATE_CODE in [row[0] for row in rows]
+    # ... and a department's list does not have it.
+    department = scenario.tree.units_at_level("department")[0].code
+    variables["unit"] = Variable.single(department)
+    _, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    assert TURNING_LATE_CODE not in [row[0] for row in rows]
+
+
+def test_the_province_ranking_has_every_unit_of_the_level_best_first(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-province.json"]) if "Xếp hạng" in p.title)
+    (target,) = clickhouse_targets(panel)
+    variables = {
+        "period": Variable.single(scenario.months[-2].label),
+        "level": Variable.single("department"),
+    }
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    departments = {u.code for u in scenario.tree.units_at_level("department")}
+    assert {row[columns.index("unit")] for row in rows} == departments
+    totals = [row[columns.index("total")] for row in rows]
+    assert totals == sorted(totals, reverse=True)
+    assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
