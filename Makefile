@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 KAFKA  := deploy/kafka/kafka.sh
 
-.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo
+.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo dashboards
 
 venv: $(VENV)/.installed
 
@@ -38,6 +38,11 @@ test: venv kafka-fetch promtool
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# Grafana dashboards and provisioning (deploy/grafana/) and the Prometheus alert rules
+# (deploy/prometheus/rules/tthc-*.yml), generated from the indicator catalog.
+dashboards: venv
+	$(VENV)/bin/python -m dashboards
 
 # INTERIM demo: starts Kafka and prints the indicator catalog. The full demo (ingest,
 # aggregator, api and a workload) replaces this target.
