@@ -492,23 +492,28 @@ class _Pair(Expr):
         return (self.first.eval(row, env), self.second.eval(row, env))
 
 
-def _per_target(expr: Expr) -> Expr:
-    """The expression with what differs between scopes read from the scope's own columns:
-    the subtree's levels, and the sets drawn from the subtree's dossiers."""
-    if expr == LEVELS:
-        return Col("_levels")
+def _substituted(expr: Expr, variables: Mapping[str, Expr], key: Expr) -> Expr:
+    """The expression with some variables read from columns, and each set made a set of
+    (key, value) pairs: what differs between scopes, taken from each row's scope."""
+    if isinstance(expr, Var) and expr.name in variables:
+        return variables[expr.name]
     if isinstance(expr, In):
-        return In(_Pair(Col(_TARGET), _per_target(expr.term)), expr.set_name)
+        return In(_Pair(key, _substituted(expr.term, variables, key)), expr.set_name)
     if not is_dataclass(expr):
         return expr
     changes: dict[str, Any] = {}
     for f in dataclass_fields(expr):
         value = getattr(expr, f.name)
         if isinstance(value, Expr):
-            changes[f.name] = _per_target(value)
+            changes[f.name] = _substituted(value, variables, key)
         elif isinstance(value, tuple) and all(isinstance(v, Expr) for v in value):
-            changes[f.name] = tuple(_per_target(v) for v in value)
+            changes[f.name] = tuple(_substituted(v, variables, key) for v in value)
     return dataclass_replace(expr, **changes) if changes else expr
+
+
+def _per_target(expr: Expr) -> Expr:
+    """Per scope of a grouped query: the subtree's levels and the sets drawn from its dossiers."""
+    return _substituted(expr, {LEVELS.name: Col("_levels")}, Col(_TARGET))
 
 
 def _additive(measure: Measure) -> bool:
@@ -694,3 +699,112 @@ def rollup(
             )
         result[key] = tallies
     return result
+
+
+# --- One subtree over many periods: the buckets of a trend ----------------------------------------
+
+_BUCKET_VARIABLES = {CUTOFF.name: Col("_cutoff"), CUTOFF_DATE.name: Col("_cutoff_date")}
+
+
+def _bounds(column: str, scope: Scope) -> tuple[Any, Any]:
+    if column.endswith("_on"):
+        return scope.period.start_date, scope.period.end_date
+    return scope.period.start, scope.period.end
+
+
+def _bucket_key_sql(column: str, scopes: Mapping[str, Scope]) -> str:
+    """The key of the scope whose period holds the row's `column`, '' for none."""
+    branches = []
+    for key, scope in scopes.items():
+        start, end = _bounds(column, scope)
+        branches.append(
+            f"{column} >= {sql_literal(start)} AND {column} < {sql_literal(end)}, "
+            f"{sql_literal(key)}"
+        )
+    return f"multiIf({', '.join(branches)}, '')"
+
+
+def _bucket_cutoffs_sql(scopes: Mapping[str, Scope], key: str) -> str:
+    keys = sql_literal(list(scopes))
+    cutoffs = sql_literal([s.cutoff for s in scopes.values()])
+    days = sql_literal([local_date(s.cutoff) for s in scopes.values()])
+    return (
+        f"arrayElement({cutoffs}, indexOf({keys}, {key})) AS _cutoff, "
+        f"arrayElement({days}, indexOf({keys}, {key})) AS _cutoff_date"
+    )
+
+
+def bucketed_sql(
+    subject: Subject,
+    measures: Iterable[Measure],
+    scopes: Mapping[str, Scope],
+    tables: TableNames = TableNames(),
+) -> list[GroupedQuery]:
+    """Queries that count the given measures of a subject for one subtree over many periods
+    (the buckets of a trend) at once: one row per scope key, for `rollup`.
+
+    The scopes must share their subtree and have disjoint periods; each keeps its own cutoff.
+    A row with a period column lands in the bucket that holds it; a row without one (the state
+    of a procedure or a commune) is counted in every bucket, at the bucket's cutoff.
+    """
+    chosen = [m for m in measures if m.subject is subject]
+    if not chosen or not scopes:
+        return []
+    first = next(iter(scopes.values()))
+    if any(
+        (s.units, s.commune_codes, s.levels) != (first.units, first.commune_codes, first.levels)
+        for s in scopes.values()
+    ):
+        raise ValueError("bucketed scopes must share their subtree")
+    env: dict[str, Any] = {"levels": sorted(first.levels)}
+    key = Col(_KEY)
+    # the sets drawn from the dossiers of each bucket, keyed by the bucket
+    for m in chosen:
+        for name in _sets_used(m):
+            condition = compile_sql(DOSSIER_SETS[name], env)
+            env[name] = (
+                f"SELECT _key, procedure FROM (SELECT procedure, "
+                f"{_bucket_key_sql('received_at', scopes)} AS _key FROM {tables.dossier} FINAL "
+                f"WHERE unit IN {sql_literal(first.units)} AND {condition}) WHERE _key != ''"
+            )
+    if subject is Subject.commune:
+        source = subject_sql(subject, [], first, tables).split("\nFROM ", 1)[1]
+        table, settings = source.rsplit("\nSETTINGS ", 1)
+        suffix = f"\nSETTINGS {settings}"
+    else:
+        table, suffix = f"{getattr(tables, subject.value)} FINAL", ""
+    queries = []
+    by_column: dict[str | None, list[Measure]] = {}
+    for m in chosen:
+        by_column.setdefault(m.period_column, []).append(m)
+    for column, group in by_column.items():
+        scoped = [m.unit_column if subject is not Subject.commune else None for m in group]
+        shared = scoped[0] if len(set(scoped)) == 1 else None  # filter the scan once
+        where = f"{shared} IN {sql_literal(first.units)}" if shared else ""
+        if column is not None:  # the row's bucket, and that bucket's cutoff
+            rows = (
+                f"(SELECT *, {_bucket_key_sql(column, scopes)} AS {_KEY}, "
+                f"{_bucket_cutoffs_sql(scopes, _KEY)} FROM {table}"
+                f"{' WHERE ' + where if where else ''})"
+            )
+        else:
+            buckets = ", ".join(sql_literal(k) for k in scopes)
+            rows = (
+                f"(SELECT *, {_bucket_cutoffs_sql(scopes, _KEY)} FROM "
+                f"(SELECT * FROM {table}{' WHERE ' + where if where else ''}) AS facts "
+                f"CROSS JOIN (SELECT arrayJoin([{buckets}]) AS {_KEY}) AS buckets)"
+            )
+        conditions = [
+            (f"{u} IN {sql_literal(first.units)} AND " if u and u != shared else "")
+            + compile_sql(_substituted(m.denominator, _BUCKET_VARIABLES, key), env)
+            for m, u in zip(group, scoped, strict=True)
+        ]
+        values = [
+            compile_sql(_substituted(m.numerator, _BUCKET_VARIABLES, key), env) for m in group
+        ]
+        sql = (
+            f"SELECT\n  {_KEY},\n  {_select_columns(group, conditions, values)}\n"
+            f"FROM {rows} AS rows\nWHERE {_KEY} != ''\nGROUP BY {_KEY}{suffix}"
+        )
+        queries.append(GroupedQuery(subject, tuple(group), False, sql))
+    return queries
