@@ -1,0 +1,139 @@
+"""The query API's FastAPI app: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api import errors
+from services.api.metrics import ApiMetrics
+from services.api.routers import catalog, dossiers, health, rankings, scores, trends, warnings
+from services.api.settings import ApiSettings
+from services.api.state import ApiState, utc_now
+from services.clickhouse import migrate
+from tthc.observability import configure_logging, get_logger
+
+log = get_logger("services.api")
+
+DESCRIPTION = """\
+Điểm Bộ chỉ số 766 theo thời gian thực / Real-time scores of Decision 766/QĐ-TTg.
+
+* **Scores** (`/v1/scores`): a unit's total on 100, grade, groups and indicators, over the unit
+  and everything under it, for a month (`2024-05`), quarter (`2024-Q2`), half-year (`2024-H1`),
+  year (`2024`, to date) or a date range (`from=`&`to=`), judged now or `as_of` an instant.
+* **Rankings** (`/v1/rankings`) of the units of one level, with the rank change since the
+  previous period; **trends** (`/v1/trends`) by day, week or month.
+* **Drill-down** (`/v1/units/{code}/dossiers`): the dossiers that cost points and why;
+  **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
+  ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
+  covering the unit, and show no personal data.
+* **Errors** name the parameter at fault (`problems[].field`), in Vietnamese and English:
+  404 for an unknown unit or indicator, 422 for a malformed parameter.
+"""
+
+QUIET_ROUTES = {"/metrics", "/healthz"}
+
+
+class RequestObserver:
+    """Latency and status of every request into the metrics, one JSON log line per request."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            self.metrics.request_seconds.labels(label).observe(elapsed)
+            self.metrics.requests.labels(label, str(status)).inc()
+            if label not in QUIET_ROUTES or status >= 400:
+                state: dict[str, Any] = scope.get("state", {})
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=label,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    viewer=state.get("viewer"),
+                )
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """A ready-to-serve API. At start it applies the ClickHouse migrations (idempotent; the
+    aggregator applies the same) and, unless `refresh_seconds` is 0, starts the refresher."""
+    settings = settings or ApiSettings()
+    if configure_logs:
+        configure_logging("api", settings.log_level, json=settings.log_json)
+    state = ApiState.build(settings, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        def prepare() -> list[int]:
+            with state.pool.client() as client:
+                return migrate(client)
+
+        applied = await asyncio.to_thread(prepare)
+        stop = asyncio.Event()
+        refresher = None
+        if settings.refresh_seconds > 0:
+            refresher = asyncio.create_task(state.scoreboard.run(settings.refresh_seconds, stop))
+        log.info(
+            "api_started",
+            clickhouse=settings.clickhouse_url.split("@")[-1],
+            migrated=applied,
+            units=settings.units,
+            viewer_tokens=len(state.keyring),
+            open_scores=settings.open_scores,
+            refresh_seconds=settings.refresh_seconds,
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if refresher is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(refresher, 30)
+            state.pool.close()
+            log.info("api_stopped")
+
+    app = FastAPI(
+        title="tthc api",
+        summary="Điểm Bộ chỉ số 766 / Decision 766 scores",
+        description=DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.api = state
+    errors.install(app)
+    for module in (scores, rankings, trends, dossiers, warnings, catalog, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestObserver, metrics=state.metrics)
+    return app

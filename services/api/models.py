@@ -1,0 +1,496 @@
+"""What the API answers: one model per kind of response, with examples for the OpenAPI page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tthc.periods import Period
+from tthc.profile import Profile
+from tthc.scoring import IndicatorScore, PartScore, Scorecard
+from tthc.units import Unit, UnitTree
+
+Source = Literal["live", "snapshot"]
+
+
+def _examples(*examples: dict[str, Any]) -> dict[str, Any]:
+    return {"json_schema_extra": {"examples": list(examples)}}
+
+
+_UNIT = {"code": "25264", "name": "Xã Phú Riềng", "level": "commune", "parent": "75"}
+_PERIOD = {
+    "label": "2024-Q2",
+    "first_day": "2024-04-01",
+    "last_day": "2024-06-30",
+    "cutoff": "2024-06-30T16:59:59Z",
+}
+_INDICATOR = {
+    "code": "2.1",
+    "group": 2,
+    "name_vi": "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn",
+    "name_en": "Dossiers processed early or on time",
+    "monitoring": False,
+    "assessed": True,
+    "applicable": True,
+    "numerator": 212,
+    "denominator": 230,
+    "rate": 0.9217,
+    "points": 18.43,
+    "max_points": 20,
+    "lost": 1.57,
+    "parts": None,
+}
+
+
+class UnitRef(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None = None
+
+    model_config = _examples(_UNIT)
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitRef:
+        return cls(code=unit.code, name=unit.name, level=unit.level.value, parent=unit.parent)
+
+
+class PeriodRef(BaseModel):
+    label: str = Field(description="as asked: 2024-Q2, 2024-05, 2024-H1, 2024 or a date range")
+    first_day: date
+    last_day: date
+    cutoff: datetime = Field(
+        description="the instant the period is judged at: now for the current period, "
+        "its last second for a past one"
+    )
+
+    model_config = _examples(_PERIOD)
+
+    @classmethod
+    def of(cls, period: Period, as_of: datetime) -> PeriodRef:
+        return cls(
+            label=period.label,
+            first_day=period.start_date,
+            last_day=period.end_date - timedelta(days=1),
+            cutoff=period.cutoff(as_of),
+        )
+
+
+class PartOut(BaseModel):
+    label: str = Field(description="'' for an indicator of one part; 'a', 'b' otherwise")
+    measure: str
+    numerator: float
+    denominator: int
+    rate: float | None = Field(description="numerator / denominator; the mean in days for 2.2")
+    points: float
+    max_points: float
+    lost: float
+    applicable: bool
+
+    @classmethod
+    def of(cls, part: PartScore) -> PartOut:
+        return cls(
+            label=part.label,
+            measure=part.measure,
+            numerator=part.numerator,
+            denominator=part.denominator,
+            rate=part.rate,
+            points=part.points,
+            max_points=part.max_points,
+            lost=part.lost,
+            applicable=part.applicable,
+        )
+
+
+class IndicatorOut(BaseModel):
+    code: str
+    group: int
+    name_vi: str
+    name_en: str
+    monitoring: bool = Field(description="computed and shown, worth 0 points")
+    assessed: bool = Field(description="the unit's level is assessed on it")
+    applicable: bool = Field(description="counted in the unit's total")
+    numerator: float = Field(description="the parts' numerators added up")
+    denominator: int = Field(description="the parts' denominators added up")
+    rate: float | None = Field(
+        description="the one part's rate; for several parts, the points share"
+    )
+    points: float
+    max_points: float
+    lost: float
+    parts: list[PartOut] | None = Field(None, description="each part (live scores only)")
+
+    model_config = _examples(_INDICATOR)
+
+    @classmethod
+    def of(cls, indicator: IndicatorScore) -> IndicatorOut:
+        applicable = [p for p in indicator.parts if p.applicable] or list(indicator.parts)
+        return cls(
+            code=indicator.code,
+            group=indicator.group,
+            name_vi=indicator.name_vi,
+            name_en=indicator.name_en,
+            monitoring=indicator.monitoring,
+            assessed=indicator.assessed,
+            applicable=indicator.applicable,
+            numerator=sum(p.numerator for p in applicable),
+            denominator=sum(p.denominator for p in applicable),
+            rate=indicator.rate,
+            points=indicator.points,
+            max_points=indicator.max_points,
+            lost=indicator.lost,
+            parts=[PartOut.of(p) for p in indicator.parts],
+        )
+
+
+class GroupOut(BaseModel):
+    number: int
+    name_vi: str
+    name_en: str
+    points: float
+    max_points: float
+    lost: float
+
+
+class ProfileRef(BaseModel):
+    name: str
+    version: str
+
+    @classmethod
+    def of(cls, profile: Profile) -> ProfileRef:
+        return cls(name=profile.name, version=profile.version)
+
+
+class ScoresOut(BaseModel):
+    """A unit's scorecard over its subtree for a period."""
+
+    unit: UnitRef
+    period: PeriodRef
+    profile: ProfileRef
+    total: float = Field(description="on 100")
+    grade: str = Field(description="xếp loại (Vietnamese)")
+    grade_en: str
+    points: float = Field(description="raw points before putting the total on 100")
+    max_points: float = Field(description="the most the unit can earn at its level")
+    lost: float = Field(description="max_points − points")
+    groups: list[GroupOut]
+    indicators: list[IndicatorOut]
+    source: Source = Field(description="live: computed now from the facts; snapshot: unit_scores")
+    computed_at: datetime
+
+    model_config = _examples(
+        {
+            "unit": _UNIT,
+            "period": _PERIOD,
+            "profile": {"name": "qd-766-default", "version": "2026.1"},
+            "total": 86.4,
+            "grade": "Tốt",
+            "grade_en": "Good",
+            "points": 69.1,
+            "max_points": 80,
+            "lost": 10.9,
+            "groups": [
+                {
+                    "number": 2,
+                    "name_vi": "Tiến độ, kết quả giải quyết",
+                    "name_en": "Progress and results of processing",
+                    "points": 18.43,
+                    "max_points": 20,
+                    "lost": 1.57,
+                }
+            ],
+            "indicators": [_INDICATOR],
+            "source": "live",
+            "computed_at": "2024-07-01T02:00:00Z",
+        }
+    )
+
+    @classmethod
+    def of(
+        cls,
+        card: Scorecard,
+        *,
+        unit: Unit,
+        period: Period,
+        as_of: datetime,
+        profile: Profile,
+        computed_at: datetime,
+    ) -> ScoresOut:
+        return cls(
+            unit=UnitRef.of(unit),
+            period=PeriodRef.of(period, as_of),
+            profile=ProfileRef.of(profile),
+            total=card.total,
+            grade=card.grade_vi,
+            grade_en=card.grade_en,
+            points=card.points,
+            max_points=card.max_points,
+            lost=card.max_points - card.points,
+            groups=[
+                GroupOut(
+                    number=g.number,
+                    name_vi=g.name_vi,
+                    name_en=g.name_en,
+                    points=g.points,
+                    max_points=g.max_points,
+                    lost=g.max_points - g.points,
+                )
+                for g in card.groups
+            ],
+            indicators=[IndicatorOut.of(i) for i in card.indicators],
+            source="live",
+            computed_at=computed_at,
+        )
+
+
+class RankedUnit(BaseModel):
+    rank: int = Field(description="1 is best; equal values share a rank")
+    unit: UnitRef
+    value: float = Field(description="the total on 100, or the indicator's points")
+    total: float
+    grade: str
+    lost: float = Field(description="points lost (of the indicator, or in all)")
+    previous_rank: int | None
+    rank_change: int | None = Field(description="places gained since the previous period")
+    previous_value: float | None
+
+
+class RankingsOut(BaseModel):
+    level: str
+    parent: UnitRef
+    indicator: str | None = Field(None, description="ranked by this indicator's points")
+    period: PeriodRef
+    previous_period: PeriodRef
+    source: Source
+    computed_at: datetime
+    units: list[RankedUnit]
+
+    model_config = _examples(
+        {
+            "level": "commune",
+            "parent": {"code": "75", "name": "Tỉnh Đồng Nai", "level": "province", "parent": None},
+            "indicator": None,
+            "period": _PERIOD,
+            "previous_period": {
+                "label": "2024-Q1",
+                "first_day": "2024-01-01",
+                "last_day": "2024-03-31",
+                "cutoff": "2024-03-31T16:59:59Z",
+            },
+            "source": "live",
+            "computed_at": "2024-07-01T02:00:00Z",
+            "units": [
+                {
+                    "rank": 1,
+                    "unit": _UNIT,
+                    "value": 97.2,
+                    "total": 97.2,
+                    "grade": "Xuất sắc",
+                    "lost": 2.2,
+                    "previous_rank": 4,
+                    "rank_change": 3,
+                    "previous_value": 91.0,
+                }
+            ],
+        }
+    )
+
+
+class TrendPoint(BaseModel):
+    label: str = Field(description="2024-05-06, 2024-W19 or 2024-05")
+    first_day: date
+    last_day: date
+    numerator: float | None = None
+    denominator: int | None = None
+    rate: float | None = None
+    points: float
+    max_points: float
+    total: float | None = Field(None, description="the total on 100 (when no indicator is given)")
+
+
+class TrendsOut(BaseModel):
+    unit: UnitRef
+    indicator: str | None
+    name_vi: str
+    granularity: Literal["day", "week", "month"]
+    period: PeriodRef
+    points: list[TrendPoint]
+
+    model_config = _examples(
+        {
+            "unit": _UNIT,
+            "indicator": "2.1",
+            "name_vi": "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn",
+            "granularity": "month",
+            "period": _PERIOD,
+            "points": [
+                {
+                    "label": "2024-04",
+                    "first_day": "2024-04-01",
+                    "last_day": "2024-04-30",
+                    "numerator": 70,
+                    "denominator": 76,
+                    "rate": 0.921,
+                    "points": 18.42,
+                    "max_points": 20,
+                    "total": None,
+                }
+            ],
+        }
+    )
+
+
+class Case(BaseModel):
+    """One dossier (or feedback) of the listing: codes and times, no personal data."""
+
+    code: str = Field(description="mã hồ sơ (or mã phản ánh)")
+    kind: Literal["dossier", "feedback"]
+    unit: UnitRef
+    procedure: str | None = Field(None, description="mã TTHC (dossiers)")
+    channel: int | None = Field(None, description="1 in person, 2 online, 3 post (dossiers)")
+    received_at: datetime
+    due_at: datetime | None = Field(
+        None, description="hạn xử lý: the dossier's due date; feedback: the handling deadline"
+    )
+    effective_due_at: datetime | None = Field(
+        None, description="due date plus the supplement time the unit does not owe (dossiers)"
+    )
+    ended_at: datetime | None = Field(None, description="end of processing, if it ended")
+    supplement_requests: int | None = None
+    reason: str | None = Field(None, description="why it cost points (a stable code)")
+    reason_vi: str | None = None
+    reason_en: str | None = None
+    overdue_days: float | None = Field(
+        None, description="days past the (effective) due date, for late dossiers"
+    )
+
+
+class CasesOut(BaseModel):
+    unit: UnitRef
+    indicator: str
+    name_vi: str
+    outcome: str
+    period: PeriodRef
+    total: int = Field(description="how many match, on every page")
+    limit: int
+    offset: int
+    next_offset: int | None
+    items: list[Case]
+
+    model_config = _examples(
+        {
+            "unit": _UNIT,
+            "indicator": "2.1",
+            "name_vi": "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn",
+            "outcome": "late",
+            "period": _PERIOD,
+            "total": 18,
+            "limit": 50,
+            "offset": 0,
+            "next_offset": None,
+            "items": [
+                {
+                    "code": "25264-240506-0003",
+                    "kind": "dossier",
+                    "unit": _UNIT,
+                    "procedure": "2.000003.000.00.00.H19",
+                    "channel": 2,
+                    "received_at": "2024-05-06T02:14:00Z",
+                    "due_at": "2024-05-13T16:59:59Z",
+                    "effective_due_at": "2024-05-13T16:59:59Z",
+                    "ended_at": "2024-05-15T03:40:00Z",
+                    "supplement_requests": 0,
+                    "reason": "ended_after_due",
+                    "reason_vi": "Kết thúc xử lý sau hạn",
+                    "reason_en": "Processing ended after the due date",
+                    "overdue_days": 1.4,
+                }
+            ],
+        }
+    )
+
+
+class Outlook(BaseModel):
+    total: float
+    grade: str
+    points: float
+    on_time_rate: float | None = Field(description="2.1's rate")
+
+
+class WarningsOut(BaseModel):
+    """Open dossiers that turn late within the horizon, and the period's end as things stand."""
+
+    unit: UnitRef
+    as_of: datetime
+    horizon_hours: float
+    period: PeriodRef
+    now: Outlook = Field(description="the period's score as of now")
+    projected: Outlook = Field(
+        description="the score the period ends with if nothing changes: no new event, open "
+        "dossiers stay open and turn late as their due dates pass"
+    )
+    total: int = Field(description="dossiers turning late within the horizon (any period)")
+    limit: int
+    offset: int
+    next_offset: int | None
+    items: list[Case]
+
+
+class IndicatorInfo(BaseModel):
+    code: str
+    group: int
+    name_vi: str
+    name_en: str
+    points: float
+    levels: list[str]
+    monitoring: bool
+    parts: list[dict[str, Any]]
+
+
+class GroupInfo(BaseModel):
+    number: int
+    name_vi: str
+    name_en: str
+    points: float
+
+
+class CatalogOut(BaseModel):
+    profile: ProfileRef
+    non_applicable: str
+    groups: list[GroupInfo]
+    grades: list[dict[str, Any]]
+    indicators: list[IndicatorInfo]
+
+    @classmethod
+    def of(cls, profile: Profile) -> CatalogOut:
+        return cls(
+            profile=ProfileRef.of(profile),
+            non_applicable=profile.non_applicable,
+            groups=[GroupInfo(**g.model_dump()) for g in profile.groups],
+            grades=[g.model_dump() for g in profile.grades],
+            indicators=[
+                IndicatorInfo(
+                    code=i.code,
+                    group=i.group,
+                    name_vi=i.name_vi,
+                    name_en=i.name_en,
+                    points=i.points,
+                    levels=[level.value for level in i.levels],
+                    monitoring=i.monitoring,
+                    parts=[p.model_dump(mode="json") for p in i.parts],
+                )
+                for i in profile.indicators
+            ],
+        )
+
+
+class Health(BaseModel):
+    status: str
+    clickhouse: bool | None = None
+    snapshot_refreshed_at: datetime | None = None
+
+
+def unit_ref(tree: UnitTree, code: str) -> UnitRef:
+    return UnitRef.of(tree.get(code))

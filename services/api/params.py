@@ -1,0 +1,115 @@
+"""Query parameters into domain values, with a 404 or 422 that says what was wrong."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+from services.api.errors import invalid, not_found
+from services.api.state import ApiState
+from tthc.calendar import VN_TZ
+from tthc.periods import Period, date_range, parse_period
+from tthc.profile import Indicator
+from tthc.units import Unit, UnitLevel
+
+PERIOD_HELP = "2024-05 (month), 2024-Q2 (quarter), 2024-H1 (half-year) or 2024 (year to date)"
+AS_OF_HELP = (
+    "judge as of this instant (ISO 8601; without a zone, Vietnam time; a date alone means the "
+    "end of that day); default now"
+)
+
+
+def unit_of(state: ApiState, code: str, field: str = "unit") -> Unit:
+    """Today's unit for a code (a merged unit's code leads to the unit that took it over)."""
+    if code not in state.tree:
+        raise not_found(field, f"unknown unit code {code!r}")
+    return state.tree.get(state.tree.resolve(code))
+
+
+def level_of(value: str) -> UnitLevel:
+    try:
+        return UnitLevel(value)
+    except ValueError:
+        known = ", ".join(level.value for level in UnitLevel)
+        raise invalid("level", f"unknown level {value!r}; one of {known}") from None
+
+
+def as_of_of(state: ApiState, value: str | None) -> datetime:
+    if value is None:
+        return state.clock()
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=VN_TZ)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid(
+            "as_of", f"{value!r} is not an ISO 8601 date or date-time, e.g. 2024-06-20T17:00+07:00"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
+
+
+def _day(field: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def period_of(period: str | None, start: str | None, end: str | None, *, default: Period) -> Period:
+    """`period=` or `from=`&`to=` (both days included), else the default."""
+    if period is not None and (start is not None or end is not None):
+        raise invalid("period", "give period= or from= and to=, not both")
+    if period is not None:
+        try:
+            return parse_period(period)
+        except ValueError as error:
+            raise invalid("period", str(error)) from None
+    if start is None and end is None:
+        return default
+    if start is None or end is None:
+        missing = "from" if start is None else "to"
+        raise invalid(missing, "a date range needs both from= and to= (YYYY-MM-DD)")
+    first, last = _day("from", start), _day("to", end)
+    try:
+        return date_range(first, last)
+    except ValueError as error:
+        raise invalid("to", str(error)) from None
+
+
+def current_quarter(now: datetime) -> Period:
+    today = now.astimezone(VN_TZ).date()
+    return parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+
+
+def indicator_of(state: ApiState, code: str) -> Indicator:
+    found = state.profile.by_code.get(code.strip())
+    if found is None:
+        raise not_found(
+            "indicator",
+            f"unknown indicator {code!r}; see GET /v1/indicators (e.g. 2.1, 3.3, 5.4)",
+        )
+    return found
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?$")
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400, None: 3600}
+
+
+def horizon_of(value: str | None, default: timedelta) -> timedelta:
+    """'48h', '3d', '90m', '2w', a number of hours, or ISO 8601 ('PT48H', 'P3D')."""
+    if value is None:
+        return default
+    text = value.strip()
+    seconds: float | None = None
+    if match := _DURATION.match(text.lower()):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    elif (match := _ISO_DURATION.match(text.upper())) and any(match.groups()):
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        seconds = days * 86_400 + hours * 3600 + minutes * 60
+    if seconds is None:
+        raise invalid("horizon", f"{value!r} is not a duration like 24h, 3d, 90m or PT48H")
+    if not 0 < seconds <= 366 * 86_400:
+        raise invalid("horizon", "the horizon must be more than 0 and at most a year")
+    return timedelta(seconds=seconds)

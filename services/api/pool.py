@@ -1,0 +1,74 @@
+"""A few ClickHouse clients, each used by one thread at a time.
+
+Routes run on FastAPI's thread pool and the refresher on a thread of its own; a
+clickhouse-connect client serves one query at a time, so each query borrows a client. On the
+embedded engine every client of the process opens the same data directory (chDB allows several
+clients on one path in one process), so the API can share a process with the aggregator.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import Histogram
+
+from services.clickhouse import Client, clickhouse_client
+
+
+class ClientPool:
+    def __init__(self, url: str, size: int, timings: Histogram | None = None) -> None:
+        self.url = url
+        self.size = size
+        self.timings = timings
+        self._idle: queue.LifoQueue[Client] = queue.LifoQueue()
+        self._made = 0
+        self._all: list[Client] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def client(self) -> Iterator[Client]:
+        client = self._borrow()
+        try:
+            yield client
+        finally:
+            self._idle.put(client)
+
+    def _borrow(self) -> Client:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._made < self.size:
+                self._made += 1
+                try:
+                    client = clickhouse_client(self.url)
+                except Exception:
+                    self._made -= 1
+                    raise
+                self._all.append(client)
+                return client
+        return self._idle.get()
+
+    def rows(self, sql: str, purpose: str) -> list[dict[str, Any]]:
+        """The rows of a query, as dicts."""
+        started = time.perf_counter()
+        with self.client() as client:
+            rows = list(client.query(sql).named_results())
+        if self.timings is not None:
+            self.timings.labels(purpose).observe(time.perf_counter() - started)
+        return rows
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._all:
+                client.close()
+            self._all.clear()
+            self._made = 0
+            while not self._idle.empty():
+                self._idle.get_nowait()

@@ -1,0 +1,148 @@
+"""The API's reads from ClickHouse, in the domain's terms: tallies, scorecards, listings.
+
+Every number comes from SQL the domain compiles (tthc.measures, tthc.drilldown,
+tthc.early_warning) and goes through the domain's scoring; nothing here decides what counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.aggregator.schema import TABLES, UNIT_SCORES_TABLE
+from services.api.pool import ClientPool
+from services.clickhouse import tallies
+from tthc.drilldown import Outcome, listing_sql
+from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
+from tthc.expr import sql_literal
+from tthc.measures import (
+    MEASURES,
+    Measure,
+    Scope,
+    Subject,
+    Tally,
+    bucketed_sql,
+    grouped_sql,
+    rollup,
+)
+from tthc.periods import Period
+from tthc.profile import Profile
+from tthc.reference import scope_of
+from tthc.scoring import Scorecard, score
+from tthc.units import UnitTree
+
+DOSSIER_COLUMNS = (
+    "code",
+    "unit",
+    "procedure",
+    "channel",
+    "received_at",
+    "due_at",
+    "ended_at",
+    "supplement_requests",
+)
+FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
+
+
+def profile_measures(profile: Profile) -> list[Measure]:
+    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
+    return [MEASURES[k] for k in keys]
+
+
+def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:
+    """One unit's tallies, one query per subject (services.clickhouse.tallies)."""
+    with pool.client() as client:
+        return tallies(client, profile, scope)
+
+
+def tallies_by_scope(
+    pool: ClientPool, measures: Sequence[Measure], scopes: Mapping[str, Scope], purpose: str
+) -> dict[str, dict[str, Tally]]:
+    """Tallies of many scopes sharing a period: one query per subject, rolled up in Python."""
+    result: dict[str, dict[str, Tally]] = {key: {} for key in scopes}
+    for subject in Subject:
+        for query in grouped_sql(subject, measures, scopes, TABLES):
+            for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
+                result[key].update(found)
+    return result
+
+
+def tallies_by_bucket(
+    pool: ClientPool, measures: Sequence[Measure], scopes: Mapping[str, Scope], purpose: str
+) -> dict[str, dict[str, Tally]]:
+    """Tallies of one subtree over disjoint periods (a trend's buckets): one query per subject
+    and period column."""
+    result: dict[str, dict[str, Tally]] = {key: {} for key in scopes}
+    for subject in Subject:
+        for query in bucketed_sql(subject, measures, scopes, TABLES):
+            for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
+                result[key].update(found)
+    return result
+
+
+def scorecards(
+    pool: ClientPool,
+    tree: UnitTree,
+    profile: Profile,
+    units: Iterable[str],
+    period: Period,
+    as_of: datetime,
+    purpose: str,
+) -> dict[str, Scorecard]:
+    """The scorecard of each unit over its subtree, for one period."""
+    scopes = {code: scope_of(tree, code, period, as_of) for code in units}
+    found = tallies_by_scope(pool, profile_measures(profile), scopes, purpose)
+    return {code: score(profile, found[code], tree.level_of(code)) for code in scopes}
+
+
+def snapshot_rows(
+    pool: ClientPool, period_label: str, units: Iterable[str], indicator: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows of unit_scores for these units and period (one indicator's, or every row)."""
+    where = [f"period = {sql_literal(period_label)}", f"unit IN {sql_literal(set(units))}"]
+    if indicator is not None:
+        where.append(f"indicator = {sql_literal(indicator)}")
+    sql = f"SELECT * FROM {UNIT_SCORES_TABLE} FINAL WHERE {' AND '.join(where)}"
+    return pool.rows(sql, "snapshot")
+
+
+def listing_page(
+    pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
+    page, count = listing_sql(
+        measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES
+    )
+    total = int(pool.rows(count, "dossiers")[0]["n"])
+    rows = pool.rows(page, "dossiers") if offset < total else []
+    return rows, total
+
+
+def warnings_page(
+    pool: ClientPool,
+    units: frozenset[str],
+    now: datetime,
+    horizon: timedelta,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    page, count = turning_late_sql(
+        units, now, horizon, DOSSIER_COLUMNS, limit=limit, offset=offset, tables=TABLES
+    )
+    total = int(pool.rows(count, "warnings")[0]["n"])
+    rows = pool.rows(page, "warnings") if offset < total else []
+    return rows, total
+
+
+def turning_late_counts(
+    pool: ClientPool, tree: UnitTree, units: Iterable[str], now: datetime, horizon: timedelta
+) -> dict[str, int]:
+    """For each unit, the dossiers of its subtree turning late within the horizon."""
+    subtrees = {code: tree.subtree(code) for code in units}
+    everywhere = frozenset().union(*subtrees.values()) if subtrees else frozenset()
+    if not everywhere:
+        return {}
+    sql = turning_late_by_unit_sql(everywhere, now, horizon, TABLES)
+    per_unit = {row["unit"]: int(row["n"]) for row in pool.rows(sql, "warnings")}
+    return {code: sum(per_unit.get(u, 0) for u in members) for code, members in subtrees.items()}

@@ -1,0 +1,21 @@
+"""`GET /v1/indicators`: the catalog of the methodology profile in use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.api.models import CatalogOut
+from services.api.state import State
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get(
+    "/v1/indicators",
+    response_model=CatalogOut,
+    summary="Danh mục chỉ số / The indicator catalog",
+    description="Groups, grade bands and the 22 indicators with their parts, points, rules and "
+    "the levels they apply to, as the profile in use defines them.",
+)
+def get_indicators(state: State) -> CatalogOut:
+    return CatalogOut.of(state.profile)

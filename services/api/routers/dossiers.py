@@ -1,0 +1,137 @@
+"""`GET /v1/units/{code}/dossiers`: the dossiers behind an indicator, and why each cost points."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import invalid, responses
+from services.api.models import Case, CasesOut, PeriodRef, UnitRef
+from services.api.params import as_of_of, current_quarter, indicator_of, period_of, unit_of
+from services.api.queries import listing_page
+from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
+from services.api.state import ApiState, State
+from tthc.drilldown import NotListable, Outcome, check_listable, reasons
+from tthc.measures import MEASURES, Measure, Subject
+from tthc.profile import Indicator
+from tthc.reference import scope_of
+
+router = APIRouter(tags=["dossiers"])
+
+LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_due"}
+
+
+@router.get(
+    "/v1/units/{code}/dossiers",
+    response_model=CasesOut,
+    summary="Hồ sơ bị trừ điểm / The dossiers that cost points",
+    description="The dossiers (for 5.x, the feedback) of the unit's subtree that an indicator "
+    "counts against it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good "
+    "ones (`good`), oldest first, each with the step that cost the points. Codes and times "
+    "only: no personal data of applicants. Needs a viewer token covering the unit.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_dossiers(
+    state: State,
+    viewer: Viewer,
+    code: Annotated[str, Path(description="mã đơn vị")],
+    indicator: Annotated[str, Query(description="e.g. 2.1, 3.6, 5.4")],
+    outcome: Outcome = Outcome.lost,
+    part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+    limit: Annotated[int, Query(ge=1, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CasesOut:
+    u = unit_of(state, code, "code")
+    authorize(state, viewer, u.code, dossiers=True)
+    if limit > state.settings.max_page_size:
+        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
+    chosen = indicator_of(state, indicator)
+    measure = listed_measure(chosen, part)
+    moment = as_of_of(state, as_of)
+    span = period_of(period, start, to, default=current_quarter(moment))
+    scope = scope_of(state.tree, u.code, span, moment)
+    rows, total = listing_page(state.pool, measure, scope, outcome, limit, offset)
+    cutoff = scope.cutoff
+    items = [case_of(state, measure, row, cutoff) for row in rows]
+    following = offset + len(items)
+    return CasesOut(
+        unit=UnitRef.of(u),
+        indicator=chosen.code,
+        name_vi=chosen.name_vi,
+        outcome=outcome.value,
+        period=PeriodRef.of(span, moment),
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+        items=items,
+    )
+
+
+def listed_measure(indicator: Indicator, part: str | None) -> Measure:
+    """The measure of the indicator (or of its part) whose dossiers (or feedback) are listed."""
+    parts = indicator.parts
+    if part is not None:
+        parts = [p for p in parts if p.label == part]
+        if not parts:
+            labels = ", ".join(p.label for p in indicator.parts if p.label) or "none"
+            raise invalid("part", f"indicator {indicator.code} has no part {part!r} ({labels})")
+    problems = []
+    listable = []
+    for p in parts:
+        try:
+            check_listable(MEASURES[p.measure])
+            listable.append(p)
+        except NotListable as why:
+            problems.append(f"{p.label or indicator.code}: {why}")
+    if not listable:
+        raise invalid(
+            "indicator", f"indicator {indicator.code} lists no dossiers: {'; '.join(problems)}"
+        )
+    if len(listable) > 1:
+        raise invalid(
+            "part",
+            f"indicator {indicator.code} has parts {[p.label for p in listable]}: choose one",
+        )
+    return MEASURES[listable[0].measure]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def case_of(state: ApiState, measure: Measure, row: dict[str, Any], cutoff: datetime) -> Case:
+    found = {r.code: r for r in reasons(measure)}.get(row.get("reason") or "")
+    dossier = measure.subject is Subject.dossier
+    due = _utc(row.get("effective_due_at")) if dossier else _utc(row.get("handle_due_at"))
+    ended = _utc(row.get("ended_at"))
+    overdue = None
+    if found is not None and found.code in LATE_REASONS and due is not None:
+        end = ended if ended is not None and ended <= cutoff else cutoff
+        overdue = round((end - due).total_seconds() / 86_400, 2)
+    unit = state.tree.get(row["unit"]) if row["unit"] in state.tree else None
+    return Case(
+        code=row["code"],
+        kind="dossier" if dossier else "feedback",
+        unit=UnitRef.of(unit) if unit else UnitRef(code=row["unit"], name="", level=""),
+        procedure=row.get("procedure"),
+        channel=row.get("channel"),
+        received_at=_utc(row["received_at"]),
+        due_at=_utc(row.get("due_at")) if dossier else _utc(row.get("handle_due_at")),
+        effective_due_at=_utc(row.get("effective_due_at")),
+        ended_at=ended,
+        supplement_requests=row.get("supplement_requests"),
+        reason=found.code if found else None,
+        reason_vi=found.label_vi if found else None,
+        reason_en=found.label_en if found else None,
+        overdue_days=overdue,
+    )

@@ -1,0 +1,156 @@
+"""`GET /v1/rankings`: the units of one level ranked, with their rank change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import responses
+from services.api.models import PeriodRef, RankedUnit, RankingsOut, UnitRef
+from services.api.params import (
+    as_of_of,
+    current_quarter,
+    indicator_of,
+    level_of,
+    period_of,
+    unit_of,
+)
+from services.api.queries import scorecards, snapshot_rows
+from services.api.routers.scores import (
+    AsOfParam,
+    FromParam,
+    PeriodParam,
+    SourceParam,
+    ToParam,
+    as_utc,
+)
+from services.api.state import ApiState, State
+from tthc.periods import Period
+from tthc.ranking import Place, rank, rank_change
+
+router = APIRouter(tags=["scores"])
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """What a ranking needs of one unit in one period."""
+
+    value: float
+    total: float
+    grade: str
+    lost: float
+
+
+@router.get(
+    "/v1/rankings",
+    response_model=RankingsOut,
+    summary="Xếp hạng đơn vị / Ranking of units",
+    description="The units of one level under a parent (default: the province), best first, "
+    "by total (or by one indicator's points), with the rank change since the previous period.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_rankings(
+    state: State,
+    viewer: Viewer,
+    level: Annotated[str, Query(description="province, department, district or commune")],
+    parent: Annotated[str | None, Query(description="default: the province")] = None,
+    indicator: Annotated[str | None, Query(description="rank by this indicator")] = None,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+    source: SourceParam = "live",
+) -> RankingsOut:
+    wanted = level_of(level)
+    root = unit_of(state, parent, "parent") if parent is not None else state.tree.root
+    authorize(state, viewer, root.code, dossiers=False)
+    code = indicator_of(state, indicator).code if indicator is not None else None
+    moment = as_of_of(state, as_of)
+    chosen = period_of(period, start, to, default=current_quarter(moment))
+    previous = chosen.previous()
+    units = [u.code for u in state.tree.units_at_level(wanted, under=root.code)]
+    current = earlier_snapshot = None
+    if source == "snapshot":  # falls back to live for a period the refresher does not keep
+        current = _from_snapshot(state, units, chosen, code)
+        earlier_snapshot = _from_snapshot(state, units, previous, code)
+    if current is not None:
+        now, computed_at = current
+    else:
+        now, computed_at, source = (
+            _live(state, units, chosen, moment, code),
+            datetime.now(UTC),
+            "live",
+        )
+    if earlier_snapshot is not None:
+        before = earlier_snapshot[0]
+    else:
+        before = _live(state, units, previous, moment, code)
+    places = rank({c: s.value for c, s in now.items()})
+    earlier = {p.code: p for p in rank({c: s.value for c, s in before.items()})}
+    return RankingsOut(
+        level=wanted.value,
+        parent=UnitRef.of(root),
+        indicator=code,
+        period=PeriodRef.of(chosen, moment),
+        previous_period=PeriodRef.of(previous, moment),
+        source=source,
+        computed_at=computed_at,
+        units=[_ranked(state, p, now[p.code], earlier.get(p.code)) for p in places],
+    )
+
+
+def _ranked(
+    state: ApiState, place: Place, standing: _Standing, earlier: Place | None
+) -> RankedUnit:
+    return RankedUnit(
+        rank=place.rank,
+        unit=UnitRef.of(state.tree.get(place.code)),
+        value=standing.value,
+        total=standing.total,
+        grade=standing.grade,
+        lost=standing.lost,
+        previous_rank=earlier.rank if earlier else None,
+        rank_change=rank_change(place.rank, earlier.rank if earlier else None),
+        previous_value=earlier.value if earlier else None,
+    )
+
+
+def _live(
+    state: ApiState, units: list[str], period: Period, as_of: datetime, indicator: str | None
+) -> dict[str, _Standing]:
+    cards = scorecards(state.pool, state.tree, state.profile, units, period, as_of, "rankings")
+    standings = {}
+    for code, card in cards.items():
+        if indicator is None:
+            value, lost = card.total, card.max_points - card.points
+        else:
+            found = card.indicator(indicator)
+            value, lost = found.points, found.lost
+        standings[code] = _Standing(value, card.total, card.grade_vi, lost)
+    return standings
+
+
+def _from_snapshot(
+    state: ApiState, units: list[str], period: Period, indicator: str | None
+) -> tuple[dict[str, _Standing], datetime] | None:
+    """The standings from unit_scores, or None unless every unit has its rows there."""
+    rows = snapshot_rows(state.pool, period.label, units)
+    totals = {r["unit"]: r for r in rows if r["indicator"] == ""}
+    chosen = {r["unit"]: r for r in rows if r["indicator"] == (indicator or "")}
+    if not units or set(totals) != set(units) or set(chosen) != set(units):
+        return None
+    standings = {
+        code: _Standing(
+            chosen[code]["total"] if indicator is None else chosen[code]["points"],
+            totals[code]["total"],
+            totals[code]["grade_vi"],
+            chosen[code]["lost"],
+        )
+        for code in units
+    }
+    oldest = min(as_utc(r["computed_at"]) for r in totals.values())
+    return standings, oldest

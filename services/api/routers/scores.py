@@ -1,0 +1,150 @@
+"""`GET /v1/scores`: a unit's scorecard over its subtree, for a period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import not_found, responses
+from services.api.models import (
+    GroupOut,
+    IndicatorOut,
+    PeriodRef,
+    ProfileRef,
+    ScoresOut,
+    UnitRef,
+)
+from services.api.params import (
+    AS_OF_HELP,
+    PERIOD_HELP,
+    as_of_of,
+    current_quarter,
+    period_of,
+    unit_of,
+)
+from services.api.queries import snapshot_rows, unit_tallies
+from services.api.state import ApiState, State
+from tthc.reference import scope_of
+from tthc.scoring import score
+
+router = APIRouter(tags=["scores"])
+
+UnitParam = Annotated[str, Query(description="mã đơn vị, e.g. 75, 75.STP, 25264")]
+PeriodParam = Annotated[str | None, Query(description=PERIOD_HELP + "; default this quarter")]
+FromParam = Annotated[str | None, Query(alias="from", description="first day (YYYY-MM-DD)")]
+ToParam = Annotated[str | None, Query(description="last day, included (YYYY-MM-DD)")]
+AsOfParam = Annotated[str | None, Query(description=AS_OF_HELP)]
+SourceParam = Annotated[
+    Literal["live", "snapshot"],
+    Query(
+        description="live: computed now from the facts (exact, default); snapshot: read from "
+        "unit_scores, which the refresher keeps for the current month, quarter and year"
+    ),
+]
+
+
+@router.get(
+    "/v1/scores",
+    response_model=ScoresOut,
+    summary="Điểm của đơn vị / A unit's scores",
+    description="Total on 100, grade, the five groups and every indicator (numerator, "
+    "denominator, rate, points, maximum, points lost), over the unit and everything under it.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_scores(
+    state: State,
+    viewer: Viewer,
+    unit: UnitParam,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+    source: SourceParam = "live",
+) -> ScoresOut:
+    u = unit_of(state, unit)
+    authorize(state, viewer, u.code, dossiers=False)
+    moment = as_of_of(state, as_of)
+    chosen = period_of(period, start, to, default=current_quarter(moment))
+    if source == "snapshot":
+        return snapshot_scores(state, u.code, chosen.label, moment)
+    scope = scope_of(state.tree, u.code, chosen, moment)
+    card = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
+    return ScoresOut.of(
+        card,
+        unit=u,
+        period=chosen,
+        as_of=moment,
+        profile=state.profile,
+        computed_at=datetime.now(UTC),
+    )
+
+
+def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> ScoresOut:
+    """The unit's row set of unit_scores, shaped as a live answer (without the parts)."""
+    rows = {r["indicator"]: r for r in snapshot_rows(state.pool, label, [unit])}
+    total = rows.get("")
+    if total is None:
+        raise not_found(
+            "source",
+            f"no snapshot of unit {unit!r} for {label!r}: the refresher keeps the current "
+            "month, quarter and year (use source=live for other periods)",
+        )
+    profile = state.profile
+    indicators = [
+        IndicatorOut(
+            code=i.code,
+            group=i.group,
+            name_vi=i.name_vi,
+            name_en=i.name_en,
+            monitoring=i.monitoring,
+            assessed=bool(row["assessed"]),
+            applicable=row["max_points"] > 0,  # only applicable parts carry a maximum
+            numerator=row["numerator"],
+            denominator=row["denominator"],
+            rate=row["rate"],
+            points=row["points"],
+            max_points=row["max_points"],
+            lost=row["lost"],
+        )
+        for i in profile.indicators
+        if (row := rows.get(i.code)) is not None
+    ]
+    groups = [
+        GroupOut(
+            number=g.number,
+            name_vi=g.name_vi,
+            name_en=g.name_en,
+            points=sum(x.points for x in indicators if x.group == g.number),
+            max_points=sum(x.max_points for x in indicators if x.group == g.number),
+            lost=sum(x.lost for x in indicators if x.group == g.number),
+        )
+        for g in profile.groups
+    ]
+    return ScoresOut(
+        unit=UnitRef.of(state.tree.get(unit)),
+        period=PeriodRef(
+            label=total["period"],
+            first_day=total["period_start"],
+            last_day=total["period_end"] - timedelta(days=1),
+            cutoff=as_utc(total["cutoff"]),
+        ),
+        profile=ProfileRef.of(profile),
+        total=total["total"],
+        grade=total["grade_vi"],
+        grade_en=profile.grade(total["total"]).name_en,
+        points=total["points"],
+        max_points=total["max_points"],
+        lost=total["lost"],
+        groups=groups,
+        indicators=indicators,
+        source="snapshot",
+        computed_at=as_utc(total["computed_at"]),
+    )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A DateTime('UTC') column as read (chDB may drop the zone): an aware UTC instant."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,104 @@
+"""`GET /v1/trends`: an indicator (or the total) by day, ISO week or month."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import invalid, responses
+from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
+from services.api.params import as_of_of, indicator_of, period_of, unit_of
+from services.api.queries import profile_measures, tallies_by_bucket
+from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam, UnitParam
+from services.api.state import State
+from tthc.calendar import VN_TZ
+from tthc.measures import MEASURES
+from tthc.reference import scope_of
+from tthc.scoring import score, score_indicator
+from tthc.trends import Granularity, buckets, default_range
+
+router = APIRouter(tags=["scores"])
+
+
+@router.get(
+    "/v1/trends",
+    response_model=TrendsOut,
+    summary="Diễn biến theo thời gian / Trend",
+    description="Each point is the indicator (or the total, without `indicator`) computed over "
+    "one day, ISO week or month exactly as `/v1/scores` computes a period: dossiers received in "
+    "it, judged at its end (or now). Default range: the last 30 days, 12 weeks or 12 months.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_trends(
+    state: State,
+    viewer: Viewer,
+    unit: UnitParam,
+    indicator: Annotated[str | None, Query(description="e.g. 2.1; default the total")] = None,
+    granularity: Granularity = Granularity.month,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+) -> TrendsOut:
+    u = unit_of(state, unit)
+    authorize(state, viewer, u.code, dossiers=False)
+    chosen_indicator = indicator_of(state, indicator) if indicator is not None else None
+    moment = as_of_of(state, as_of)
+    today = moment.astimezone(VN_TZ).date()
+    span = period_of(period, start, to, default=default_range(today, granularity))
+    points = [b for b in buckets(span, granularity) if b.period.start <= moment]
+    if len(points) > state.settings.max_trend_points:
+        raise invalid(
+            "granularity",
+            f"{len(points)} {granularity.value}s in the range; at most "
+            f"{state.settings.max_trend_points}: choose a coarser granularity or a shorter range",
+        )
+    if chosen_indicator is not None:
+        measures = [MEASURES[p.measure] for p in chosen_indicator.parts]
+    else:
+        measures = profile_measures(state.profile)
+    scopes = {b.label: scope_of(state.tree, u.code, b.period, moment) for b in points}
+    tallied = tallies_by_bucket(state.pool, measures, scopes, "trends")
+    out = []
+    for bucket in points:
+        found = tallied[bucket.label]
+        first_day = bucket.period.start_date
+        last_day = bucket.period.end_date - timedelta(days=1)
+        if chosen_indicator is not None:
+            scored = score_indicator(chosen_indicator, found, u.level)
+            applicable = [p for p in scored.parts if p.applicable] or list(scored.parts)
+            out.append(
+                TrendPoint(
+                    label=bucket.label,
+                    first_day=first_day,
+                    last_day=last_day,
+                    numerator=sum(p.numerator for p in applicable),
+                    denominator=sum(p.denominator for p in applicable),
+                    rate=scored.rate,
+                    points=scored.points,
+                    max_points=scored.max_points,
+                )
+            )
+        else:
+            card = score(state.profile, found, u.level)
+            out.append(
+                TrendPoint(
+                    label=bucket.label,
+                    first_day=first_day,
+                    last_day=last_day,
+                    points=card.points,
+                    max_points=card.max_points,
+                    total=card.total,
+                )
+            )
+    return TrendsOut(
+        unit=UnitRef.of(u),
+        indicator=chosen_indicator.code if chosen_indicator else None,
+        name_vi=chosen_indicator.name_vi if chosen_indicator else "Tổng điểm",
+        granularity=granularity.value,
+        period=PeriodRef.of(span, moment),
+        points=out,
+    )

@@ -1,0 +1,84 @@
+"""`GET /v1/warnings`: open dossiers turning late soon, and the period's end as things stand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import invalid, responses
+from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
+from services.api.params import as_of_of, horizon_of, period_of, unit_of
+from services.api.queries import unit_tallies, warnings_page
+from services.api.routers.dossiers import case_of
+from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam, UnitParam
+from services.api.scoreboard import current_periods
+from services.api.state import State
+from tthc.early_warning import projected
+from tthc.measures import MEASURES
+from tthc.reference import scope_of
+from tthc.scoring import Scorecard, score
+
+router = APIRouter(tags=["dossiers"])
+
+ON_TIME = MEASURES["dossiers_on_time"]
+
+
+def _outlook(card: Scorecard) -> Outlook:
+    on_time = next(
+        (i.rate for i in card.indicators if any(p.measure == ON_TIME.key for p in i.parts)), None
+    )
+    return Outlook(total=card.total, grade=card.grade_vi, points=card.points, on_time_rate=on_time)
+
+
+@router.get(
+    "/v1/warnings",
+    response_model=WarningsOut,
+    summary="Cảnh báo sớm / Early warning",
+    description="The open dossiers of the unit's subtree that turn late within the horizon if "
+    "nothing happens (soonest first), and the score the unit ends the period with if nothing "
+    "changes. Needs a viewer token covering the unit.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_warnings(
+    state: State,
+    viewer: Viewer,
+    unit: UnitParam,
+    horizon: Annotated[
+        str | None, Query(description="24h, 3d, 90m or PT48H; default the setting (24h)")
+    ] = None,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+    limit: Annotated[int, Query(ge=1)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> WarningsOut:
+    u = unit_of(state, unit)
+    authorize(state, viewer, u.code, dossiers=True)
+    if limit > state.settings.max_page_size:
+        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
+    ahead = horizon_of(horizon, state.settings.warning_horizon)
+    moment = as_of_of(state, as_of)
+    this_month = current_periods(moment, previous=False)[0].period
+    span = period_of(period, start, to, default=this_month)
+    scope = scope_of(state.tree, u.code, span, moment)
+    now = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
+    end = score(state.profile, unit_tallies(state.pool, state.profile, projected(scope)), u.level)
+    rows, total = warnings_page(state.pool, scope.units, moment, ahead, limit, offset)
+    items = [case_of(state, ON_TIME, row, moment) for row in rows]
+    following = offset + len(items)
+    return WarningsOut(
+        unit=UnitRef.of(u),
+        as_of=moment,
+        horizon_hours=ahead.total_seconds() / 3600,
+        period=PeriodRef.of(span, moment),
+        now=_outlook(now),
+        projected=_outlook(end),
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+        items=items,
+    )

@@ -1,0 +1,61 @@
+"""Settings of the query API, from the environment (prefix ``TTHC_API_``) or arguments.
+
+Viewer tokens use the key documents of :mod:`tthc.auth` (a file, or JSON inline), e.g.
+``TTHC_API_VIEWER_TOKENS='[{"name": "so-tu-phap", "sha256": "…", "scope": "75.STP"}]'``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tthc.auth import ApiKey, load_keys
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TTHC_API_", extra="ignore", frozen=True)
+
+    # ClickHouse and methodology
+    clickhouse_url: str = Field(
+        "http://127.0.0.1:8123", description="http://host:8123 or chdb:///absolute/dir"
+    )
+    clickhouse_clients: int = Field(4, ge=1, le=64, description="queries run at once")
+    profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
+    units: str = Field("dong-nai", description="packaged unit set name or a unit document path")
+
+    # Who may read what
+    viewer_tokens_file: Path | None = Field(None, description="TOML or JSON key document")
+    viewer_tokens: list[ApiKey] = Field(default_factory=list, description="tokens inline (JSON)")
+    open_scores: bool = Field(
+        True, description="scores, rankings and trends without a token (dossier lists need one)"
+    )
+
+    # The score snapshot (unit_scores) for dashboards and fast rankings
+    refresh_seconds: float = Field(15.0, ge=0, description="0: no refresher in this process")
+    previous_every: int = Field(
+        10, ge=1, description="the previous periods are refreshed every this many refreshes"
+    )
+    history_full_seconds: float = Field(
+        3600.0, gt=0, description="unit_score_history gets every row at least this often"
+    )
+    warning_horizon: timedelta = Field(
+        timedelta(hours=24), description="horizon of the dossiers-turning-late gauge"
+    )
+
+    # Limits
+    max_page_size: int = Field(1000, ge=1, le=100_000)
+    max_trend_points: int = Field(400, ge=1, le=10_000)
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def all_viewer_tokens(self) -> list[ApiKey]:
+        """Tokens of the token file, then the inline ones."""
+        from_file = load_keys(self.viewer_tokens_file) if self.viewer_tokens_file else []
+        return [*from_file, *self.viewer_tokens]
