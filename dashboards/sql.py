@@ -11,7 +11,9 @@ run the result on the embedded ClickHouse.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
+from services.api.settings import ApiSettings
 from tthc.early_warning import TURNING_LATE
 from tthc.expr import Expr
 from tthc.measures import DOSSIER_ON_TIME, EFFECTIVE_DUE, MEASURES, TableNames
@@ -31,8 +33,10 @@ LEVEL_LABELS: dict[UnitLevel, str] = {
     UnitLevel.commune: "Xã, phường, đặc khu",
 }
 
-# Open dossiers due within this horizon are "about to turn late" (the API's gauge default).
-WARNING_HOURS = 24
+# Open dossiers due within this horizon are "about to turn late": the horizon of the API's
+# gauge (its default; a deployment that changes TTHC_API_WARNING_HORIZON regenerates).
+_HORIZON: timedelta = ApiSettings.model_fields["warning_horizon"].default
+WARNING_HOURS = int(_HORIZON.total_seconds() // 3600)
 
 
 def quote(text: str) -> str:

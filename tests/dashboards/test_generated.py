@@ -33,20 +33,20 @@ def all_panels(board: dict[str, Any]) -> list[dict[str, Any]]:
     return panels
 
 
-def test_committed_files_are_what_make_dashboards_generates():
+def test_committed_files_are_what_make_dashboards_generates() -> None:
     assert stale(ROOT) == [], "run `make dashboards` and commit the result"
 
 
-def test_generation_is_deterministic():
+def test_generation_is_deterministic() -> None:
     assert outputs(PROFILE) == outputs(load_profile())
 
 
-def test_the_dashboard_folder_has_only_generated_dashboards():
+def test_the_dashboard_folder_has_only_generated_dashboards() -> None:
     generated = {p.name for p in outputs(PROFILE) if p.parent == DASHBOARDS_DIR}
     assert set(committed_dashboards()) == generated
 
 
-def test_dashboards_are_valid_and_laid_out():
+def test_dashboards_are_valid_and_laid_out() -> None:
     for name, board in committed_dashboards().items():
         assert board["schemaVersion"] == SCHEMA_VERSION, name
         assert board["uid"] and board["title"].startswith("Bộ chỉ số 766"), name
@@ -66,7 +66,7 @@ def test_dashboards_are_valid_and_laid_out():
             cells |= area
 
 
-def test_every_datasource_is_a_provisioned_one():
+def test_every_datasource_is_a_provisioned_one() -> None:
     provisioned = yaml.safe_load(
         (ROOT / PROVISIONING_DIR / "datasources" / "tthc.yml").read_text(encoding="utf-8")
     )
@@ -84,7 +84,7 @@ def test_every_datasource_is_a_provisioned_one():
                 assert (source["type"], source["uid"]) in known, f"{name}: ${variable['name']}"
 
 
-def test_links_lead_to_generated_dashboards():
+def test_links_lead_to_generated_dashboards() -> None:
     uids = {board["uid"] for board in committed_dashboards().values()}
     rules = (ROOT / "deploy/prometheus/rules").glob("tthc-*.yml")
     texts = [p.read_text(encoding="utf-8") for p in ROOT.glob(f"{DASHBOARDS_DIR}/*.json")]
@@ -93,7 +93,7 @@ def test_links_lead_to_generated_dashboards():
     assert linked and linked <= uids
 
 
-def test_provider_points_where_compose_mounts_the_dashboards():
+def test_provider_points_where_compose_mounts_the_dashboards() -> None:
     provider = yaml.safe_load(
         (ROOT / PROVISIONING_DIR / "dashboards" / "tthc.yml").read_text(encoding="utf-8")
     )
@@ -103,7 +103,7 @@ def test_provider_points_where_compose_mounts_the_dashboards():
     assert any(m.startswith(f"./{DASHBOARDS_DIR}:{path}") for m in mounts), mounts
 
 
-def test_field_labels_name_columns_the_queries_return():
+def test_field_labels_name_columns_the_queries_return() -> None:
     for name, board in dashboards(PROFILE).items():
         for panel in board._iter_panels():
             targets = clickhouse_targets(panel)
@@ -116,7 +116,7 @@ def test_field_labels_name_columns_the_queries_return():
                 assert field in columns, f"{name}: {panel.title}: no column {field!r}"
 
 
-def test_every_clickhouse_query_declares_its_columns():
+def test_every_clickhouse_query_declares_its_columns() -> None:
     for board in dashboards(PROFILE).values():
         for panel in board._iter_panels():
             for target in panel.targets:
@@ -135,7 +135,7 @@ def _edited_profile():
     return parse_profile(raw, "edited profile")
 
 
-def test_what_users_read_comes_from_the_catalog():
+def test_what_users_read_comes_from_the_catalog() -> None:
     edited = _edited_profile()
     boards = {name: to_json(board) for name, board in dashboards(edited).items()}
     province, indicator = boards["tthc-province.json"], boards["tthc-indicator.json"]
@@ -147,7 +147,7 @@ def test_what_users_read_comes_from_the_catalog():
     assert "Hồ sơ đúng hạn (tên riêng của tỉnh)" in rules
 
 
-def test_every_indicator_is_offered_and_described():
+def test_every_indicator_is_offered_and_described() -> None:
     board = committed_dashboards()["tthc-indicator.json"]
     variable = next(v for v in board["templating"]["list"] if v["name"] == "indicator")
     assert [o["value"] for o in variable["options"]] == [i.code for i in PROFILE.indicators]

@@ -17,7 +17,7 @@ def expand(sql: str, **variables: Variable) -> str:
     return Expander(variables, FROM, TO, timedelta(seconds=20)).expand(sql)
 
 
-def test_time_macros():
+def test_time_macros() -> None:
     assert expand("WHERE $__timeFilter(date_time)") == (
         "WHERE date_time >= toDateTime(1415792726) AND date_time <= toDateTime(1447328726)"
     )
@@ -36,14 +36,14 @@ def test_time_macros():
     assert expand("$__interval_s") == "20"
 
 
-def test_macro_arguments_keep_nested_brackets_and_are_trimmed():
+def test_macro_arguments_keep_nested_brackets_and_are_trimmed() -> None:
     assert expand("$__timeFilter( toDateTime(d, 'UTC') )") == (
         "toDateTime(d, 'UTC') >= toDateTime(1415792726) AND "
         "toDateTime(d, 'UTC') <= toDateTime(1447328726)"
     )
 
 
-def test_variable_formats():
+def test_variable_formats() -> None:
     one = Variable.single("75.STP", "Sở Tư pháp")
     quoted = Variable.single("it's")
     many = Variable(("a", "b"), multi=True)
@@ -58,18 +58,18 @@ def test_variable_formats():
     assert expand("[[unit]]", unit=one) == "75.STP"
 
 
-def test_grafana_builtins():
+def test_grafana_builtins() -> None:
     assert expand("$__from..$__to") == "1415792726000..1447328726000"
     assert expand("${__interval_ms}") == "20000"
 
 
-def test_conditional_all():
+def test_conditional_all() -> None:
     sql = "WHERE $__conditionalAll(unit IN (${unit:singlequote}), $unit)"
     assert expand(sql, unit=Variable(("$__all",), multi=True)) == "WHERE 1=1"
     assert expand(sql, unit=Variable(("a", "b"), multi=True)) == "WHERE unit IN ('a','b')"
 
 
-def test_unknown_names_fail_instead_of_reaching_clickhouse():
+def test_unknown_names_fail_instead_of_reaching_clickhouse() -> None:
     with pytest.raises(ExpansionError, match=r"\$perod"):
         expand("period = ${perod:singlequote}")
     with pytest.raises(ExpansionError, match="timeFilterr"):

@@ -94,7 +94,7 @@ def run(pool: ClientPool, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     with pool.client() as client:
         described = client.query(f"DESCRIBE ({sql})")
         rows = client.query(sql).result_rows
-    return [row[0] for row in described.result_rows], list(rows)
+    return [row[0] for row in described.result_rows], [tuple(row) for row in rows]
 
 
 @pytest.mark.parametrize(("name", "title", "target"), CASES)

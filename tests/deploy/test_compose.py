@@ -77,14 +77,14 @@ def validate(document: dict[str, Any]) -> list[str]:
 # --- The specification -------------------------------------------------------------------------
 
 
-def test_the_schema_is_the_compose_specification():
+def test_the_schema_is_the_compose_specification() -> None:
     spec = schema()
     jsonschema.Draft7Validator.check_schema(spec)
     assert spec["title"] == "Compose Specification"
     assert {"services", "volumes", "networks"} <= set(spec["properties"])
 
 
-def test_compose_file_is_valid_against_the_specification():
+def test_compose_file_is_valid_against_the_specification() -> None:
     assert validate(raw()) == []
     assert validate(COMPOSED) == []  # and once the variables have their defaults
 
@@ -97,7 +97,7 @@ def test_compose_file_is_valid_against_the_specification():
         (("services", "kafka", "ports"), "9092:9092"),  # a list is required
     ],
 )
-def test_the_schema_catches_mistakes(path: tuple[str, ...], value: Any):
+def test_the_schema_catches_mistakes(path: tuple[str, ...], value: Any) -> None:
     broken = copy.deepcopy(raw())
     node = broken
     for key in path[:-1]:
@@ -109,7 +109,7 @@ def test_the_schema_catches_mistakes(path: tuple[str, ...], value: Any):
 # --- The stack ---------------------------------------------------------------------------------
 
 
-def test_the_stack_has_every_component():
+def test_the_stack_has_every_component() -> None:
     assert set(SERVICES) == {
         "kafka",
         "clickhouse",
@@ -125,7 +125,7 @@ def test_the_stack_has_every_component():
     assert all("profiles" not in s for name, s in SERVICES.items() if name != "simulator")
 
 
-def test_kafka_is_the_official_image_in_kraft_mode():
+def test_kafka_is_the_official_image_in_kraft_mode() -> None:
     image, version = SERVICES["kafka"]["image"].split(":")
     assert image == "apache/kafka" and version.startswith("4.0.")
     kafka = env("kafka")
@@ -134,7 +134,7 @@ def test_kafka_is_the_official_image_in_kraft_mode():
     assert kafka["KAFKA_LOG_RETENTION_MS"] == "-1"  # events are kept forever
 
 
-def test_every_long_running_service_has_a_health_check_and_restarts():
+def test_every_long_running_service_has_a_health_check_and_restarts() -> None:
     for name, service in SERVICES.items():
         if name == "simulator":
             continue
@@ -142,7 +142,7 @@ def test_every_long_running_service_has_a_health_check_and_restarts():
         assert service["restart"] == "unless-stopped", name
 
 
-def test_a_service_waited_for_as_healthy_has_a_health_check():
+def test_a_service_waited_for_as_healthy_has_a_health_check() -> None:
     for name, service in SERVICES.items():
         depends = service.get("depends_on") or {}
         if isinstance(depends, dict):
@@ -152,7 +152,7 @@ def test_a_service_waited_for_as_healthy_has_a_health_check():
                     assert "healthcheck" in SERVICES[other], f"{name} waits for {other}"
 
 
-def test_bind_mounts_exist_in_the_repository():
+def test_bind_mounts_exist_in_the_repository() -> None:
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
@@ -162,7 +162,7 @@ def test_bind_mounts_exist_in_the_repository():
                 assert source in COMPOSED["volumes"], f"{name}: volume {source} not declared"
 
 
-def test_the_services_are_built_from_the_dockerfile():
+def test_the_services_are_built_from_the_dockerfile() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert "pip install ." in dockerfile
@@ -228,7 +228,7 @@ def test_ports_agree_across_command_health_check_prometheus_and_publishing(servi
     assert not published or any(p.endswith(f":{port}") for p in published)
 
 
-def test_services_reach_kafka_and_clickhouse_where_compose_puts_them():
+def test_services_reach_kafka_and_clickhouse_where_compose_puts_them() -> None:
     clickhouse = env("clickhouse")
     for service, settings in SETTINGS.items():
         prefix = settings.model_config["env_prefix"]
@@ -242,7 +242,7 @@ def test_services_reach_kafka_and_clickhouse_where_compose_puts_them():
     assert env("ingest")["TTHC_INGEST_TOPIC"] == env("aggregator")["TTHC_AGGREGATOR_TOPIC"]
 
 
-def test_the_simulator_command_is_a_tthc_command_and_reaches_the_ingest():
+def test_the_simulator_command_is_a_tthc_command_and_reaches_the_ingest() -> None:
     import typer
 
     from tthc.cli import app
@@ -260,7 +260,7 @@ def test_the_simulator_command_is_a_tthc_command_and_reaches_the_ingest():
     assert set(env("simulator")) == {key.envvar}
 
 
-def test_prometheus_and_alertmanager_find_each_other():
+def test_prometheus_and_alertmanager_find_each_other() -> None:
     prometheus = SERVICES["prometheus"]["command"]
     assert "--config.file=/etc/prometheus/prometheus-compose.yml" in prometheus
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus-compose.yml").read_text())
@@ -269,7 +269,7 @@ def test_prometheus_and_alertmanager_find_each_other():
     assert "--config.file=/etc/alertmanager/alertmanager.yml" in SERVICES["alertmanager"]["command"]
 
 
-def test_grafana_has_the_plugin_and_what_the_provisioned_datasources_read():
+def test_grafana_has_the_plugin_and_what_the_provisioned_datasources_read() -> None:
     grafana = env("grafana")
     assert grafana["GF_INSTALL_PLUGINS"].split()[0] == CLICKHOUSE_PLUGIN_ID
     assert set(DATASOURCE_ENV) <= set(grafana)
