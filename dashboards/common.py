@@ -97,7 +97,9 @@ def refreshed_stat(where: str) -> g.Stat:
     return stat(
         "Số liệu cập nhật",
         ClickHouseTarget(
-            rawSql=f"SELECT max(computed_at) AS computed_at\nFROM {SCORES} FINAL\nWHERE {where}",
+            # Epoch milliseconds: a number, which a stat shows (it skips time fields).
+            rawSql=f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
+            f"FROM {SCORES} FINAL\nWHERE {where}",
             columns=("computed_at",),
         ),
         unit="dateTimeFromNow",
