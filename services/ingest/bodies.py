@@ -51,6 +51,7 @@ class Item:
     line: int | None = None
     rejection: Rejection | None = None
     event: Event | None = None
+    value: bytes | None = None  # the Kafka record value, encoded once
     outcome: str | None = None  # accepted | duplicate | rejected
 
     def claimed(self, name: str) -> str | None:

@@ -45,7 +45,7 @@ class Intake:
         for item in items:
             if item.rejection is None:
                 try:
-                    item.event = self.policy.check(item.raw, grant, batch_procedures)
+                    item.event, item.value = self.policy.check(item.raw, grant, batch_procedures)
                 except Rejected as rejected:
                     item.rejection = rejected.rejection
             if item.rejection is not None or item.event is None:
@@ -64,7 +64,9 @@ class Intake:
             to_publish.append(item)
 
         try:
-            await self.publisher.publish([i.event for i in to_publish if i.event], self._delivered)
+            await self.publisher.publish(
+                [(i.event, i.value) for i in to_publish if i.event and i.value], self._delivered
+            )
             for item in to_publish:
                 item.outcome = ACCEPTED
             # The same event is being published by another request: its outcome is ours.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -145,16 +146,19 @@ class Publisher:
     # --- publishing -------------------------------------------------------------------------
 
     async def publish(
-        self, events: Sequence[Event], on_delivered: Callable[[Event, bool], None]
+        self,
+        records: Sequence[tuple[Event, bytes]],
+        on_delivered: Callable[[Event, bool], None],
     ) -> None:
-        """Send events and wait until Kafka has acknowledged all of them.
+        """Send (event, value) pairs and wait until Kafka has acknowledged all of them.
 
         ``on_delivered(event, ok)`` is called on the event loop once per event when Kafka
         answers, even after this call gave up waiting: a late acknowledgement still means the
         event is in Kafka. Raises KafkaUnavailable when not all are acknowledged in time.
         """
-        if not events:
+        if not records:
             return
+        events = [event for event, _ in records]
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         try:
@@ -164,54 +168,83 @@ class Publisher:
                 on_delivered(event, False)
             raise
         loop = asyncio.get_running_loop()
-        waiters: list[asyncio.Future[bool]] = [loop.create_future() for _ in events]
-
-        def settle(waiter: asyncio.Future[bool], event: Event, ok: bool) -> None:
-            if not waiter.done():
-                waiter.set_result(ok)
-                on_delivered(event, ok)
-
-        handed_over = 0
+        acks = _Acknowledgements(loop, events, on_delivered)
 
         def send_all() -> None:
-            nonlocal handed_over
-            for event, waiter in zip(events, waiters, strict=True):
+            for index, (event, value) in enumerate(records):
                 future = producer.send(
-                    self.topic,
-                    key=event_key(event),
-                    value=event_value(event),
-                    headers=[CONTENT_TYPE_HEADER],
+                    self.topic, key=event_key(event), value=value, headers=[CONTENT_TYPE_HEADER]
                 )
-
-                def done(_: Any, w: asyncio.Future[bool] = waiter, e: Event = event) -> None:
-                    loop.call_soon_threadsafe(settle, w, e, True)
-
-                def failed(_: Any, w: asyncio.Future[bool] = waiter, e: Event = event) -> None:
-                    loop.call_soon_threadsafe(settle, w, e, False)
-
-                future.add_callback(done)
-                future.add_errback(failed)
-                handed_over += 1
+                future.add_callback(acks.done, index)
+                future.add_errback(acks.failed, index)
+                acks.handed_over += 1
 
         error: str | None = None
         try:
             await loop.run_in_executor(self._executor, send_all)
         except Exception as exc:  # metadata timeout, closed producer, buffer full
             error = repr(exc)
-        if error is None:
-            _, pending = await asyncio.wait(waiters, timeout=max(0.0, deadline - time.monotonic()))
-            if pending:
-                error = f"{len(pending)} of {len(events)} not acknowledged in {self.timeout}s"
-            elif not all(w.result() for w in waiters):
-                error = "Kafka refused some events"
+            # Events never handed to Kafka get no callback: they are not delivered.
+            for index in range(acks.handed_over, len(events)):
+                acks.failed(index, None)
+        try:
+            delivered = await asyncio.wait_for(
+                asyncio.shield(acks.all_settled), max(0.0, deadline - time.monotonic())
+            )
+        except TimeoutError:
+            error = error or f"not all {len(events)} acknowledged within {self.timeout}s"
+        else:
+            if not delivered:
+                error = error or "Kafka refused some events"
         self.metrics.produce_seconds.observe(time.perf_counter() - started)
         if error is None:
             self.metrics.kafka_up.set(1)
             return
-        # Events never handed to Kafka have no callback coming: settle them as not delivered.
-        for event, waiter in zip(events[handed_over:], waiters[handed_over:], strict=True):
-            settle(waiter, event, False)
         self.metrics.produce_failures.inc()
         self.metrics.kafka_up.set(0)
         log.warning("kafka_publish_failed", events=len(events), error=error)
         raise KafkaUnavailable(error)
+
+
+class _Acknowledgements:
+    """Kafka's answers for one publish, handed to the event loop in one wake-up.
+
+    kafka-python calls back on its sender thread, once per record; waking the loop per record
+    would cost a system call each. The outcomes are collected under a lock and the loop is woken
+    once, when the last record is settled (acknowledged, refused or expired), which kafka-python
+    guarantees within ``delivery_timeout_ms``: late answers still reach ``on_delivered``.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        events: Sequence[Event],
+        on_delivered: Callable[[Event, bool], None],
+    ) -> None:
+        self._loop = loop
+        self._events = events
+        self._on_delivered = on_delivered
+        self._lock = threading.Lock()
+        self._outcomes: list[tuple[int, bool]] = []
+        self.handed_over = 0
+        self.all_settled: asyncio.Future[bool] = loop.create_future()
+
+    # kafka-python calls ``callback(*args, value)``: the index first, then the metadata/error.
+    def done(self, index: int, _: Any) -> None:
+        self._settle(index, True)
+
+    def failed(self, index: int, _: Any) -> None:
+        self._settle(index, False)
+
+    def _settle(self, index: int, ok: bool) -> None:
+        with self._lock:
+            self._outcomes.append((index, ok))
+            last = len(self._outcomes) == len(self._events)
+        if last:
+            self._loop.call_soon_threadsafe(self._report)
+
+    def _report(self) -> None:
+        for index, ok in self._outcomes:
+            self._on_delivered(self._events[index], ok)
+        if not self.all_settled.done():
+            self.all_settled.set_result(all(ok for _, ok in self._outcomes))
