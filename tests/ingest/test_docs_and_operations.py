@@ -34,9 +34,9 @@ def test_openapi_has_a_worked_example_for_every_type(client: TestClient) -> None
     for kind in ("application/cloudevents+json", "application/json"):
         examples = body[kind]["examples"]
         assert set(examples) == set(EVENT_TYPES)
-        schema = body[kind]["schema"]
+        validator = jsonschema.Draft202012Validator(body[kind]["schema"])
         for example in examples.values():
-            jsonschema.validate(example["value"], schema)
+            validator.validate(example["value"])
     batch = spec["paths"]["/v1/events/batch"]["post"]["requestBody"]["content"]
     assert {"application/cloudevents-batch+json", "application/x-ndjson"} <= set(batch)
     assert {"HTTPBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
