@@ -1,0 +1,236 @@
+"""End to end on the real components: `tthc run` (ingest, aggregator and API in one process on
+embedded ClickHouse) with Kafka; events posted over HTTP as an integration posts them; the API's
+scores equal the reference computation. The time from acceptance to visibility is printed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.simulator import Report, Sender, replay
+from tests.api.conftest import AS_OF, WORKLOAD, Reference, bearer
+from tthc.auth import generate_key, hash_key
+from tthc.events import Channel, DossierReceived, make_event
+from tthc.periods import parse_period
+from tthc.simulation import generate_timeline
+
+pytestmark = pytest.mark.kafka
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    ingest: str
+    api: str
+    aggregator: str
+    key: str
+    viewer: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def wait_until(check, timeout: float, what: str, every: float = 0.2):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("allinone")
+    key, viewer = generate_key(), generate_key()
+    for name, secret in (("keys", key), ("viewers", viewer)):
+        (home / f"{name}.toml").write_text(
+            f'[[keys]]\nname = "{name}"\nsha256 = "{hash_key(secret)}"\nscope = ["75"]\n',
+            encoding="utf-8",
+        )
+    ports = {"ingest": free_port(), "api": free_port(), "aggregator": free_port()}
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "TTHC_AGGREGATOR_APP_ID": f"test-allinone-{suffix}",
+        "TTHC_AGGREGATOR_BATCH_SECONDS": "0.2",
+        "TTHC_INGEST_MAX_BATCH_EVENTS": "2000",
+    }
+    command = [
+        sys.executable, "-m", "tthc.cli", "run",
+        "--kafka", kafka_bootstrap,
+        "--data-dir", str(home / "data"),
+        "--topic", f"test.allinone.{suffix}",
+        "--ingest-port", str(ports["ingest"]),
+        "--api-port", str(ports["api"]),
+        "--aggregator-port", str(ports["aggregator"]),
+        "--ingest-keys", str(home / "keys.toml"),
+        "--viewer-tokens", str(home / "viewers.toml"),
+        "--refresh-seconds", "0",
+    ]  # fmt: skip
+    log = home / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    stack = Stack(urls["ingest"], urls["api"], urls["aggregator"], key, viewer, process, log)
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"tthc run exited {process.returncode}:\n{log.read_text()}")
+            aggregator = httpx.get(f"{stack.aggregator}/healthz", timeout=2)
+            return (
+                httpx.get(f"{stack.api}/healthz", timeout=2).status_code == 200
+                and httpx.get(f"{stack.ingest}/healthz", timeout=2).status_code == 200
+                and aggregator.status_code == 200
+            )
+
+        wait_until(ready, 120, "tthc run ready", every=0.5)
+        yield stack
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def scores(stack: Stack, unit: str, period: str) -> dict:
+    response = httpx.get(
+        f"{stack.api}/v1/scores",
+        params={"unit": unit, "period": period, "as_of": AS_OF.isoformat()},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def synced(stack: Stack, unit: str) -> int:
+    """How many dossiers of June the unit received (1.4's denominator)."""
+    body = scores(stack, unit, "2024-06")
+    return next(i["denominator"] for i in body["indicators"] if i["code"] == "1.4")
+
+
+def same(body: dict, reference: Reference, unit: str, period: str) -> bool:
+    card = reference.scorecard(unit, parse_period(period))
+    counts = [(p["numerator"], p["denominator"]) for i in body["indicators"] for p in i["parts"]]
+    expected = [(p.numerator, p.denominator) for i in card.indicators for p in i.parts]
+    return counts == expected and abs(body["total"] - card.total) < 1e-9
+
+
+@pytest.fixture(scope="module")
+def posted(stack: Stack, reference: Reference) -> Report:
+    pairs = generate_timeline(reference.tree, WORKLOAD)
+    with Sender(stack.ingest, stack.key) as sender:
+        report = replay(sender, pairs, rate=0, batch_size=1000)
+    print(f"\nposted {report.sent} events in {report.seconds:.1f}s ({report.rate:,.0f} events/s)")
+    return report
+
+
+def test_events_posted_over_http_give_the_reference_scores(stack, posted, reference):
+    assert posted.accepted == posted.sent and posted.rejected == 0
+    started = time.monotonic()
+    wait_until(
+        lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"),
+        180,
+        "the province's Q2 scores equal the reference",
+        every=0.5,
+    )
+    print(f"all {posted.sent} events visible {time.monotonic() - started:.1f}s after the last 200")
+    for unit, period in [("75.STP", "2024-05"), ("25264", "2024-Q2"), ("75", "2024-06")]:
+        body = scores(stack, unit, period)
+        assert same(body, reference, unit, period), (unit, period)
+
+
+def test_a_resent_batch_counts_once(stack, posted, reference):
+    pairs = generate_timeline(reference.tree, WORKLOAD)[:500]
+    with Sender(stack.ingest, stack.key) as sender:
+        again = replay(sender, pairs, rate=0, batch_size=500)
+    assert again.duplicate + again.accepted == 500
+    time.sleep(2)
+    assert same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2")
+
+
+def test_drill_down_through_the_whole_pipeline(stack, posted, reference):
+    wait_until(
+        lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"), 180, "caught up"
+    )
+    response = httpx.get(
+        f"{stack.api}/v1/units/75/dossiers",
+        params={"indicator": "2.1", "period": "2024-Q2", "as_of": AS_OF.isoformat()},
+        headers=bearer(stack.viewer),
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    card = reference.scorecard("75", parse_period("2024-Q2")).indicator("2.1").parts[0]
+    assert response.json()["total"] == card.denominator - card.numerator
+
+
+def test_time_from_acceptance_to_visibility(stack, posted, reference):
+    """Not a threshold test: the figures are printed for the report and the benchmarks."""
+    wait_until(
+        lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"), 180, "caught up"
+    )
+    unit = "25195"
+    received = AS_OF - timedelta(hours=2)
+    seconds = []
+    with httpx.Client(base_url=stack.ingest, headers=bearer(stack.key), timeout=30) as client:
+        for n in range(8):
+            before = synced(stack, unit)
+            event = make_event(
+                DossierReceived(
+                    unit=unit,
+                    procedure="2.000001.000.00.00.H19",
+                    channel=Channel.online,
+                    received_at=received,
+                    due_at=received + timedelta(days=3),
+                ),
+                subject=f"{unit}-latency-{uuid.uuid4().hex[:8]}-{n}",
+                id=uuid.uuid4().hex,
+                source="test-latency",
+            )
+            response = client.post(
+                "/v1/events",
+                json=event.to_cloudevent(),
+                headers={"Content-Type": "application/cloudevents+json"},
+            )
+            accepted = time.monotonic()
+            assert response.status_code == 202, response.text
+            wait_until(
+                lambda b=before: synced(stack, unit) > b,
+                60,
+                "the new dossier visible",
+                every=0.02,
+            )
+            seconds.append(time.monotonic() - accepted)
+    print(
+        f"\naccepted (202) → visible in /v1/scores, {len(seconds)} dossiers: "
+        f"median {statistics.median(seconds) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms "
+        f"(aggregator batch window 0.2 s; each poll is a live query)"
+    )
