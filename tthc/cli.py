@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -104,6 +106,206 @@ def validate_events(
     console.print(f"{good} valid, {bad} invalid")
     if bad:
         raise typer.Exit(1)
+
+
+# --- Running the services (they import the services lazily: the domain does not need them) -----
+
+HostOption = Annotated[str, typer.Option(help="interface to listen on (loopback by default)")]
+
+
+def _chdb_url(directory: Path) -> str:
+    """chDB wants an absolute path after `chdb://` (`chdb:///abs/dir`)."""
+    return f"chdb://{directory.resolve()}"
+
+
+@app.command()
+def run(
+    kafka: Annotated[str, typer.Option(help="Kafka bootstrap servers")] = "127.0.0.1:9092",
+    data_dir: Annotated[
+        Path, typer.Option(help="embedded ClickHouse and the aggregator's tables go here")
+    ] = Path("var"),
+    topic: Annotated[str, typer.Option(help="the events topic")] = "tthc.events",
+    host: HostOption = "127.0.0.1",
+    ingest_port: Annotated[int, typer.Option()] = 8001,
+    api_port: Annotated[int, typer.Option()] = 8000,
+    aggregator_port: Annotated[int, typer.Option(help="the aggregator's /metrics")] = 8002,
+    units: Annotated[str, typer.Option(help="unit set name or unit document")] = "dong-nai",
+    profile_path: ProfileOption = None,
+    ingest_keys: Annotated[
+        Path | None, typer.Option(help="the integrations' API keys (TOML/JSON)")
+    ] = None,
+    viewer_tokens: Annotated[Path | None, typer.Option(help="viewer tokens (TOML/JSON)")] = None,
+    allow_anonymous: Annotated[
+        bool, typer.Option(help="development only: accept events without a key")
+    ] = False,
+    refresh_seconds: Annotated[float, typer.Option(help="unit_scores refresh period")] = 15.0,
+    partitions: Annotated[int, typer.Option(help="partitions of a new events topic")] = 4,
+) -> None:
+    """Serve ingest, aggregator and API in one process on embedded ClickHouse (Kafka external).
+
+    Other settings come from the environment (TTHC_INGEST_*, TTHC_AGGREGATOR_*, TTHC_API_*).
+    """
+    import asyncio
+
+    from services.aggregator.settings import AggregatorSettings
+    from services.allinone import Listen, serve
+    from services.api.settings import ApiSettings
+    from services.ingest.settings import IngestSettings
+
+    clickhouse = _chdb_url(data_dir / "clickhouse")
+    (data_dir / "clickhouse").mkdir(parents=True, exist_ok=True)
+    ingest = IngestSettings(
+        kafka_bootstrap=kafka,
+        topic=topic,
+        units=units,
+        api_keys_file=ingest_keys,
+        allow_anonymous=allow_anonymous,
+    )
+    aggregator = AggregatorSettings(
+        kafka_bootstrap=kafka,
+        topic=topic,
+        clickhouse_url=clickhouse,
+        data_dir=data_dir / "aggregator",
+        profile=profile_path,
+        http_host=host,
+        http_port=aggregator_port,
+        partitions=partitions,
+    )
+    api = ApiSettings(
+        clickhouse_url=clickhouse,
+        profile=profile_path,
+        units=units,
+        viewer_tokens_file=viewer_tokens,
+        refresh_seconds=refresh_seconds,
+    )
+    asyncio.run(serve(ingest, aggregator, api, Listen(host, ingest_port, api_port)))
+
+
+@app.command()
+def aggregator() -> None:
+    """Run one aggregator worker alone (settings: TTHC_AGGREGATOR_*)."""
+    from services.aggregator.__main__ import run as run_worker
+
+    run_worker()
+
+
+@app.command()
+def api(host: HostOption = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000) -> None:
+    """Serve the query API alone, on a ClickHouse server (settings: TTHC_API_*)."""
+    import uvicorn
+
+    from services.api import ApiSettings, create_app
+
+    uvicorn.run(create_app(ApiSettings()), host=host, port=port, log_config=None)
+
+
+@app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="the ingest's base URL")] = "http://127.0.0.1:8001",
+    api_key: Annotated[
+        str | None, typer.Option("--key", envvar="TTHC_SIMULATE_KEY", help="the ingest API key")
+    ] = None,
+    units: Annotated[str, typer.Option(help="unit set name or unit document")] = "dong-nai",
+    seed: Annotated[int, typer.Option(help="same seed, same events")] = 766,
+    months: Annotated[int, typer.Option(help="months of history, this one included")] = 3,
+    scale: Annotated[float, typer.Option(help="× the default dossiers per unit and month")] = 1.0,
+    until: Annotated[
+        str | None, typer.Option(help="the workload's 'now' (ISO 8601); default now")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="at most this many events/s (0: no cap)")] = 1000.0,
+    speed: Annotated[
+        float, typer.Option(help="replay the timeline this many times faster (0: just --rate)")
+    ] = 0.0,
+    batch: Annotated[int, typer.Option(help="events per request")] = 200,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Send a realistic province workload to the ingest, as its integrations would."""
+    from datetime import UTC, datetime
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from services.simulator import Sender, replay, timeline, workload_until
+    from tthc.calendar import VN_TZ
+    from tthc.units import load_units
+
+    now = datetime.now(UTC)
+    if until is not None:
+        now = datetime.fromisoformat(until)
+        now = now if now.tzinfo else now.replace(tzinfo=VN_TZ)
+    tree = load_units(units)
+    workload = workload_until(now, months=months, seed=seed, scale=scale)
+    pairs = timeline(tree, workload)
+    console.print(
+        f"{len(pairs):,} events of {tree.root.name} from {workload.start} to "
+        f"{now.astimezone(VN_TZ):%Y-%m-%d %H:%M} (seed {seed}) → {url}"
+    )
+    columns = (
+        TextColumn("gửi sự kiện"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7.0f} ev/s"),
+        TimeRemainingColumn(),
+    )
+    with Sender(url, api_key) as sender, Progress(*columns, disable=quiet) as bar:
+        task = bar.add_task("send", total=len(pairs), rate=0.0)
+        started = time.monotonic()
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            bar.update(task, advance=n, rate=done / max(1e-6, time.monotonic() - started))
+
+        try:
+            report = replay(
+                sender, pairs, rate=rate, speed=speed, batch_size=batch, progress=advance
+            )
+        except RuntimeError as error:
+            errors.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from None
+    console.print(
+        f"sent {report.sent:,} in {report.seconds:.1f}s ({report.rate:,.0f} ev/s): "
+        f"{report.accepted:,} accepted, {report.duplicate:,} duplicate, "
+        f"{report.rejected:,} rejected, {report.retries} retries"
+    )
+    for line in report.rejections:
+        errors.print(f"rejected: {line}")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def scoreboard(
+    url: Annotated[str, typer.Option(help="the API's base URL")] = "http://127.0.0.1:8000",
+    unit: Annotated[str | None, typer.Option(help="default: the province")] = None,
+    period: Annotated[str | None, typer.Option(help="default: this quarter")] = None,
+    every: Annotated[float, typer.Option(help="seconds between refreshes")] = 3.0,
+    weakest: Annotated[int, typer.Option(help="how many of the weakest communes")] = 8,
+    ingest_url: Annotated[
+        str | None, typer.Option(help="show the ingest's accepted events from its /metrics")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="print one board and exit")] = False,
+) -> None:
+    """A live scoreboard in the terminal: the total and grade, the groups, the weakest communes."""
+    from services.scoreboard_tui import watch
+
+    with contextlib.suppress(KeyboardInterrupt):
+        watch(
+            url,
+            unit=unit,
+            period=period,
+            every=every,
+            weakest=weakest,
+            ingest_url=ingest_url,
+            once=once,
+            console=console,
+        )
 
 
 if __name__ == "__main__":
