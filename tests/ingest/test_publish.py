@@ -147,3 +147,19 @@ def test_single_endpoint_refuses_a_batch_content_type(client: TestClient, commun
     assert response.status_code == 415
     assert response.json()["error"] == "unsupported_media_type"
     assert CE["Content-Type"] in response.json()["message"]
+
+
+def test_concurrent_resends_publish_once(
+    client: TestClient, commune: str, topic_records: Callable[..., list[Record]]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    events = [received(f"H75-1{n:03}", commune) for n in range(50)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post_batch(client, events).json(), range(4)))
+
+    assert sum(a["accepted"] for a in answers) == 50
+    assert sum(a["duplicate"] for a in answers) == 150
+    records = topic_records(expect=50)
+    assert sorted(r.value["id"] for r in records) == sorted(e["id"] for e in events)
