@@ -308,5 +308,21 @@ def scoreboard(
         )
 
 
+def _ingest_commands() -> None:
+    # services.ingest.cli imports only typer, rich and tthc.auth; the service itself (FastAPI,
+    # kafka-python) and the importer are imported when a command runs.
+    from services.ingest.cli import hash_key_command, import_command, new_key_command, serve_command
+
+    app.command("ingest")(serve_command)
+    app.command("import")(import_command)
+    keys = typer.Typer(help="API keys of the integrations (stored as SHA-256 only).")
+    keys.command("hash")(hash_key_command)
+    keys.command("new")(new_key_command)
+    app.add_typer(keys, name="keys")
+
+
+_ingest_commands()
+
+
 if __name__ == "__main__":
     app()
