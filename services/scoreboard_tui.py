@@ -7,6 +7,7 @@ weakest communes of the ranking, read from `/v1/scores` and `/v1/rankings`.
 from __future__ import annotations
 
 import re
+import signal
 import time
 from typing import Any
 
@@ -118,6 +119,10 @@ def board(
     return Group(*parts)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def watch(
     url: str,
     *,
@@ -129,6 +134,10 @@ def watch(
     once: bool,
     console: Console,
 ) -> None:
+    # Stop cleanly (the cursor restored) on Ctrl-C, and on SIGTERM from a script that started
+    # this board in the background (where SIGINT may come in ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     with httpx.Client(base_url=url, timeout=30) as client:
 
         def render() -> Any:
