@@ -44,9 +44,8 @@ lint: venv
 dashboards: venv
 	$(VENV)/bin/python -m dashboards
 
-# INTERIM demo: starts Kafka and prints the indicator catalog. The full demo (ingest,
-# aggregator, api and a workload) replaces this target.
-demo: venv kafka-up
-	@echo "== interim demo: Kafka runs on 127.0.0.1:$${KAFKA_PORT:-9092} (stop: make kafka-down)."
-	@echo "== The pipeline demo is not written yet; meanwhile, the indicator catalog:"
-	$(VENV)/bin/tthc indicators
+# Kafka, `tthc run` (ingest + aggregator + API in one process on embedded ClickHouse), a
+# province workload through the ingest, and a live scoreboard; Ctrl-C stops it all.
+# Loopback only. Data and logs in var/demo/. See scripts/demo.sh for the knobs (DEMO_*).
+demo: venv kafka-fetch
+	@scripts/demo.sh
