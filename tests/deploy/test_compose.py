@@ -8,7 +8,6 @@ validates with; see COMPOSE-SPEC.md for where it comes from.
 from __future__ import annotations
 
 import copy
-import importlib
 import importlib.util
 import json
 import re
@@ -192,13 +191,33 @@ def test_environment_names_settings_the_code_reads(
         assert getattr(loaded, name.removeprefix(prefix).lower()) is not None, name
 
 
+def tthc_command(name: str) -> Any:
+    """The click command behind `tthc <name>`."""
+    import typer
+
+    from tthc.cli import app
+
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert name in commands, f"no command `tthc {name}`"
+    return commands[name]
+
+
+def check_tthc_command(command: list[str]) -> Any:
+    """`tthc <name> --option value …`: the command exists and takes every option given."""
+    assert command[0] == "tthc", command
+    found = tthc_command(command[1])
+    options = {opt for param in found.params for opt in getattr(param, "opts", [])}
+    given = {arg for arg in command[2:] if arg.startswith("--")}
+    assert given <= options, f"{command}: unknown options {sorted(given - options)}"
+    return found
+
+
 def listen_port(service: str) -> int:
     """The port the service's process listens on, as its command and settings say."""
     command = SERVICES[service]["command"]
-    if command[0] == "uvicorn":
-        module, attribute = command[1].split(":")
-        factory = getattr(importlib.import_module(module), attribute)
-        assert callable(factory) and "--factory" in command
+    if command[0] == "tthc":
+        check_tthc_command(command)
         assert command[command.index("--host") + 1] == "0.0.0.0"
         return int(command[command.index("--port") + 1])
     assert command[:2] == ["python", "-m"], command
@@ -243,17 +262,9 @@ def test_services_reach_kafka_and_clickhouse_where_compose_puts_them() -> None:
 
 
 def test_the_simulator_command_is_a_tthc_command_and_reaches_the_ingest() -> None:
-    import typer
-
-    from tthc.cli import app
-
     command = SERVICES["simulator"]["command"]
     assert command[:2] == ["tthc", "simulate"]
-    group = typer.main.get_command(app)
-    simulate = group.commands["simulate"]  # type: ignore[attr-defined]
-    options = {opt for param in simulate.params for opt in getattr(param, "opts", [])}
-    given = {arg for arg in command[2:] if arg.startswith("--")}
-    assert given <= options, given - options
+    simulate = check_tthc_command(command)
     url = command[command.index("--url") + 1]
     assert url == f"http://ingest:{listen_port('ingest')}"
     key = next(p for p in simulate.params if "--key" in getattr(p, "opts", []))
