@@ -394,3 +394,56 @@ def event_lag_seconds(event: Event, now: float | None = None) -> float:
 
 def rows_by_subject(rows: Mapping[Subject, Sequence[VersionedFacts]]) -> dict[str, int]:
     return {subject.value: len(r) for subject, r in rows.items()}
+
+
+# --- Offsets -----------------------------------------------------------------------------------
+
+Partition = tuple[str, int]  # (topic, partition)
+
+
+class CommitTracker:
+    """Which offsets of each partition may be committed: only a gap-free run of processed
+    records from where the partition was (re)assigned.
+
+    Faust can skip records around a (re)assignment and then commit past them (its gap
+    tracking takes the skipped range for acknowledged): the aggregator commits itself, from
+    this tracker, and reads a partition again from its first hole.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[Partition, int] = {}  # first offset not yet known processed
+        self._done: dict[Partition, set[int]] = {}
+
+    def knows(self, tp: Partition) -> bool:
+        return tp in self._next
+
+    def start(self, tp: Partition, offset: int) -> None:
+        """The partition is read from `offset` (its committed offset) on."""
+        self._next[tp] = offset
+        self._done[tp] = set()
+
+    def forget(self, tps: Iterable[Partition]) -> None:
+        for tp in tps:
+            self._next.pop(tp, None)
+            self._done.pop(tp, None)
+
+    def processed(self, tp: Partition, offsets: Iterable[int]) -> None:
+        start = self._next[tp]
+        self._done[tp].update(o for o in offsets if o >= start)
+
+    def advance(self) -> dict[Partition, int]:
+        """The new commit position (next offset to read) of each partition that moved."""
+        moved = {}
+        for tp, done in self._done.items():
+            position = self._next[tp]
+            while position in done:
+                done.discard(position)
+                position += 1
+            if position != self._next[tp]:
+                self._next[tp] = position
+                moved[tp] = position
+        return moved
+
+    def holes(self) -> dict[Partition, int]:
+        """Partitions with records processed past one that never came: where to read again."""
+        return {tp: self._next[tp] for tp, done in self._done.items() if done}

@@ -125,7 +125,9 @@ class Worker:
             "BATCH_SECONDS": "0.5",
             "COMMIT_INTERVAL": "0.5",
             "RECONCILE_SECONDS": "0.5",
-            "LOG_LEVEL": "WARNING",
+            # a restarted worker waits this long for the killed one's partitions
+            "SESSION_TIMEOUT": "6",
+            "LOG_LEVEL": os.environ.get("TTHC_TEST_WORKER_LOG_LEVEL", "WARNING"),
         }
         return {**os.environ, **{f"TTHC_AGGREGATOR_{k}": v for k, v in ours.items()}}
 

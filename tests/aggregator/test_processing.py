@@ -8,6 +8,7 @@ import pytest
 from services.aggregator.processing import (
     BatchProcessor,
     Catalog,
+    CommitTracker,
     DeadLetter,
     Deriver,
     HistoryStore,
@@ -164,3 +165,19 @@ def test_a_small_cache_still_gives_whole_histories() -> None:
     for e in events:
         step.process([record(e)])
     assert len(step.store.get("dossier:D1").events) == 2
+
+
+def test_commits_follow_only_a_gap_free_run_of_records() -> None:
+    tracker = CommitTracker()
+    tp = ("events", 0)
+    tracker.start(tp, 100)
+    tracker.processed(tp, [98, 99, 100, 101])  # records before the start were committed already
+    assert tracker.advance() == {tp: 102}
+    tracker.processed(tp, [105, 106])  # 102..104 skipped by the consumer
+    assert tracker.advance() == {}
+    assert tracker.holes() == {tp: 102}
+    tracker.processed(tp, [102, 103, 104, 105])  # read again from the hole
+    assert tracker.advance() == {tp: 107}
+    assert tracker.holes() == {}
+    tracker.forget([tp])
+    assert not tracker.knows(tp)

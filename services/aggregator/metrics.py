@@ -1,0 +1,45 @@
+"""The aggregator's Prometheus metrics (names prefixed ``tthc_aggregator_``)."""
+
+from __future__ import annotations
+
+from tthc.observability import Metrics
+
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10_000, 50_000)
+LAG_BUCKETS = (1, 10, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400)
+
+
+class AggregatorMetrics:
+    def __init__(self) -> None:
+        self.facade = m = Metrics("aggregator")
+        self.events = m.counter("events_total", "Valid events consumed, by type", ["type"])
+        self.resends = m.counter("resent_events_total", "Events already in their entity's history")
+        self.event_lag = m.histogram(
+            "event_time_lag_seconds",
+            "Wall-clock time at processing minus the event's own time",
+            buckets=LAG_BUCKETS,
+        )
+        self.consumer_lag = m.gauge(
+            "consumer_lag", "Records behind the end of the partition", ["topic", "partition"]
+        )
+        self.write_seconds = m.histogram(
+            "clickhouse_write_seconds", "Duration of one insert into a facts table", ["table"]
+        )
+        self.write_rows = m.histogram(
+            "clickhouse_write_rows", "Rows per insert into a facts table", ["table"], BATCH_BUCKETS
+        )
+        self.write_failures = m.counter(
+            "clickhouse_write_failures_total", "Failed batch writes (retried until they succeed)"
+        )
+        self.batch_size = m.histogram(
+            "batch_size", "Records per consumed batch", buckets=BATCH_BUCKETS
+        )
+        self.dead_letters = m.counter(
+            "dead_letters_total", "Records sent to the dead-letter topic, by reason", ["reason"]
+        )
+        self.rederived = m.counter(
+            "rederived_dossiers_total", "Dossier rows derived again after their procedure changed"
+        )
+        self.catalog_procedures = m.gauge("catalog_procedures", "Procedures in the catalog")
+
+    def render(self) -> tuple[bytes, str]:
+        return self.facade.render()
