@@ -133,7 +133,7 @@ def history_key(entity: Entity, code: str) -> str:
     return f"{entity.value}:{code}"
 
 
-def _entity_of(key: str) -> tuple[Entity, str]:
+def entity_of(key: str) -> tuple[Entity, str]:
     entity, code = key.split(":", 1)
     return Entity(entity), code
 
@@ -368,7 +368,7 @@ class BatchProcessor:
         self.store.flush(lambda key, put: self.in_partition(last[key], put))
         # Every touched entity, resends included: ClickHouse may be behind the histories.
         for key, history in histories.items():
-            entity, code = _entity_of(key)
+            entity, code = entity_of(key)
             row = self.deriver.facts(entity, code, history)
             if row is not None:
                 outcome.rows.setdefault(SUBJECT_OF[entity], []).append(row)

@@ -1,0 +1,187 @@
+"""`tthc replay`: rebuild the ClickHouse facts from the whole Kafka log.
+
+After a methodology profile change (deadlines, thresholds) or a lost database: empty the facts
+tables, read the events topic from its start to its end as it is when the replay starts (a plain
+consumer: no group, nothing committed, running workers are not disturbed), fold every event into
+its entity's history, then write every entity's fact row in batches. Rows carry the worker's
+versions, so a worker running meanwhile writes rows that collapse with these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from services.aggregator.processing import (
+    SUBJECT_OF,
+    Catalog,
+    Decoded,
+    Deriver,
+    HistoryStore,
+    Reason,
+    Record,
+    decode,
+    entity_of,
+    history_key,
+)
+from services.clickhouse import (
+    Client,
+    VersionedFacts,
+    clickhouse_client,
+    insert_facts,
+    migrate,
+    truncate_facts,
+)
+from tthc.calendar import WorkingCalendar
+from tthc.events import Entity
+from tthc.measures import Subject
+from tthc.profile import load_profile
+
+
+@dataclass
+class ReplayResult:
+    records: int = 0
+    events: int = 0  # distinct events; resends of an event are counted once
+    dead_letters: Counter[Reason] = field(default_factory=Counter)
+    rows: Counter[Subject] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        rows = ", ".join(f"{n} {subject.value}" for subject, n in sorted(self.rows.items()))
+        bad = sum(self.dead_letters.values())
+        return (
+            f"{self.records} records read, {self.events} distinct events, {bad} invalid; "
+            f"rows written: {rows or 'none'}"
+        )
+
+
+class Replay:
+    """Fold the whole log into histories, then write every fact row."""
+
+    def __init__(self, client: Client, profile: Path | None = None, batch_rows: int = 5000):
+        self.client = client
+        self.batch_rows = batch_rows
+        self.catalog = Catalog()
+        self.store = HistoryStore({}, cache_size=50_000)  # encoded: compact in memory
+        self.deriver = Deriver(self.catalog, WorkingCalendar(), load_profile(profile).settings)
+        self.result = ReplayResult()
+
+    def add(self, records: list[Record]) -> None:
+        for record in records:
+            self.result.records += 1
+            decoded = decode(record)
+            if not isinstance(decoded, Decoded):
+                self.result.dead_letters[decoded.reason] += 1
+                continue
+            event = decoded.event
+            _, new = self.store.add(history_key(event.entity, event.subject), event, decoded.raw)
+            self.result.events += new
+            if event.entity is Entity.procedure:
+                self.catalog.add(event)
+        self.store.flush(lambda _key, put: put())
+
+    def write(self, advance: Callable[[int], None] = lambda n: None) -> None:
+        """Every entity's row, once every procedure is known; one insert per table per batch."""
+        rows: dict[Subject, list[VersionedFacts]] = {}
+        pending = 0
+        for key in list(self.store.table):
+            entity, code = entity_of(key)
+            row = self.deriver.facts(entity, code, self.store.get(key))
+            advance(1)
+            if row is None:
+                continue
+            rows.setdefault(SUBJECT_OF[entity], []).append(row)
+            pending += 1
+            if pending >= self.batch_rows:
+                self._insert(rows)
+                rows, pending = {}, 0
+        self._insert(rows)
+
+    def _insert(self, rows: dict[Subject, list[VersionedFacts]]) -> None:
+        insert_facts(self.client, rows)
+        for subject, written in rows.items():
+            self.result.rows[subject] += len(written)
+
+
+async def _read_log(
+    bootstrap: str, topic: str, on_batch: Callable[[list[Record]], None], progress: Progress
+) -> None:
+    """Every record from the start of each partition to its end when the replay started."""
+    consumer = AIOKafkaConsumer(
+        topic,  # no group: every partition is assigned to this consumer
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.1)
+        tps = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*tps)
+        start = await consumer.beginning_offsets(tps)
+        end = await consumer.end_offsets(tps)
+        task = progress.add_task("reading the log", total=sum(end[t] - start[t] for t in tps))
+        remaining = {tp for tp in tps if end[tp] > start[tp]}
+        while remaining:
+            fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            batch = []
+            for tp, messages in fetched.items():
+                batch += [
+                    Record(m.value, m.key, m.topic, m.partition, m.offset)
+                    for m in messages
+                    if m.offset < end[tp]
+                ]
+                if messages and messages[-1].offset >= end[tp] - 1:
+                    remaining.discard(tp)
+            on_batch(batch)
+            progress.advance(task, len(batch))
+    finally:
+        await consumer.stop()
+
+
+def replay(
+    *,
+    kafka_bootstrap: str,
+    topic: str,
+    clickhouse_url: str,
+    profile: Path | None = None,
+    console: Console | None = None,
+) -> ReplayResult:
+    """Empty the facts tables and rebuild them from the log; print progress and a count."""
+    console = console or Console(stderr=True)
+    client = clickhouse_client(clickhouse_url)
+    try:
+        migrate(client)
+        truncate_facts(client)
+        job = Replay(client, profile)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        with progress:
+            asyncio.run(_read_log(kafka_bootstrap, topic, job.add, progress))
+            task = progress.add_task("writing facts", total=len(job.store.table))
+            job.write(lambda n: progress.advance(task, n))
+        console.print(job.result.summary())
+        return job.result
+    finally:
+        client.close()
