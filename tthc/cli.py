@@ -190,6 +190,31 @@ def aggregator() -> None:
 
 
 @app.command()
+def replay(
+    kafka: Annotated[str | None, typer.Option(help="Kafka bootstrap servers")] = None,
+    topic: Annotated[str | None, typer.Option(help="the events topic")] = None,
+    clickhouse: Annotated[
+        str | None, typer.Option(help="http://host:8123 or chdb:///absolute/dir")
+    ] = None,
+    profile_path: ProfileOption = None,
+) -> None:
+    """Rebuild ClickHouse's facts from the start of the Kafka log (after a profile change or a
+    lost database). Unset options come from TTHC_AGGREGATOR_*; stop the workers first when
+    they share an embedded (chDB) directory."""
+    from services.aggregator.replay import replay as rebuild
+    from services.aggregator.settings import AggregatorSettings
+
+    settings = AggregatorSettings()
+    rebuild(
+        kafka_bootstrap=kafka or settings.kafka_bootstrap,
+        topic=topic or settings.topic,
+        clickhouse_url=clickhouse or settings.clickhouse_url,
+        profile=profile_path or settings.profile,
+        console=errors,
+    )
+
+
+@app.command()
 def api(host: HostOption = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000) -> None:
     """Serve the query API alone, on a ClickHouse server (settings: TTHC_API_*)."""
     import uvicorn
