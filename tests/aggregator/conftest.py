@@ -151,6 +151,10 @@ class Worker:
             body = getattr(error, "read", None)
             return json.loads(body()) if body else None
 
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
     def wait_until(self, predicate, what: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():

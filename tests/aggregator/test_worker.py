@@ -14,7 +14,6 @@ from kafka import KafkaConsumer
 
 from tests.aggregator.conftest import (
     Worker,
-    caught_up,
     event_records,
     mismatches,
     produce,
@@ -80,8 +79,12 @@ def test_poison_reaches_the_dead_letter_topic_and_the_worker_goes_on(
     produce(worker.bootstrap, worker.topic, [*good[:150], *poison, *good[150:]])
     worker.start()
     worker.wait_caught_up()
+    metrics = worker.metrics()
     worker.stop()
-    assert caught_up(worker.bootstrap, worker.app_id, worker.topic)
+    for reason in ("undecodable", "invalid_json", "invalid_event", "unknown_type"):
+        assert f'tthc_aggregator_dead_letters_total{{reason="{reason}"}} 1.0' in metrics
+    assert 'tthc_aggregator_events_total{type="vn.tthc.dossier.received.v1"}' in metrics
+    assert "tthc_aggregator_clickhouse_write_seconds_count" in metrics
 
     consumer = KafkaConsumer(
         f"{worker.topic}.dlq",
