@@ -190,9 +190,6 @@ class Aggregator:
             stream_buffer_maxsize=1_000_000,
             table_cleanup_interval=3600.0,
         )
-        # Faust's own commits can pass records it skipped around a rebalance: the aggregator
-        # commits itself (see `commit`), so Faust's committer does nothing.
-        app.consumer.commit = _no_commit  # type: ignore[method-assign]
         raw = {"key_serializer": "raw", "value_serializer": "raw"}
         events = app.topic(s.topic, **raw)
         self.dead_letters = app.topic(s.dlq_topic, **raw)
@@ -208,6 +205,10 @@ class Aggregator:
 
         @app.agent(events)
         async def aggregate(stream: faust.StreamT) -> None:
+            # Faust's own commits can pass records it skipped around a rebalance: the aggregator
+            # commits itself (see `commit`), so Faust's committer does nothing. (Set here, in the
+            # running loop: touching app.consumer earlier binds the app to the wrong loop.)
+            app.consumer.commit = _no_commit  # type: ignore[method-assign]
             await self.catalog_ready.wait()
             async for batch in stream.noack_take(s.batch_size, within=s.batch_seconds):
                 try:
