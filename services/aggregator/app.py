@@ -178,7 +178,6 @@ class Aggregator:
             topic_partitions=self.partitions,
             topic_replication_factor=s.replication_factor,
             consumer_auto_offset_reset="earliest",
-            broker_commit_interval=s.commit_interval,
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
             web_enabled=True,
@@ -187,7 +186,7 @@ class Aggregator:
             web_in_thread=False,
             autodiscover=False,
             producer_acks=-1,
-            stream_buffer_maxsize=1_000_000,
+            stream_buffer_maxsize=max(4096, s.batch_size * 2),
             table_cleanup_interval=3600.0,
         )
         raw = {"key_serializer": "raw", "value_serializer": "raw"}

@@ -31,10 +31,9 @@ class AggregatorSettings(BaseSettings):
     )
     data_dir: Path = Field(Path("var/aggregator"), description="Faust's tables on disk")
 
-    # Batching: a batch is written to ClickHouse, and only then acknowledged.
+    # Batching: a batch is written to ClickHouse, and only then its offsets are committed.
     batch_size: int = Field(2000, ge=1, le=100_000)
     batch_seconds: float = Field(1.0, gt=0, le=60)
-    commit_interval: float = Field(1.0, gt=0, le=60, description="seconds between offset commits")
     reconcile_seconds: float = Field(
         1.0, gt=0, description="how often dossiers of changed procedures are derived again"
     )

@@ -123,7 +123,6 @@ class Worker:
             "HTTP_PORT": str(self.port),
             "BATCH_SIZE": str(self.batch_size),
             "BATCH_SECONDS": "0.5",
-            "COMMIT_INTERVAL": "0.5",
             "RECONCILE_SECONDS": "0.5",
             # a restarted worker waits this long for the killed one's partitions
             "SESSION_TIMEOUT": "6",
