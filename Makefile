@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 KAFKA  := deploy/kafka/kafka.sh
 
-.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo dashboards
+.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo dashboards bench
 
 venv: $(VENV)/.installed
 
@@ -49,3 +49,8 @@ dashboards: venv
 # Loopback only. Data and logs in var/demo/. See scripts/demo.sh for the knobs (DEMO_*).
 demo: venv kafka-fetch
 	@scripts/demo.sh
+
+# Benchmarks against the raw limits (about 20 minutes on 2 cores): starts its own broker on
+# 127.0.0.1:${KAFKA_PORT:-19492} and writes docs/benchmarks.md and docs/benchmarks.json.
+bench: venv kafka-fetch
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
