@@ -3,9 +3,9 @@
 `tthc run` (ingest, aggregator and API in one process on embedded ClickHouse, as the embedded
 profile deploys) serves a fresh topic. For each rate, new dossiers (one DossierReceived each,
 received now, in the province's communes) are posted to the batch endpoint at that rate, in
-20 batches a second, for a bounded time. Meanwhile a poller reads the province scoreboard
-(`GET /v1/scores?unit=75&period=<this month>`, live) as fast as it answers, and records when the
-denominator of 2.1 (the dossiers of the period) grows.
+20 batches a second (up to 4 requests in flight), for a bounded time. Meanwhile a poller reads
+the province scoreboard (`GET /v1/scores?unit=75&period=<this month>`, live) as fast as it
+answers, and records when the denominator of 2.1 (the dossiers of the period) grows.
 
 An event's freshness is from the moment its batch was answered `accepted` (it is in Kafka) to
 the end of the first poll whose count includes it: the k-th accepted event counts as visible
@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from tthc.units import UnitLevel, load_units
 
 PROVINCE = "75"
 BATCHES_PER_SECOND = 20
+SENDERS = 4  # requests in flight at most, so a slow answer does not hold the rate back
 
 
 @dataclass
@@ -119,20 +121,29 @@ def measure_rate(
         poller.start()
         interval = 1 / BATCHES_PER_SECOND
         headers = {"Content-Type": "application/x-ndjson"}
-        with httpx.Client(base_url=ingest, timeout=30, headers=headers) as sender:
+        answered: list[tuple[float, int]] = []  # (answered at, events), in any order
+        with (
+            httpx.Client(base_url=ingest, timeout=30, headers=headers) as sender,
+            ThreadPoolExecutor(SENDERS, thread_name_prefix="freshness-sender") as pool,
+        ):
             began = time.perf_counter()
-            so_far = 0
-            for k, (n, body) in enumerate(bodies):
-                due = began + k * interval
-                if (wait := due - time.perf_counter()) > 0:
+
+            def send(k: int, n: int, body: bytes) -> None:
+                if (wait := began + k * interval - time.perf_counter()) > 0:
                     time.sleep(wait)
                 response = sender.post("/v1/events/batch", content=body)
                 response.raise_for_status()
                 if response.json()["accepted"] != n:
                     raise RuntimeError(f"the ingest accepted {response.json()} of {n} events")
-                so_far += n
-                accepted.append((time.perf_counter(), so_far))
+                answered.append((time.perf_counter(), n))
+
+            for future in [pool.submit(send, k, n, body) for k, (n, body) in enumerate(bodies)]:
+                future.result()
             sent_seconds = time.perf_counter() - began
+        so_far = 0
+        for at, n in sorted(answered):
+            so_far += n
+            accepted.append((at, so_far))
         poller.join(drain_seconds)
         stop.set()
         poller.join(30)
