@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import warnings
 from pathlib import Path
 
 from bench.suite import FIGURES, SMOKE, Sizes, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scrub(text: str) -> str:
+    """No path of this machine in a committed report (an error message may carry one)."""
+    return text.replace(str(ROOT) + "/", "").replace(tempfile.gettempdir() + "/", "<tmp>/")
 
 
 def main() -> None:
@@ -28,8 +36,8 @@ def main() -> None:
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     report = run(SMOKE if args.smoke else Sizes(), bootstrap=args.bootstrap, only=tuple(args.only))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmarks.md").write_text(report.to_markdown(), encoding="utf-8")
-    (args.out / "benchmarks.json").write_text(report.to_json(), encoding="utf-8")
+    (args.out / "benchmarks.md").write_text(scrub(report.to_markdown()), encoding="utf-8")
+    (args.out / "benchmarks.json").write_text(scrub(report.to_json()), encoding="utf-8")
     print(f"== bench: wrote {args.out / 'benchmarks.md'} and {args.out / 'benchmarks.json'}")
 
 
