@@ -43,8 +43,8 @@ class Sizes:
     latency_requests: int = 30
     latency_max_seconds: float = 45.0
     raw_runs: int = 2  # the raw query takes minutes at 10M
-    replay_events: int = 300_000  # measured; the targets below are extrapolated from it
-    replay_targets: tuple[int, ...] = (1_000_000, 10_000_000)
+    replay_events: int = 1_000_000  # measured; larger targets are extrapolated from it
+    replay_targets: tuple[int, ...] = (10_000_000,)
     profile_events: int = 20_000
 
 
@@ -283,7 +283,13 @@ class Suite:
             f"insert), in one process without Kafka or Faust, over {d['events']:,} events: "
             f"**{d['events_per_second']:,.0f} events/s**, {d['step_share']:.0%} of it in the "
             "step and the rest in `insert_facts`. So the worker is bound by its own Python per "
-            "event, not by Kafka: the raw consumer is an order of magnitude faster. Profile "
+            "event, not by Kafka (the raw consumer fetches an order of magnitude faster), and "
+            "Faust's stream, acknowledgements and changelog take a further share in the worker. "
+            "Next steps, by the profile: `insert_facts` builds each row with `dataclasses.asdict` "
+            "(a deep copy per row: read the attributes instead); the fold replays a history "
+            "through `dataclasses.replace` once per event and re-sorts it on every add "
+            "(`History.add`, `Event.occurred_at` through pydantic's `__getattr__`); past that, "
+            "more workers, one per partition (the design's way to carry the country). Profile "
             f"(pyinstrument):\n\n```\n{self.profiles['batch']}\n```"
         )
 
@@ -341,7 +347,11 @@ class Suite:
                 "interpreter (one core's worth of Python under the GIL) with Kafka, the sender "
                 "and the poller on the other core; once the offered rate passes what the batch "
                 "step handles (see the aggregator's profile), a backlog builds and freshness grows "
-                "with the run's length.\n\n" + self._batch_profile("freshness")
+                "with the run's length (compare p50 at 200/s and at 1,000/s). Next steps: the "
+                "aggregator's per-event costs below; with a ClickHouse server, the aggregator in "
+                "its own process (its own interpreter and core); a shorter batch window "
+                "(`TTHC_AGGREGATOR_BATCH_SECONDS`) at low rates.\n\n"
+                + self._batch_profile("freshness")
             )
         return section
 
@@ -434,8 +444,15 @@ class Suite:
                 f"queries for the province, one by one in process: {sql}. The dossier query "
                 "reads every dossier row of the year with FINAL (ReplacingMergeTree) and "
                 "evaluates ~20 conditional counts; Python's share (scoring, JSON) is a few "
-                "milliseconds. The snapshot path (`source=snapshot`, what dashboards read) does "
-                "not depend on the size. Profile of the API's `scorecards` for the province "
+                "milliseconds. The per-scope procedure query (3.2 and 3.5b: the procedures that "
+                "had online or paid-online dossiers in the period) reads the dossier facts a "
+                "second time, joined to the subtree's units. The snapshot path "
+                "(`source=snapshot`, what dashboards read) stays near 10 ms at any size. Next "
+                "steps: answer the scoreboard of a current period from the snapshot by default "
+                "(it is at most one refresh old), and for live and arbitrary periods keep a "
+                "per-unit, per-day aggregate of the dossier facts (an AggregatingMergeTree fed "
+                "on insert, or a projection) so a year reads ~40,000 rows instead of 10M with "
+                "FINAL. Profile of the API's `scorecards` for the province "
                 f"(pyinstrument):\n\n```\n{self.profiles[f'latency_{largest}']}\n```"
             )
         if notes:
@@ -454,11 +471,12 @@ class Suite:
             f"`tthc replay` (services.aggregator.replay) in a child process rebuilding the facts "
             f"from a 4-partition topic of {s.replay_events:,} simulated events into a fresh "
             "embedded ClickHouse: read the whole log, fold every event, write every fact row. "
-            "Measured on that sample only: at the measured rate "
+            "Only that size is measured: "
             + ", ".join(f"{_count(n)} events" for n in s.replay_targets)
-            + " would take longer than this suite's budget on 2 cores, so their times are "
-            "extrapolated linearly (the replay is one pass; its memory grows with the number "
-            "of entities, which the extrapolation does not capture).",
+            + " at the measured rate would not fit this suite's ~20-minute budget on 2 cores "
+            "(with their production to Kafka), so their times are extrapolated linearly from "
+            "the measured rate (the replay is one pass; its memory grows with the number of "
+            "entities, which the extrapolation does not capture).",
         )
         result = run_replay(
             self.bootstrap, s.replay_events, workdir=self.workdir, log_dir=self.log_dir
@@ -498,8 +516,10 @@ class Suite:
             section.where_time_goes = (
                 "The replay is single-threaded Python: per event it validates the CloudEvent "
                 "(pydantic), inserts it in its entity's history (ordered by the event's own "
-                "time), then folds each history into state and derives the fact row; Kafka "
-                "fetching and ClickHouse inserts are small shares. Profile over "
+                "time), then folds each history into state and derives the fact row, and inserts "
+                "the rows. It uses one core of two. Next steps: the same per-event costs as the "
+                "aggregator's batch step (see its profile), and then a replay per partition in "
+                "parallel processes (entities never span partitions). Profile over "
                 f"{profiled['records']:,} events (pyinstrument):\n\n```\n{profiled['profile']}\n```"
             )
         return section
