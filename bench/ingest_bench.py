@@ -35,8 +35,8 @@ from kafka.structs import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from services.auth import generate_key, hash_key
 from services.ingest.publisher import event_key, event_value
-from tthc.auth import generate_key, hash_key
 from tthc.events import Event
 from tthc.simulation import Workload, generate_events
 from tthc.units import load_units

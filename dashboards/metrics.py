@@ -1,6 +1,6 @@
 """The Prometheus series the operations dashboard and the alert rules read, by service.
 
-Names are the services' own (services/*/metrics.py, through tthc.observability.Metrics, which
+Names are the services' own (services/*/metrics.py, through services.observability.Metrics, which
 prefixes `tthc_<service>_`); a test checks each one against the services' registries, with its
 labels, so a renamed metric fails the build instead of blanking a panel or silencing an alert.
 """

@@ -27,7 +27,7 @@ import uvicorn
 from services.aggregator.settings import AggregatorSettings
 from services.api.settings import ApiSettings
 from services.ingest.settings import IngestSettings
-from tthc.observability import configure_logging, get_logger
+from services.observability import configure_logging, get_logger
 
 log = get_logger("services.allinone")
 

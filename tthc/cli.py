@@ -334,7 +334,7 @@ def scoreboard(
 
 
 def _ingest_commands() -> None:
-    # services.ingest.cli imports only typer, rich and tthc.auth; the service itself (FastAPI,
+    # services.ingest.cli imports only typer, rich and services.auth; the service itself (FastAPI,
     # kafka-python) and the importer are imported when a command runs.
     from services.ingest.cli import hash_key_command, import_command, new_key_command, serve_command
 

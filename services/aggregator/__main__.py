@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.aggregator.settings import AggregatorSettings
-from tthc.observability import configure_logging
+from services.observability import configure_logging
 
 
 def run(settings: AggregatorSettings | None = None) -> None:

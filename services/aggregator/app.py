@@ -48,9 +48,9 @@ from services.aggregator.processing import (
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.writer import FactsWriter
 from services.clickhouse import Client, clickhouse_client, migrate
+from services.observability import get_logger
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
-from tthc.observability import get_logger
 from tthc.profile import load_profile
 
 log = get_logger("aggregator")

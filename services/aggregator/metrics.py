@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tthc.observability import Metrics
+from services.observability import Metrics
 
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10_000, 50_000)
 LAG_BUCKETS = (1, 10, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400)

@@ -18,7 +18,7 @@ from services.api.routers import catalog, dossiers, health, rankings, scores, tr
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
 from services.clickhouse import migrate
-from tthc.observability import configure_logging, get_logger
+from services.observability import configure_logging, get_logger
 
 log = get_logger("services.api")
 

@@ -1,6 +1,6 @@
 """Viewer tokens: `Authorization: Bearer <token>` or `X-API-Key: <token>`, scoped to a subtree.
 
-Tokens are key documents of tthc.auth (the ingest's keys, another file): a token covers the
+Tokens are key documents of services.auth (the ingest's keys, another file): a token covers the
 units of its scope and everything under them. Dossier-level endpoints always need one;
 aggregate scores need one only when `open_scores` is off.
 """
@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from services.api.errors import ApiError
 from services.api.state import ApiState, State
-from tthc.auth import Grant
+from services.auth import Grant
 
 bearer = HTTPBearer(auto_error=False, description="Mã truy cập / viewer token")
 token_header = APIKeyHeader(

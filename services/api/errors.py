@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from tthc.observability import get_logger
+from services.observability import get_logger
 
 log = get_logger("services.api")
 

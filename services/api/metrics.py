@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tthc.observability import Metrics
+from services.observability import Metrics
 
 
 class ApiMetrics:

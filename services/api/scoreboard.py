@@ -30,8 +30,8 @@ from services.aggregator.schema import (
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
 from services.api.queries import scorecards, turning_late_counts
+from services.observability import get_logger
 from tthc.calendar import VN_TZ
-from tthc.observability import get_logger
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile
 from tthc.scoring import Scorecard

@@ -1,6 +1,6 @@
 """Settings of the query API, from the environment (prefix ``TTHC_API_``) or arguments.
 
-Viewer tokens use the key documents of :mod:`tthc.auth` (a file, or JSON inline), e.g.
+Viewer tokens use the key documents of :mod:`services.auth` (a file, or JSON inline), e.g.
 ``TTHC_API_VIEWER_TOKENS='[{"name": "so-tu-phap", "sha256": "…", "scope": "75.STP"}]'``.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tthc.auth import ApiKey, load_keys
+from services.auth import ApiKey, load_keys
 
 
 class ApiSettings(BaseSettings):

@@ -13,7 +13,7 @@ from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
 from services.api.scoreboard import Scoreboard
 from services.api.settings import ApiSettings
-from tthc.auth import KeyRing
+from services.auth import KeyRing
 from tthc.profile import Profile, load_profile
 from tthc.units import UnitTree, load_units
 

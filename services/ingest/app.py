@@ -19,7 +19,7 @@ from services.ingest.models import ErrorBody, Problem
 from services.ingest.routers import catalogue, events, health
 from services.ingest.settings import IngestSettings
 from services.ingest.state import IngestState
-from tthc.observability import configure_logging, get_logger
+from services.observability import configure_logging, get_logger
 
 log = get_logger("services.ingest")
 

@@ -1,6 +1,6 @@
 """The API-key dependency: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 
-Keys are looked up by their SHA-256 in constant time (tthc.auth.KeyRing). Neither the key nor
+Keys are looked up by their SHA-256 in constant time (services.auth.KeyRing). Neither the key nor
 its hash is ever logged; the integration's name is.
 """
 
@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from services.auth import Grant
 from services.ingest.bodies import RequestError
 from services.ingest.state import State
-from tthc.auth import Grant
 
 bearer = HTTPBearer(auto_error=False, description="Khóa API / API key")
 api_key_header = APIKeyHeader(

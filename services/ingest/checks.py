@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from services.auth import Grant
 from services.ingest.publisher import event_value
-from tthc.auth import Grant
 from tthc.events import EVENT_TYPES, Entity, Event, EventError, parse_event
 from tthc.units import UnitTree
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
-from tthc.auth import generate_key, hash_key
+from services.auth import generate_key, hash_key
 
 errors = Console(stderr=True)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from services.auth import Grant
 from services.ingest.bodies import Item
 from services.ingest.checks import EventPolicy, Rejected
 from services.ingest.dedup import DuplicateWindow
 from services.ingest.metrics import IngestMetrics
 from services.ingest.publisher import KafkaUnavailable, Publisher
-from tthc.auth import Grant
 from tthc.events import EVENT_TYPES, Event
 
 ACCEPTED = "accepted"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tthc.observability import Metrics
+from services.observability import Metrics
 
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 

@@ -25,8 +25,8 @@ import orjson
 from kafka import KafkaProducer
 
 from services.ingest.metrics import IngestMetrics
+from services.observability import get_logger
 from tthc.events import Event
-from tthc.observability import get_logger
 
 log = get_logger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tthc.auth import ApiKey, load_keys
+from services.auth import ApiKey, load_keys
 
 
 class IngestSettings(BaseSettings):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from services.auth import ApiKey, Grant, KeyRing
 from services.ingest.checks import EventPolicy
 from services.ingest.dedup import DuplicateWindow
 from services.ingest.examples import all_examples
@@ -14,7 +15,6 @@ from services.ingest.intake import Intake
 from services.ingest.metrics import IngestMetrics
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
-from tthc.auth import ApiKey, Grant, KeyRing
 from tthc.units import UnitTree, load_units
 
 

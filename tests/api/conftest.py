@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from services.aggregator.schema import TABLES
 from services.api import ApiSettings, create_app
 from services.api.pool import ClientPool
+from services.auth import ApiKey, hash_key
 from services.clickhouse import clickhouse_client, migrate
-from tthc.auth import ApiKey, hash_key
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject, Tally

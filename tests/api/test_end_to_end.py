@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.auth import generate_key, hash_key
 from services.simulator import Report, Sender, replay
 from tests.api.conftest import AS_OF, WORKLOAD, Reference, bearer
-from tthc.auth import generate_key, hash_key
 from tthc.events import Channel, DossierReceived, make_event
 from tthc.periods import parse_period
 from tthc.simulation import generate_timeline

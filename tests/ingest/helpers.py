@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from fastapi.testclient import TestClient
 
+from services.auth import hash_key
 from tests.conftest import KAFKA_SH
-from tthc.auth import hash_key
 
 PROVINCE_KEY = "tthc_test_province_key_0123456789abcdef"
 COMMUNE_KEY = "tthc_test_commune_key_0123456789abcdef"

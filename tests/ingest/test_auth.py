@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from services.auth import hash_key
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import (
@@ -19,7 +20,6 @@ from tests.ingest.helpers import (
     processed,
     received,
 )
-from tthc.auth import hash_key
 from tthc.units import UnitTree
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from services.auth import Grant
 from services.ingest.auth import Authenticated
 from services.ingest.bodies import (
     ARRAY_TYPES,
@@ -25,7 +26,6 @@ from services.ingest.intake import ACCEPTED, DUPLICATE, REJECTED
 from services.ingest.models import BatchItemResult, BatchResult, ErrorBody, EventResult
 from services.ingest.publisher import KafkaUnavailable
 from services.ingest.state import IngestState, State
-from tthc.auth import Grant
 
 UNAVAILABLE = (
     "Hệ thống tạm thời chưa nhận được sự kiện, vui lòng gửi lại sau / Events cannot be stored "
