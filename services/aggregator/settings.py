@@ -41,7 +41,9 @@ class AggregatorSettings(BaseSettings):
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
 
     # ClickHouse and methodology
-    clickhouse_url: str = Field("chdb://var/clickhouse", description="http://host:8123 or chdb://")
+    clickhouse_url: str = Field(
+        "http://127.0.0.1:8123", description="http://host:8123 or chdb:///absolute/dir"
+    )
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
 
     # Operations
