@@ -73,7 +73,7 @@ mkdir -p "$DIR"
 import sys
 from pathlib import Path
 
-from tthc.auth import generate_key, hash_key
+from services.auth import generate_key, hash_key
 
 folder = Path(sys.argv[1])
 for name, holder in (("ingest-keys", "simulator"), ("viewer-tokens", "demo-viewer")):
