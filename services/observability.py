@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import structlog
@@ -24,8 +25,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Metrics", "configure_logging", "get_logger"]
+__all__ = ["Metrics", "RequestObserver", "configure_logging", "get_logger"]
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -66,6 +68,8 @@ def get_logger(name: str) -> Any:
     return structlog.get_logger(component=name)
 
 
+_http_log = get_logger("http")
+
 # Latency buckets from 0.5 ms to 30 s: HTTP requests and Kafka round trips on one scale.
 LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -99,3 +103,61 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         """The text exposition of every metric, and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class RequestObserver:
+    """ASGI middleware: latency and status of every request into the metrics, and one JSON log
+    line per request (for the quiet routes, probes and scrapes, only when they fail).
+
+    ``log_fields`` picks what a service adds to the line from the request's state (the
+    integration's or viewer's name, never a key).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        requests: Counter,
+        seconds: Histogram,
+        quiet_routes: Collection[str] = ("/metrics", "/healthz", "/readyz"),
+        log_fields: Callable[[dict[str, Any]], dict[str, Any]] = lambda _: {},
+    ) -> None:
+        self.app = app
+        self.requests = requests
+        self.seconds = seconds
+        self.quiet_routes = frozenset(quiet_routes)
+        self.log_fields = log_fields
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            # Unknown paths share one label: a scanner must not grow the metrics without bound.
+            label = getattr(route, "path", None) or (
+                "unmatched" if status == 404 else scope["path"]
+            )
+            self.seconds.labels(label).observe(elapsed)
+            self.requests.labels(label, str(status)).inc()
+            if label not in self.quiet_routes or status >= 400:
+                _http_log.info(
+                    "request",
+                    method=scope["method"],
+                    route=label,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    **self.log_fields(scope.get("state", {})),
+                )

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api import errors
-from services.api.metrics import ApiMetrics
 from services.api.routers import catalog, dossiers, health, rankings, scores, trends, warnings
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
 from services.clickhouse import migrate
-from services.observability import configure_logging, get_logger
+from services.observability import RequestObserver, configure_logging, get_logger
 
 log = get_logger("services.api")
 
@@ -37,48 +33,6 @@ DESCRIPTION = """\
 * **Errors** name the parameter at fault (`problems[].field`), in Vietnamese and English:
   404 for an unknown unit or indicator, 422 for a malformed parameter.
 """
-
-QUIET_ROUTES = {"/metrics", "/healthz"}
-
-
-class RequestObserver:
-    """Latency and status of every request into the metrics, one JSON log line per request."""
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
-            self.metrics.request_seconds.labels(label).observe(elapsed)
-            self.metrics.requests.labels(label, str(status)).inc()
-            if label not in QUIET_ROUTES or status >= 400:
-                state: dict[str, Any] = scope.get("state", {})
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    route=label,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                    viewer=state.get("viewer"),
-                )
 
 
 def create_app(
@@ -135,5 +89,10 @@ def create_app(
     errors.install(app)
     for module in (scores, rankings, trends, dossiers, warnings, catalog, health):
         app.include_router(module.router)
-    app.add_middleware(RequestObserver, metrics=state.metrics)
+    app.add_middleware(
+        RequestObserver,
+        requests=state.metrics.requests,
+        seconds=state.metrics.request_seconds,
+        log_fields=lambda request_state: {"viewer": request_state.get("viewer")},
+    )
     return app

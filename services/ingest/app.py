@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest.bodies import RequestError
-from services.ingest.metrics import IngestMetrics
 from services.ingest.models import ErrorBody, Problem
 from services.ingest.routers import catalogue, events, health
 from services.ingest.settings import IngestSettings
 from services.ingest.state import IngestState
-from services.observability import configure_logging, get_logger
+from services.observability import RequestObserver, configure_logging, get_logger
 
 log = get_logger("services.ingest")
 
@@ -39,51 +36,10 @@ The front door for the province's one-stop-shop, payment, feedback and kiosk sys
   are in Vietnamese and English.
 """
 
-QUIET_ROUTES = {"/metrics", "/healthz", "/readyz"}
 
-
-class RequestObserver:
-    """Latency and status of every request into the metrics, one JSON log line per request."""
-
-    def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observe(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            # Unknown paths share one label: a scanner must not grow the metrics without bound.
-            label = getattr(route, "path", None) or (
-                "unmatched" if status == 404 else scope["path"]
-            )
-            self.metrics.request_seconds.labels(label).observe(elapsed)
-            self.metrics.requests.labels(label, str(status)).inc()
-            if label not in QUIET_ROUTES or status >= 400:
-                request_state: dict[str, Any] = scope.get("state", {})
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    route=label,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                    integration=request_state.get("integration"),
-                    **request_state.get("log", {}),
-                )
+def _log_fields(request_state: dict[str, Any]) -> dict[str, Any]:
+    """The integration's name and what the endpoint noted (counts), for the request's log line."""
+    return {"integration": request_state.get("integration"), **request_state.get("log", {})}
 
 
 def _error_response(error: RequestError) -> JSONResponse:
@@ -146,5 +102,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.include_router(events.build_router(state.examples))
     app.include_router(catalogue.router)
     app.include_router(health.router)
-    app.add_middleware(RequestObserver, metrics=state.metrics)
+    app.add_middleware(
+        RequestObserver,
+        requests=state.metrics.requests,
+        seconds=state.metrics.request_seconds,
+        log_fields=_log_fields,
+    )
     return app
