@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace as dataclass_replace
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 
-from tthc.calendar import local_date
+from tthc.calendar import VN_TZ, local_date
 from tthc.expr import (
     AddSeconds,
     Col,
@@ -301,16 +301,16 @@ class Scope:
         return frozenset(today for _, today in self.commune_codes)
 
     def env(self) -> dict[str, Any]:
-        return {
-            "cutoff": self.cutoff,
-            "cutoff_date": local_date(self.cutoff),
-            "levels": sorted(self.levels),
-        }
+        return {**_cutoff_env(self.cutoff), "levels": sorted(self.levels)}
 
     def in_period(self, value: Any) -> bool:
         if isinstance(value, datetime):
             return self.period.start <= value < self.period.end
         return value is not None and self.period.start_date <= value < self.period.end_date
+
+
+def _cutoff_env(cutoff: datetime) -> dict[str, Any]:
+    return {"cutoff": cutoff, "cutoff_date": local_date(cutoff)}
 
 
 @dataclass(frozen=True)
@@ -558,27 +558,21 @@ def grouped_sql(
     measures: Iterable[Measure],
     scopes: Mapping[str, Scope],
     tables: TableNames = TableNames(),
+    set_rows: Mapping[str, str] | None = None,
 ) -> list[GroupedQuery]:
     """Queries that count the given measures of a subject for every scope at once.
 
     The scopes must share their period and cutoff (a ranking, a refresh of every unit); they
     differ by subtree. Additive measures are counted per unit in one scan and rolled up in
     Python (`rollup`); the others (procedures under a subtree's authority, and the sets of
-    procedures drawn from its dossiers) are counted per scope in SQL.
+    procedures drawn from its dossiers) are counted per scope in SQL. `set_rows` may give, per
+    set of DOSSIER_SETS, a query of its (unit, procedure) rows over the scopes' period (from
+    the windows); by default they are drawn from the dossier facts.
     """
     chosen = [m for m in measures if m.subject is subject]
     if not chosen or not scopes:
         return []
-    first = next(iter(scopes.values()))
-    if any(s.period != first.period or s.cutoff != first.cutoff for s in scopes.values()):
-        raise ValueError("grouped scopes must share their period and cutoff")
-    everywhere = Scope(
-        units=frozenset().union(*(s.units for s in scopes.values())),
-        commune_codes=tuple(sorted({p for s in scopes.values() for p in s.commune_codes})),
-        levels=frozenset(),
-        period=first.period,
-        cutoff=first.cutoff,
-    )
+    everywhere = _everywhere(scopes)
     env: dict[str, Any] = everywhere.env()
     queries = []
     additive = [m for m in chosen if _additive(m)]
@@ -586,8 +580,35 @@ def grouped_sql(
         queries.append(_by_unit_query(subject, additive, everywhere, env, tables))
     others = [m for m in chosen if not _additive(m)]
     if others:
-        queries.append(_by_scope_query(subject, others, scopes, everywhere, env, tables))
+        rows = set_rows if set_rows is not None else _fact_set_rows(others, everywhere, env, tables)
+        queries.append(_by_scope_query(subject, others, scopes, rows, tables))
     return queries
+
+
+def _everywhere(scopes: Mapping[str, Scope]) -> Scope:
+    """One scope over every unit of scopes sharing their period and cutoff."""
+    first = next(iter(scopes.values()))
+    if any(s.period != first.period or s.cutoff != first.cutoff for s in scopes.values()):
+        raise ValueError("grouped scopes must share their period and cutoff")
+    return Scope(
+        units=frozenset().union(*(s.units for s in scopes.values())),
+        commune_codes=tuple(sorted({p for s in scopes.values() for p in s.commune_codes})),
+        levels=frozenset(),
+        period=first.period,
+        cutoff=first.cutoff,
+    )
+
+
+def _fact_set_rows(
+    measures: Iterable[Measure], everywhere: Scope, env: Mapping[str, Any], tables: TableNames
+) -> dict[str, str]:
+    """The (unit, procedure) rows of each set the measures use, from the period's dossiers."""
+    return {
+        name: f"SELECT unit, procedure FROM {tables.dossier} FINAL WHERE "
+        f"{_period_only(_DOSSIER_SCOPE, everywhere)} AND {compile_sql(DOSSIER_SETS[name], env)}"
+        for m in measures
+        for name in _sets_used(m)
+    }
 
 
 def _period_only(measure: Measure, scope: Scope) -> str:
@@ -631,12 +652,13 @@ def _by_scope_query(
     subject: Subject,
     measures: list[Measure],
     scopes: Mapping[str, Scope],
-    everywhere: Scope,
-    env: dict[str, Any],
+    set_rows: Mapping[str, str],
     tables: TableNames,
 ) -> GroupedQuery:
     if subject is Subject.commune:
         raise ValueError("commune measures are always counted per commune")
+    everywhere = _everywhere(scopes)
+    env: dict[str, Any] = everywhere.env()
     members = [(unit, key) for key, s in scopes.items() for unit in sorted(s.units)]
     pairs = ", ".join(f"({sql_literal(u)}, {sql_literal(k)})" for u, k in members)
     membership = (
@@ -645,11 +667,9 @@ def _by_scope_query(
     )
     for m in measures:
         for name in _sets_used(m):
-            condition = compile_sql(DOSSIER_SETS[name], env)
             env[name] = (
-                f"SELECT s.{_TARGET}, f.procedure FROM (SELECT unit, procedure FROM "
-                f"{tables.dossier} FINAL WHERE {_period_only(_DOSSIER_SCOPE, everywhere)} "
-                f"AND {condition}) AS f INNER JOIN ({membership}) AS s ON f.unit = s._unit"
+                f"SELECT s.{_TARGET}, f.procedure FROM ({set_rows[name]}) AS f "
+                f"INNER JOIN ({membership}) AS s ON f.unit = s._unit"
             )
     targets = ", ".join(
         f"({sql_literal(key)}, {sql_literal(sorted(s.levels))}, {sql_literal(sorted(s.units))})"
@@ -808,3 +828,161 @@ def bucketed_sql(
         )
         queries.append(GroupedQuery(subject, tuple(group), False, sql))
     return queries
+
+
+# --- Windows: per unit and day, judged at one cutoff ----------------------------------------------
+#
+# A generation of windows holds, for one cutoff instant T, the tallies of every windowed measure
+# per unit and local day of receipt, and the procedures of each dossier set per unit and day.
+# Any period of whole days over any subtree then sums a few window rows instead of scanning the
+# facts; what is not windowed (procedures, communes) stays small and is counted live at T.
+
+
+@dataclass(frozen=True)
+class WindowTables:
+    tallies: str = "unit_day_tallies"
+    sets: str = "unit_day_procedure_sets"
+    generations: str = "window_generations"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One complete set of windows: its id (the partition) and the instant it was judged at."""
+
+    id: int
+    cutoff: datetime  # whole seconds: the SQL literal drops the rest
+
+
+_WINDOW_COLUMN = "received_at"
+
+
+def windowed(measure: Measure) -> bool:
+    """Kept in the windows: an additive dossier or feedback measure, its period by receipt."""
+    return (
+        measure.subject in (Subject.dossier, Subject.feedback)
+        and measure.period_column == _WINDOW_COLUMN
+        and _additive(measure)
+    )
+
+
+def _local_day_sql(column: str) -> str:
+    return f"toDate({column}, {sql_literal(VN_TZ.key)})"
+
+
+def window_sql(
+    measures: Iterable[Measure],
+    generation: Generation,
+    windows: WindowTables = WindowTables(),
+    tables: TableNames = TableNames(),
+) -> list[str]:
+    """The inserts that write one generation: one per windowed subject, one for the sets."""
+    chosen = [m for m in measures if windowed(m)]
+    statements = [
+        _window_tallies_sql(
+            subject, [m for m in chosen if m.subject is subject], generation, windows, tables
+        )
+        for subject in (Subject.dossier, Subject.feedback)
+        if any(m.subject is subject for m in chosen)
+    ]
+    return [*statements, _window_sets_sql(generation, windows, tables)]
+
+
+def _window_tallies_sql(
+    subject: Subject,
+    measures: list[Measure],
+    generation: Generation,
+    windows: WindowTables,
+    tables: TableNames,
+) -> str:
+    env = _cutoff_env(generation.cutoff)
+    conditions = [compile_sql(m.denominator, env) for m in measures]
+    values = [compile_sql(m.numerator, env) for m in measures]
+    (unit_column,) = {m.unit_column for m in measures}
+    tallies = ", ".join(
+        f"({sql_literal(m.key)}, toFloat64(`{m.key}__num`), toInt64(`{m.key}__den`))"
+        for m in measures
+    )
+    return (
+        f"INSERT INTO {windows.tallies} (generation, unit, day, measure, numerator, denominator)\n"
+        f"SELECT {generation.id}, {_KEY}, day, t.1, t.2, t.3 FROM (\n"
+        f"SELECT\n  {unit_column} AS {_KEY},\n  {_local_day_sql(_WINDOW_COLUMN)} AS day,\n"
+        f"  {_select_columns(measures, conditions, values)}\n"
+        f"FROM {getattr(tables, subject.value)} FINAL\nGROUP BY {_KEY}, day)\n"
+        f"ARRAY JOIN [{tallies}] AS t\n"
+        "WHERE t.3 > 0"  # no row counted: nothing to add
+    )
+
+
+def _window_sets_sql(generation: Generation, windows: WindowTables, tables: TableNames) -> str:
+    env = _cutoff_env(generation.cutoff)
+    names = ", ".join(
+        f"if({compile_sql(condition, env)}, {sql_literal(name)}, '')"
+        for name, condition in DOSSIER_SETS.items()
+    )
+    return (
+        f"INSERT INTO {windows.sets} (generation, unit, day, set_name, procedure)\n"
+        f"SELECT DISTINCT {generation.id}, unit, {_local_day_sql(_WINDOW_COLUMN)}, set_name, "
+        f"procedure\nFROM {tables.dossier} FINAL\n"
+        f"ARRAY JOIN arrayFilter(x -> x != '', [{names}]) AS set_name"
+    )
+
+
+def windowed_sql(
+    subject: Subject,
+    measures: Iterable[Measure],
+    scopes: Mapping[str, Scope],
+    generation: Generation,
+    windows: WindowTables = WindowTables(),
+    tables: TableNames = TableNames(),
+) -> list[GroupedQuery]:
+    """Like `grouped_sql`, from a generation of windows: the windowed measures summed over
+    the window rows of each subtree's units and the period's days, the sets drawn from the
+    window sets, the rest counted from the facts. The scopes must be judged at the
+    generation's cutoff and their period made of whole local days."""
+    chosen = [m for m in measures if m.subject is subject]
+    if not chosen or not scopes:
+        return []
+    everywhere = _everywhere(scopes)
+    if everywhere.cutoff != generation.cutoff:
+        raise ValueError(
+            f"windows are judged at {generation.cutoff}, the scopes at {everywhere.cutoff}"
+        )
+    days = _whole_days(everywhere.period)
+    kept = [m for m in chosen if windowed(m)]
+    queries = [_window_query(subject, kept, everywhere, days, generation, windows)] if kept else []
+    set_rows = {
+        name: f"SELECT DISTINCT unit, procedure FROM {windows.sets} WHERE generation = "
+        f"{generation.id} AND set_name = {sql_literal(name)} AND {days}"
+        for name in DOSSIER_SETS
+    }
+    rest = [m for m in chosen if not windowed(m)]
+    return queries + grouped_sql(subject, rest, scopes, tables, set_rows)
+
+
+def _whole_days(period: Period) -> str:
+    """The condition on a window row's day that puts it in the period."""
+    if any(t.astimezone(VN_TZ).time() != time() for t in (period.start, period.end)):
+        raise ValueError(f"period {period.label!r} does not start and end at local midnight")
+    return f"day >= {sql_literal(period.start_date)} AND day < {sql_literal(period.end_date)}"
+
+
+def _window_query(
+    subject: Subject,
+    measures: list[Measure],
+    everywhere: Scope,
+    days: str,
+    generation: Generation,
+    windows: WindowTables,
+) -> GroupedQuery:
+    columns = ",\n  ".join(
+        f"sumIf(numerator, measure = {sql_literal(m.key)}) AS `{m.key}__num`,\n  "
+        f"sumIf(denominator, measure = {sql_literal(m.key)}) AS `{m.key}__den`"
+        for m in measures
+    )
+    sql = (
+        f"SELECT\n  unit AS {_KEY},\n  {columns}\nFROM {windows.tallies}\n"
+        f"WHERE generation = {generation.id} AND unit IN {sql_literal(everywhere.units)} "
+        f"AND {days} AND measure IN {sql_literal({m.key for m in measures})}\n"
+        f"GROUP BY {_KEY}"
+    )
+    return GroupedQuery(subject, tuple(measures), True, sql)
