@@ -21,11 +21,12 @@ from datetime import date, datetime
 from typing import Any
 
 from tthc.facts import CommuneFacts, DossierFacts, Facts, FeedbackFacts, ProcedureFacts
-from tthc.measures import Subject, TableNames
+from tthc.measures import Subject, TableNames, WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
+WINDOWS = WindowTables()  # the rolling windows the API's refresher writes
 
 FACTS_OF: dict[Subject, type[Facts]] = {
     Subject.dossier: DossierFacts,
@@ -180,6 +181,60 @@ def unit_score_history_table_sql() -> str:
     )
 
 
+# --- Rolling windows: written by the API's refresher, a generation at a time --------------------
+# One partition per generation: a new generation is written beside the last one, and an old one
+# goes with a cheap DROP PARTITION; readers read the latest generation recorded as complete.
+
+
+def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> str:
+    return (
+        _create_table(name, [("generation", "UInt64"), *columns], "MergeTree", order_by)
+        + "\nPARTITION BY generation"
+    )
+
+
+def unit_day_tallies_table_sql() -> str:
+    """Numerator and denominator of each windowed measure per unit and local day of receipt."""
+    return _by_generation(
+        WINDOWS.tallies,
+        [
+            ("unit", "String"),
+            ("day", "Date"),
+            ("measure", "LowCardinality(String)"),
+            ("numerator", "Float64"),
+            ("denominator", "Int64"),
+        ],
+        "(unit, day, measure)",
+    )
+
+
+def unit_day_procedure_sets_table_sql() -> str:
+    """The procedures of each dossier set (online dossiers, paid online) per unit and day."""
+    return _by_generation(
+        WINDOWS.sets,
+        [
+            ("unit", "String"),
+            ("day", "Date"),
+            ("set_name", "LowCardinality(String)"),
+            ("procedure", "String"),
+        ],
+        "(set_name, unit, day, procedure)",
+    )
+
+
+def window_generations_table_sql() -> str:
+    """A row when a generation starts (complete = false) and one when it is whole."""
+    return _by_generation(
+        WINDOWS.generations,
+        [
+            ("cutoff", "DateTime('UTC')"),  # the instant its tallies are judged at
+            ("computed_at", "DateTime64(3, 'UTC')"),
+            ("complete", "Bool"),
+        ],
+        "complete",
+    )
+
+
 # --- Migrations ---------------------------------------------------------------------------------
 
 
@@ -205,6 +260,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "score snapshots",
         (unit_scores_table_sql(), unit_score_history_table_sql()),
+    ),
+    Migration(
+        3,
+        "rolling windows",
+        (
+            unit_day_tallies_table_sql(),
+            unit_day_procedure_sets_table_sql(),
+            window_generations_table_sql(),
+        ),
     ),
 )
 

@@ -156,3 +156,41 @@ CREATE TABLE IF NOT EXISTS unit_score_history
 ENGINE = MergeTree
 ORDER BY (unit, indicator, period, computed_at)
 PARTITION BY toYYYYMM(computed_at);
+
+-- migration 3: rolling windows
+
+CREATE TABLE IF NOT EXISTS unit_day_tallies
+(
+    `generation` UInt64,
+    `unit` String,
+    `day` Date,
+    `measure` LowCardinality(String),
+    `numerator` Float64,
+    `denominator` Int64
+)
+ENGINE = MergeTree
+ORDER BY (unit, day, measure)
+PARTITION BY generation;
+
+CREATE TABLE IF NOT EXISTS unit_day_procedure_sets
+(
+    `generation` UInt64,
+    `unit` String,
+    `day` Date,
+    `set_name` LowCardinality(String),
+    `procedure` String
+)
+ENGINE = MergeTree
+ORDER BY (set_name, unit, day, procedure)
+PARTITION BY generation;
+
+CREATE TABLE IF NOT EXISTS window_generations
+(
+    `generation` UInt64,
+    `cutoff` DateTime('UTC'),
+    `computed_at` DateTime64(3, 'UTC'),
+    `complete` Bool
+)
+ENGINE = MergeTree
+ORDER BY complete
+PARTITION BY generation;
