@@ -12,7 +12,7 @@ from tthc.profile import Profile
 from tthc.scoring import IndicatorScore, PartScore, Scorecard
 from tthc.units import Unit, UnitTree
 
-Source = Literal["live", "snapshot"]
+Source = Literal["live", "snapshot", "windows"]
 
 
 def _examples(*examples: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +177,10 @@ class ScoresOut(BaseModel):
     lost: float = Field(description="max_points − points")
     groups: list[GroupOut]
     indicators: list[IndicatorOut]
-    source: Source = Field(description="live: computed now from the facts; snapshot: unit_scores")
+    source: Source = Field(
+        description="live: computed now from the facts; snapshot: unit_scores; windows: the "
+        "rolling windows, judged at `period.cutoff`"
+    )
     computed_at: datetime
 
     model_config = _examples(
@@ -217,6 +220,7 @@ class ScoresOut(BaseModel):
         as_of: datetime,
         profile: Profile,
         computed_at: datetime,
+        source: Source = "live",
     ) -> ScoresOut:
         return cls(
             unit=UnitRef.of(unit),
@@ -240,7 +244,7 @@ class ScoresOut(BaseModel):
                 for g in card.groups
             ],
             indicators=[IndicatorOut.of(i) for i in card.indicators],
-            source="live",
+            source=source,
             computed_at=computed_at,
         )
 

@@ -9,6 +9,9 @@ them, for rank changes), with one grouped query per subject and period. It write
   every row at least every `history_full_seconds`, so a value holds until its next row;
 - gauges for Prometheus: each unit's total and indicator rates, and its dossiers turning late.
 
+Each refresh first writes a generation of rolling windows (services.api.windows), judged at
+the refresh's instant, from which `source=windows` answers any period of whole days.
+
 Dashboards and fast rankings read the tables; nothing else writes them.
 """
 
@@ -29,7 +32,8 @@ from services.aggregator.schema import (
 )
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.queries import scorecards, turning_late_counts
+from services.api.queries import profile_measures, scorecards, turning_late_counts
+from services.api.windows import write_generation
 from services.observability import get_logger
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, parse_period
@@ -137,6 +141,8 @@ class Refresh:
     history_rows: int
     seconds: float
     computed_at: datetime
+    generation: int | None  # the windows written, if any
+    windows_seconds: float
 
 
 class Scoreboard:
@@ -151,6 +157,7 @@ class Scoreboard:
         previous_every: int = 10,
         history_full_seconds: float = 3600.0,
         warning_horizon: timedelta = timedelta(hours=24),
+        windows: bool = True,
     ) -> None:
         self.pool = pool
         self.tree = tree
@@ -160,6 +167,7 @@ class Scoreboard:
         self.previous_every = previous_every
         self.history_full_seconds = history_full_seconds
         self.warning_horizon = warning_horizon
+        self.windows = windows
         self.refreshes = 0
         self.last: Refresh | None = None
         self._history: dict[tuple[str, str, str], tuple[Any, ...]] = {}
@@ -175,6 +183,10 @@ class Scoreboard:
         if tracked is None:
             tracked = current_periods(now, previous=self.refreshes % self.previous_every == 0)
         computed_at = datetime.now(UTC)
+        generation = None
+        if self.windows:
+            generation = write_generation(self.pool, profile_measures(self.profile), now).id
+        windows_seconds = time.perf_counter() - started
         units = [u.code for u in self.tree.current_units()]
         rows: list[list[Any]] = []
         for t in tracked:
@@ -212,6 +224,8 @@ class Scoreboard:
             len(history),
             elapsed,
             computed_at,
+            generation,
+            windows_seconds,
         )
         return self.last
 
@@ -243,7 +257,12 @@ class Scoreboard:
         while not stop.is_set():
             try:
                 done = await asyncio.to_thread(self.refresh)
-                log.debug("snapshot_refreshed", rows=done.rows, seconds=round(done.seconds, 3))
+                log.debug(
+                    "snapshot_refreshed",
+                    rows=done.rows,
+                    seconds=round(done.seconds, 3),
+                    windows_seconds=round(done.windows_seconds, 3),
+                )
             except Exception as error:  # ClickHouse down, a migration not applied yet
                 self.metrics.refresh_failures.inc()
                 log.warning("snapshot_refresh_failed", error=repr(error))

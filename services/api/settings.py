@@ -41,6 +41,9 @@ class ApiSettings(BaseSettings):
     history_full_seconds: float = Field(
         3600.0, gt=0, description="unit_score_history gets every row at least this often"
     )
+    windows: bool = Field(
+        True, description="each refresh writes a generation of rolling windows (source=windows)"
+    )
     warning_horizon: timedelta = Field(
         timedelta(hours=24), description="horizon of the dossiers-turning-late gauge"
     )

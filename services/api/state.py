@@ -50,6 +50,7 @@ class ApiState:
             previous_every=settings.previous_every,
             history_full_seconds=settings.history_full_seconds,
             warning_horizon=settings.warning_horizon,
+            windows=settings.windows,
         )
         return cls(
             settings=settings,

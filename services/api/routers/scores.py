@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.api.auth import Viewer, authorize
-from services.api.errors import not_found, responses
+from services.api.errors import invalid, not_found, responses
 from services.api.models import (
     GroupOut,
     IndicatorOut,
@@ -27,6 +27,8 @@ from services.api.params import (
 )
 from services.api.queries import snapshot_rows, unit_tallies
 from services.api.state import ApiState, State
+from services.api.windows import judged_by, latest_generation, windows_scorecards
+from tthc.measures import Generation
 from tthc.reference import scope_of
 from tthc.scoring import score
 
@@ -38,10 +40,15 @@ FromParam = Annotated[str | None, Query(alias="from", description="first day (YY
 ToParam = Annotated[str | None, Query(description="last day, included (YYYY-MM-DD)")]
 AsOfParam = Annotated[str | None, Query(description=AS_OF_HELP)]
 SourceParam = Annotated[
-    Literal["live", "snapshot"],
+    Literal["live", "snapshot", "windows"],
     Query(
         description="live: computed now from the facts (exact, default); snapshot: read from "
-        "unit_scores, which the refresher keeps for the current month, quarter and year"
+        "unit_scores, which the refresher keeps for the current month, quarter and year; "
+        "windows: summed from the rolling windows the refresher writes (any period of whole "
+        "days, any unit), judged at the instant of its last refresh, `period.cutoff`: an open "
+        "dossier whose due date passed shows as late from the next refresh on. Not with "
+        "`as_of` (use live for the past); a period that ended before that instant is judged "
+        "at its own end, live"
     ),
 ]
 
@@ -66,10 +73,23 @@ def get_scores(
 ) -> ScoresOut:
     u = unit_of(state, unit)
     authorize(state, viewer, u.code, dossiers=False)
-    moment = as_of_of(state, as_of)
+    moment = as_of_of(state, windows_as_of(as_of, source))
     chosen = period_of(period, start, to, default=current_quarter(moment))
     if source == "snapshot":
         return snapshot_scores(state, u.code, chosen.label, moment)
+    if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
+        card = windows_scorecards(
+            state.pool, state.tree, state.profile, [u.code], chosen, generation, "scores"
+        )[u.code]
+        return ScoresOut.of(
+            card,
+            unit=u,
+            period=chosen,
+            as_of=generation.cutoff,
+            profile=state.profile,
+            computed_at=datetime.now(UTC),
+            source="windows",
+        )
     scope = scope_of(state.tree, u.code, chosen, moment)
     card = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
     return ScoresOut.of(
@@ -80,6 +100,27 @@ def get_scores(
         profile=state.profile,
         computed_at=datetime.now(UTC),
     )
+
+
+def windows_as_of(as_of: str | None, source: str) -> str | None:
+    """`as_of`, refused with the windows: they are judged at their generation's cutoff."""
+    if source == "windows" and as_of is not None:
+        raise invalid(
+            "as_of",
+            "source=windows is judged at the instant of the refresher's last run (see "
+            "period.cutoff); use source=live to judge as of another instant",
+        )
+    return as_of
+
+
+def latest_or_404(state: ApiState) -> Generation:
+    generation = latest_generation(state.pool)
+    if generation is None:
+        raise not_found(
+            "source",
+            "no rolling windows yet: the refresher writes them at each run (use source=live)",
+        )
+    return generation
 
 
 def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> ScoresOut:
