@@ -16,6 +16,7 @@ from tests.api.conftest import AS_OF, Reference
 from tthc.calendar import VN_TZ
 from tthc.measures import Generation, window_sql
 from tthc.periods import date_range, parse_period
+from tthc.ranking import rank
 from tthc.reference import scope_of
 
 PERIODS = [
@@ -163,3 +164,25 @@ def test_each_refresh_writes_a_generation_judged_at_its_instant(api, pool, gener
     done = scoreboard.refresh(AS_OF, [])
     assert done.generation is not None and done.generation > generation.id
     assert latest_generation(pool) == Generation(done.generation, AS_OF)
+
+
+@pytest.mark.parametrize(("level", "indicator"), [("commune", None), ("department", "2.1")])
+def test_rankings_from_windows_equal_the_reference(
+    api, pool, reference: Reference, generation, level, indicator
+):
+    latest = latest_generation(pool)  # later than `generation` if other tests refreshed
+    params = {"level": level, "period": "2024-Q2", "source": "windows"}
+    body = api.get(
+        "/v1/rankings", params={**params, **({"indicator": indicator} if indicator else {})}
+    ).json()
+    assert body["source"] == "windows"
+    assert body["period"]["cutoff"].startswith(latest.cutoff.strftime("%Y-%m-%dT%H:%M:%S"))
+    values = {}
+    for unit in reference.tree.units_at_level(level):
+        card = reference.scorecard(unit.code, parse_period("2024-Q2"), latest.cutoff)
+        values[unit.code] = card.total if indicator is None else card.indicator(indicator).points
+    expected = {p.code: p.rank for p in rank(values)}
+    assert {u["unit"]["code"]: u["rank"] for u in body["units"]} == expected
+    for entry in body["units"]:
+        assert entry["value"] == pytest.approx(values[entry["unit"]["code"]])
+    assert any(u["previous_rank"] is not None for u in body["units"])

@@ -27,10 +27,14 @@ from services.api.routers.scores import (
     SourceParam,
     ToParam,
     as_utc,
+    latest_or_404,
+    windows_as_of,
 )
 from services.api.state import ApiState, State
+from services.api.windows import judged_by, windows_scorecards
 from tthc.periods import Period
 from tthc.ranking import Place, rank, rank_change
+from tthc.scoring import Scorecard
 
 router = APIRouter(tags=["scores"])
 
@@ -69,13 +73,21 @@ def get_rankings(
     root = unit_of(state, parent, "parent") if parent is not None else state.tree.root
     authorize(state, viewer, root.code, dossiers=False)
     code = indicator_of(state, indicator).code if indicator is not None else None
-    moment = as_of_of(state, as_of)
+    moment = as_of_of(state, windows_as_of(as_of, source))
     chosen = period_of(period, start, to, default=current_quarter(moment))
     previous = chosen.previous()
     units = [u.code for u in state.tree.units_at_level(wanted, under=root.code)]
     current = earlier_snapshot = None
     if source == "snapshot":  # falls back to live for a period the refresher does not keep
         current = _from_snapshot(state, units, chosen, code)
+        earlier_snapshot = _from_snapshot(state, units, previous, code)
+    if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
+        cards = windows_scorecards(
+            state.pool, state.tree, state.profile, units, chosen, generation, "rankings"
+        )
+        current = _standings(cards, code), datetime.now(UTC)
+        moment = generation.cutoff
+        # the previous period is over: judged at its end, kept in the snapshot (else live)
         earlier_snapshot = _from_snapshot(state, units, previous, code)
     if current is not None:
         now, computed_at = current
@@ -123,6 +135,10 @@ def _live(
     state: ApiState, units: list[str], period: Period, as_of: datetime, indicator: str | None
 ) -> dict[str, _Standing]:
     cards = scorecards(state.pool, state.tree, state.profile, units, period, as_of, "rankings")
+    return _standings(cards, indicator)
+
+
+def _standings(cards: dict[str, Scorecard], indicator: str | None) -> dict[str, _Standing]:
     standings = {}
     for code, card in cards.items():
         if indicator is None:
