@@ -198,9 +198,11 @@ def replay(
     ] = None,
     profile_path: ProfileOption = None,
 ) -> None:
-    """Rebuild ClickHouse's facts from the start of the Kafka log (after a profile change or a
-    lost database). Unset options come from TTHC_AGGREGATOR_*; stop the workers first when
-    they share an embedded (chDB) directory."""
+    """Rebuild ClickHouse's facts from the start of the Kafka log.
+
+    Run it after a profile change or a lost database. Unset options come from
+    TTHC_AGGREGATOR_*; stop the workers first when they share an embedded (chDB) directory.
+    """
     from services.aggregator.replay import replay as rebuild
     from services.aggregator.settings import AggregatorSettings
 

@@ -47,3 +47,21 @@ def test_a_broken_profile_is_reported_not_raised(tmp_path):
     result = runner.invoke(app, ["indicators", "--profile", str(path)])
     assert result.exit_code == 2
     assert "version" in result.output
+
+
+def _commands(typer_app):
+    """(name, callback) of every command, those of sub-apps (`keys ...`) included."""
+    for info in typer_app.registered_commands:
+        yield info.name or info.callback.__name__, info.callback
+    for group in typer_app.registered_groups:
+        yield from _commands(group.typer_instance)
+
+
+def test_every_command_opens_its_help_with_a_one_line_summary():
+    # `tthc --help` lists each command by the first paragraph of its docstring: a hard line
+    # break there shows up as a broken line in the list.
+    for name, callback in _commands(app):
+        doc = (callback.__doc__ or "").strip()
+        assert doc, f"{name}: no help text"
+        summary = doc.split("\n\n", 1)[0]
+        assert "\n" not in summary, f"{name}: the first paragraph of its docstring spans lines"
