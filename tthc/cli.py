@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tthc.catalog_doc import indicators_markdown
 from tthc.events import EventError, parse_event
 from tthc.profile import ProfileError, load_profile
 from tthc.units import UnitLevel
@@ -31,14 +32,23 @@ ProfileOption = Annotated[
 @app.command()
 def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the reference page (docs/indicators.md)")
+    ] = False,
     profile_path: ProfileOption = None,
 ) -> None:
     """Print the indicator catalog of the methodology profile."""
+    if as_json and markdown:
+        errors.print("[red]--json and --markdown: choose one[/red]")
+        raise typer.Exit(2)
     try:
         profile = load_profile(profile_path)
     except (ProfileError, OSError) as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
+    if markdown:
+        typer.echo(indicators_markdown(profile), nl=False)
+        return
     if as_json:
         catalog = {
             "profile": {"name": profile.name, "version": profile.version},
