@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 KAFKA  := deploy/kafka/kafka.sh
 
-.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo dashboards bench
+.PHONY: venv kafka-fetch kafka-up kafka-down kafka-status promtool test lint demo dashboards bench docs
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ lint: venv
 # (deploy/prometheus/rules/tthc-*.yml), generated from the indicator catalog.
 dashboards: venv
 	$(VENV)/bin/python -m dashboards
+
+# The indicator reference page, generated from the methodology profile (tests check it is current).
+docs: venv
+	$(VENV)/bin/tthc indicators --markdown > docs/indicators.md
 
 # Kafka, `tthc run` (ingest + aggregator + API in one process on embedded ClickHouse), a
 # province workload through the ingest, and a live scoreboard; Ctrl-C stops it all.

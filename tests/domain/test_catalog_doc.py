@@ -1,10 +1,11 @@
-"""The indicator reference page: generated from the methodology profile."""
+"""docs/indicators.md: generated from the methodology profile, and current."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from importlib import resources
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -12,6 +13,8 @@ from tthc.catalog_doc import NOT_ASSESSED, indicators_markdown
 from tthc.cli import app
 from tthc.profile import load_profile, parse_profile
 from tthc.units import UnitLevel
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "indicators.md"
 
 
 def _section(markdown: str, heading: str) -> str:
@@ -27,6 +30,12 @@ def _table(text: str) -> list[dict[str, str]]:
         dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")), strict=True))
         for line in lines[2:]
     ]
+
+
+def test_the_committed_page_is_what_the_profile_generates():
+    assert DOC.read_text(encoding="utf-8") == indicators_markdown(load_profile()), (
+        "docs/indicators.md is stale: run `make docs` and commit the result"
+    )
 
 
 def test_the_cli_prints_the_page():
