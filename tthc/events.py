@@ -443,8 +443,9 @@ class Event(BaseModel):
     @property
     def occurred_at(self) -> datetime:
         """When the fact happened: the payload's own timestamp, else the envelope's `time`."""
+        fields = self.data.__dict__  # not getattr: pydantic's __getattr__ makes a miss slow
         for name in ("at", "received_at"):
-            value = getattr(self.data, name, None)
+            value = fields.get(name)
             if isinstance(value, datetime):
                 return value
         return self.time
