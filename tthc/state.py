@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from tthc.events import (
     ApplicantType,
@@ -57,23 +57,41 @@ from tthc.events import (
 )
 from tthc.units import UnitLevel
 
+_OrderKey = tuple[datetime, str, str, str]
 
-def _order(event: Event) -> tuple[datetime, str, str, str]:
+
+def _order(event: Event) -> _OrderKey:
     return (event.occurred_at, event.type, event.source, event.id)
 
 
 @dataclass(frozen=True)
 class History:
-    """The events of one entity, each once, in event-time order."""
+    """The events of one entity, each once, in event-time order: `History()`, then `add`."""
 
-    events: tuple[Event, ...] = ()
+    events: tuple[Event, ...] = field(default=(), init=False)
+    # Kept beside the events, so that an add is one bisect and one set lookup instead of
+    # reading every event's time again and comparing every key.
+    _orders: tuple[_OrderKey, ...] = field(default=(), init=False, repr=False, compare=False)
+    _keys: frozenset[tuple[str, str]] = field(
+        default=frozenset(), init=False, repr=False, compare=False
+    )
 
     def add(self, event: Event) -> History:
-        if any(e.key == event.key for e in self.events):
-            return self
-        keys = [_order(e) for e in self.events]
-        at = bisect.bisect(keys, _order(event))
-        return History(self.events[:at] + (event,) + self.events[at:])
+        return self.placed(event)[0]
+
+    def placed(self, event: Event) -> tuple[History, int | None]:
+        """The history with the event, and the event's index in it (None: already there)."""
+        if event.key in self._keys:
+            return self, None
+        order = _order(event)
+        at = bisect.bisect(self._orders, order)
+        history = History()
+        history.__dict__.update(
+            events=self.events[:at] + (event,) + self.events[at:],
+            _orders=self._orders[:at] + (order,) + self._orders[at:],
+            _keys=self._keys | {event.key},
+        )
+        return history, at
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> History:
@@ -81,6 +99,25 @@ class History:
         for event in events:
             history = history.add(event)
         return history
+
+
+class _Folding:
+    """How states take events: `apply` changes a fresh copy in place, and `fold` its own new
+    state, so an event sets a few attributes instead of rebuilding a frozen dataclass of up to
+    28 fields (`dataclasses.replace` per event was most of the fold). A state is changed only
+    before anyone else holds it: seen from outside, states stay frozen and the fold pure."""
+
+    def apply(self, event: Event) -> Self:
+        state = object.__new__(type(self))
+        state.__dict__.update(self.__dict__)
+        state._absorb(event)
+        return state
+
+    def _absorb(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _set(self, **changes: Any) -> None:
+        self.__dict__.update(changes)
 
 
 @dataclass(frozen=True)
@@ -91,7 +128,7 @@ class SupplementPeriod:
 
 
 @dataclass(frozen=True)
-class DossierState:
+class DossierState(_Folding):
     code: str
     unit: str | None = None
     procedure: str | None = None
@@ -136,87 +173,81 @@ class DossierState:
         ]
         return min(ends) if ends else None
 
-    def _with_status(self, at: datetime, status: DossierStatus | None) -> DossierState:
-        if status is None:
-            return self
-        return replace(self, status=status, status_history=self.status_history + ((at, status),))
-
-    def apply(self, event: Event) -> DossierState:
+    def _absorb(self, event: Event) -> None:
         data = event.data
         at = event.occurred_at
-        state = self._with_status(at, type(data).status)
+        status = type(data).status
+        if status is not None:
+            self._set(status=status, status_history=self.status_history + ((at, status),))
         match data:
             case DossierReceived():
-                due = state.due_at if state.due_at is not None else data.due_at
-                return replace(
-                    state,
+                self._set(
                     unit=data.unit,
                     procedure=data.procedure,
                     channel=data.channel,
                     applicant_type=data.applicant_type,
                     received_at=data.received_at,
-                    due_at=due,
+                    due_at=self.due_at if self.due_at is not None else data.due_at,
                 )
             case DossierRefused():
-                return replace(state, refused_at=_first(state.refused_at, at))
+                self._set(refused_at=_first(self.refused_at, at))
             case DossierSupplementRequested():
-                return replace(state, supplements=state.supplements + (SupplementPeriod(at),))
+                self._set(supplements=self.supplements + (SupplementPeriod(at),))
             case DossierSupplementReceived():
-                return state._supplement_answered(at, data.new_due_at)
+                self._supplement_answered(at, data.new_due_at)
             case DossierDueDateChanged():
-                return replace(state, due_at=data.due_at)
+                self._set(due_at=data.due_at)
             case DossierFinancialObligationRequested():
-                return replace(state, fee_assessed=data.amount)
+                self._set(fee_assessed=data.amount)
             case DossierFeePaid():
-                return replace(
-                    state,
-                    paid_amount=state.paid_amount + data.amount,
-                    paid_online=state.paid_online or data.online,
+                self._set(
+                    paid_amount=self.paid_amount + data.amount,
+                    paid_online=self.paid_online or data.online,
                 )
             case DossierWithdrawn():
-                return replace(state, withdrawn_at=_first(state.withdrawn_at, at))
+                self._set(withdrawn_at=_first(self.withdrawn_at, at))
             case DossierStopped():
-                return replace(state, stopped_at=_first(state.stopped_at, at))
+                self._set(stopped_at=_first(self.stopped_at, at))
             case DossierProcessed():
-                return replace(state, processed_at=_first(state.processed_at, at))
+                self._set(processed_at=_first(self.processed_at, at))
             case DossierResultReturned():
-                return replace(
-                    state,
-                    returned_at=_first(state.returned_at, at),
-                    result_electronic=state.result_electronic or data.electronic,
-                    result_pushed_to_data_store=state.result_pushed_to_data_store
+                self._set(
+                    returned_at=_first(self.returned_at, at),
+                    result_electronic=self.result_electronic or data.electronic,
+                    result_pushed_to_data_store=self.result_pushed_to_data_store
                     or data.pushed_to_data_store,
                 )
             case DossierSyncedToPortal():
-                return replace(state, synced_at=_first(state.synced_at, at))
+                self._set(synced_at=_first(self.synced_at, at))
             case DossierDigitized():
-                return replace(
-                    state,
-                    digitized_components=max(state.digitized_components, data.digitized_components),
-                    reused_components=max(state.reused_components, data.reused_components),
+                self._set(
+                    digitized_components=max(self.digitized_components, data.digitized_components),
+                    reused_components=max(self.reused_components, data.reused_components),
                     data_store_components=max(
-                        state.data_store_components, data.data_store_components
+                        self.data_store_components, data.data_store_components
                     ),
-                    result_digitized=state.result_digitized or data.result_digitized,
+                    result_digitized=self.result_digitized or data.result_digitized,
                 )
             case DossierIdentityVerified():
-                return replace(state, population_data_used=True)
+                self._set(population_data_used=True)
             case DossierRated():
-                return replace(state, satisfied=data.satisfied)
+                self._set(satisfied=data.satisfied)
             case DossierComplaintFiled():
-                return replace(state, complaint=True)
-        raise TypeError(f"{event.type} is not a dossier event")
+                self._set(complaint=True)
+            case _:
+                raise TypeError(f"{event.type} is not a dossier event")
 
-    def _supplement_answered(self, at: datetime, new_due_at: datetime | None) -> DossierState:
+    def _supplement_answered(self, at: datetime, new_due_at: datetime | None) -> None:
+        if new_due_at is not None:
+            self._set(due_at=new_due_at)
         open_ones = [i for i, s in enumerate(self.supplements) if s.answered_at is None]
         if not open_ones:  # an answer with no request on record: nothing to pause
-            return self if new_due_at is None else replace(self, due_at=new_due_at)
+            return
         i = open_ones[-1]
-        answered = replace(self.supplements[i], answered_at=at, due_reset=new_due_at is not None)
-        supplements = self.supplements[:i] + (answered,) + self.supplements[i + 1 :]
-        return replace(
-            self, supplements=supplements, due_at=new_due_at if new_due_at else self.due_at
+        answered = SupplementPeriod(
+            self.supplements[i].requested_at, answered_at=at, due_reset=new_due_at is not None
         )
+        self._set(supplements=self.supplements[:i] + (answered,) + self.supplements[i + 1 :])
 
     @property
     def paused_seconds(self) -> int:
@@ -235,7 +266,7 @@ class DossierState:
 
 
 @dataclass(frozen=True)
-class FeedbackState:
+class FeedbackState(_Folding):
     code: str
     unit: str | None = None  # the unit that has to handle it: the last one it was sent to
     procedure: str | None = None
@@ -250,36 +281,33 @@ class FeedbackState:
     complained_again: bool = False
     transfers: tuple[tuple[datetime, str], ...] = ()
 
-    def apply(self, event: Event) -> FeedbackState:
+    def _absorb(self, event: Event) -> None:
         data = event.data
         at = event.occurred_at
         match data:
             case FeedbackReceived():
                 unit = self.transfers[-1][1] if self.transfers else data.unit
-                return replace(
-                    self, unit=unit, procedure=data.procedure, received_at=data.received_at
-                )
+                self._set(unit=unit, procedure=data.procedure, received_at=data.received_at)
             case FeedbackTransferred():
-                return replace(
-                    self, unit=data.to_unit, transfers=self.transfers + ((at, data.to_unit),)
-                )
+                self._set(unit=data.to_unit, transfers=self.transfers + ((at, data.to_unit),))
             case FeedbackAccepted():
-                return replace(self, accepted_at=_first(self.accepted_at, at))
+                self._set(accepted_at=_first(self.accepted_at, at))
             case FeedbackRefused():
-                return replace(self, refused_at=_first(self.refused_at, at))
+                self._set(refused_at=_first(self.refused_at, at))
             case FeedbackInfoRequested():
-                return replace(self, info_requested_at=_first(self.info_requested_at, at))
+                self._set(info_requested_at=_first(self.info_requested_at, at))
             case FeedbackAnswered():
-                return replace(self, answered_at=_first(self.answered_at, at))
+                self._set(answered_at=_first(self.answered_at, at))
             case FeedbackPublished():
-                return replace(self, published_at=_first(self.published_at, at))
+                self._set(published_at=_first(self.published_at, at))
             case FeedbackClassified():
-                return replace(self, category=data.category)
+                self._set(category=data.category)
             case FeedbackRated():
-                return replace(self, satisfied=data.satisfied)
+                self._set(satisfied=data.satisfied)
             case FeedbackComplainedAgain():
-                return replace(self, complained_again=True)
-        raise TypeError(f"{event.type} is not a feedback event")
+                self._set(complained_again=True)
+            case _:
+                raise TypeError(f"{event.type} is not a feedback event")
 
 
 @dataclass(frozen=True)
@@ -291,7 +319,7 @@ class Announcement:
 
 
 @dataclass(frozen=True)
-class ProcedureState:
+class ProcedureState(_Folding):
     code: str
     name: str | None = None
     authority_levels: frozenset[UnitLevel] = frozenset()
@@ -308,12 +336,11 @@ class ProcedureState:
     first_published_on: date | None = None
     components: frozenset[ProcedureComponent] = frozenset()
 
-    def apply(self, event: Event) -> ProcedureState:
+    def _absorb(self, event: Event) -> None:
         data = event.data
         match data:
             case ProcedureConfigured():
-                return replace(
-                    self,
+                self._set(
                     configured=True,
                     name=data.name,
                     authority_levels=frozenset(data.authority_levels),
@@ -334,40 +361,39 @@ class ProcedureState:
                 others = tuple(
                     a for a in self.announcements if a.decision_number != data.decision_number
                 )
-                return replace(self, announcements=others + (announcement,))
+                self._set(announcements=others + (announcement,))
             case ProcedurePublished():
-                return replace(
-                    self,
+                self._set(
                     first_published_on=_first(self.first_published_on, data.published_on),
                     components=frozenset(data.components),
                 )
-        raise TypeError(f"{event.type} is not a procedure event")
+            case _:
+                raise TypeError(f"{event.type} is not a procedure event")
 
 
 @dataclass(frozen=True)
-class CommuneServiceState:
+class CommuneServiceState(_Folding):
     code: str  # the commune's unit code
     certified_copy_offered_since: date | None = None
     certified_copies_issued: int = 0
     first_certified_copy_at: datetime | None = None
 
-    def apply(self, event: Event) -> CommuneServiceState:
+    def _absorb(self, event: Event) -> None:
         data = event.data
         match data:
             case CertifiedCopyOffered():
-                return replace(
-                    self,
+                self._set(
                     certified_copy_offered_since=_first(
                         self.certified_copy_offered_since, data.since
-                    ),
+                    )
                 )
             case CertifiedCopyIssued():
-                return replace(
-                    self,
+                self._set(
                     certified_copies_issued=self.certified_copies_issued + data.count,
                     first_certified_copy_at=_first(self.first_certified_copy_at, data.at),
                 )
-        raise TypeError(f"{event.type} is not a commune service event")
+            case _:
+                raise TypeError(f"{event.type} is not a commune service event")
 
 
 State = DossierState | FeedbackState | ProcedureState | CommuneServiceState
@@ -384,7 +410,7 @@ def fold(entity: Entity, code: str, history: History) -> State:
     """The state of one entity: its events applied in event-time order."""
     state = STATE_OF[entity](code)
     for event in history.events:
-        state = state.apply(event)
+        state._absorb(event)  # fold's own new state: nobody else holds it yet
     return state
 
 

@@ -203,10 +203,9 @@ class HistoryStore:
     def add(self, key: str, event: Event, raw: bytes) -> tuple[History, bool]:
         """The history with the event, and whether the event is new to it."""
         cached = self._load(key)
-        after = cached.history.add(event)
-        if after is cached.history:
+        after, at = cached.history.placed(event)
+        if at is None:
             return after, False
-        at = after.events.index(event)
         raws = cached.raws[:at] + [raw] + cached.raws[at:]
         value = encode_history(raws)
         self._unflushed[key] = value

@@ -107,3 +107,49 @@ def test_feedback_goes_to_the_unit_it_was_last_sent_to(order):
     state = fold(Entity.feedback, "F", History.of([events[i] for i in order]))
     assert isinstance(state, FeedbackState)
     assert state.unit == "25264" and state.answered_at == t("2024-05-10 09:00")
+
+
+def _same_moment_events() -> list[Event]:
+    """Events of one dossier at the same instant: only type, source and id order them."""
+    at = t("2024-05-06 08:00")
+    payloads = [
+        (DossierFeePaid(at=at, amount=1, online=False), "b", "2"),
+        (DossierFeePaid(at=at, amount=2, online=False), "b", "1"),
+        (DossierFeePaid(at=at, amount=3, online=False), "a", "9"),
+        (DossierProcessed(at=at), "a", "0"),
+    ]
+    return [make_event(p, subject="D1", id=i, source=s) for p, s, i in payloads]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(_same_moment_events()))
+def test_events_at_the_same_instant_keep_one_order_whatever_the_arrival(arrivals):
+    history = History.of(arrivals)
+    assert [(e.type.split(".")[3], e.source, e.id) for e in history.events] == [
+        ("fee_paid", "a", "9"),
+        ("fee_paid", "b", "1"),
+        ("fee_paid", "b", "2"),
+        ("processed", "a", "0"),
+    ]
+
+
+def test_a_resend_with_other_content_is_still_the_same_event():
+    history = History.of(dossier_events())
+    rating = DossierRated(at=t("2030-01-01 08:00"), satisfied=True)
+    changed = make_event(rating, subject="D1", id="e0", source="test")  # e0 is the reception
+    assert history.placed(changed) == (history, None)
+    later = make_event(rating, subject="D1", id="new", source="test")
+    after, at = history.placed(later)
+    assert at == len(history.events) and after.events[at] is later
+    assert after.add(later) is after
+
+
+def test_apply_leaves_the_state_it_was_given_as_it_was():
+    events = sorted(dossier_events(), key=lambda e: e.occurred_at)
+    states = [DossierState("D1")]
+    for event in events:
+        states.append(states[-1].apply(event))
+    assert states[0] == DossierState("D1")
+    assert states[1].status is DossierStatus.received and states[1].supplements == ()
+    assert states[-1] == fold(Entity.dossier, "D1", History.of(events))
+    assert len({id(s) for s in states}) == len(states)
