@@ -10,7 +10,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -118,15 +117,11 @@ def insert_facts(
         if not rows:
             continue
         columns = FACTS_OF[subject].columns() + [VERSION_COLUMN]
-        data = [[*_values(row.facts), row.version] for row in rows]
+        data = [(*row.facts.values(), row.version) for row in rows]
         started = time.perf_counter()
         client.insert(getattr(TABLES, subject.value), data, column_names=columns)
         durations[subject] = time.perf_counter() - started
     return durations
-
-
-def _values(facts: Facts) -> list[Any]:
-    return list(facts.row().values())
 
 
 def truncate_facts(client: Client) -> None:
