@@ -37,6 +37,7 @@ def test_every_figure_is_produced_and_the_report_renders(
     assert len(by_key["freshness"].rows) == 2 * len(SMOKE.freshness_rates)
     for dossiers in SMOKE.latency_dossiers:
         assert report.details[f"latency_{dossiers}"]["numbers_match"]
+        assert report.details[f"latency_{dossiers}"]["windows_match"]
     memory = " ".join(r.measure for r in by_key["memory"].rows)
     for service in ("ingest", "aggregator", "all-in-one", "API", "replay"):
         assert service in memory
