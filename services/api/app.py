@@ -26,6 +26,11 @@ DESCRIPTION = """\
   year (`2024`, to date) or a date range (`from=`&`to=`), judged now or `as_of` an instant.
 * **Rankings** (`/v1/rankings`) of the units of one level, with the rank change since the
   previous period; **trends** (`/v1/trends`) by day, week or month.
+* **Sources**: scores and rankings are computed live from the facts by default;
+  `source=snapshot` reads the refresher's `unit_scores` (current month, quarter, year);
+  `source=windows` sums the rolling windows (per unit and day) the refresher writes at each run,
+  for any period of whole days over any unit, judged at that run's instant (`period.cutoff`).
+  An open dossier whose due date passes with no new event shows as late from the next run on.
 * **Drill-down** (`/v1/units/{code}/dossiers`): the dossiers that cost points and why;
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
   ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
