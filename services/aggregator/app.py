@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from services.aggregator.heap import Heap
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import (
     BatchOutcome,
@@ -160,6 +161,7 @@ class Aggregator:
         self.catalog_ready = asyncio.Event()
         self.lock = asyncio.Lock()  # batches and re-derivations write one at a time
         self.offsets = CommitTracker()
+        self.heap = Heap()
         self._reread: dict[tuple[str, int], tuple[int, float]] = {}
         self.app = self._app()
 
@@ -222,6 +224,7 @@ class Aggregator:
                 for event in batch:
                     await stream.ack(event)
                 await self.commit()
+                self.heap.settle()
 
         @app.on_partitions_revoked.connect
         async def revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:

@@ -26,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from services.aggregator.heap import Heap, release
 from services.aggregator.processing import (
     SUBJECT_OF,
     Catalog,
@@ -78,6 +79,7 @@ class Replay:
         self.store = HistoryStore({}, cache_size=50_000)  # encoded: compact in memory
         self.deriver = Deriver(self.catalog, WorkingCalendar(), load_profile(profile).settings)
         self.result = ReplayResult()
+        self.heap = Heap()
 
     def add(self, records: list[Record]) -> None:
         for record in records:
@@ -92,6 +94,7 @@ class Replay:
             if event.entity is Entity.procedure:
                 self.catalog.add(event)
         self.store.flush(lambda _key, put: put())
+        self.heap.settle()
 
     def write(self, advance: Callable[[int], None] = lambda n: None) -> None:
         """Every entity's row, once every procedure is known; one insert per table per batch."""
@@ -184,4 +187,5 @@ def replay(
         console.print(job.result.summary())
         return job.result
     finally:
+        release()
         client.close()
