@@ -18,7 +18,6 @@ A crash anywhere redelivers the records after the last commit; histories ignore 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -167,15 +166,10 @@ class Aggregator:
 
     def _app(self) -> faust.App:
         s = self.settings
-        store = s.store
-        if store.startswith("rocksdb") and importlib.util.find_spec("rocksdict") is None:
-            # Correct either way (tables are rebuilt from their changelog), only slower to start.
-            log.warning("rocksdict is not installed: tables kept in memory", store=store)
-            store = "memory://"
         app = faust.App(
             s.app_id,
             broker=f"kafka://{s.kafka_bootstrap}",
-            store=store,
+            store=s.store,
             datadir=str(s.data_dir),
             topic_partitions=self.partitions,
             topic_replication_factor=s.replication_factor,
