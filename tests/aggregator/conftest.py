@@ -103,6 +103,7 @@ class Worker:
     topic: str
     workdir: Path
     batch_size: int = 500
+    store: str = "memory://"  # Faust's table store; rocksdb:// as in production
     app_id: str = field(default_factory=lambda: f"test-agg-{uuid.uuid4().hex[:8]}")
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -117,7 +118,7 @@ class Worker:
             "KAFKA_BOOTSTRAP": self.bootstrap,
             "TOPIC": self.topic,
             "APP_ID": self.app_id,
-            "STORE": "memory://",
+            "STORE": self.store,
             "DATA_DIR": str(self.workdir / "faust"),
             "CLICKHOUSE_URL": self.clickhouse_url,
             "HTTP_PORT": str(self.port),

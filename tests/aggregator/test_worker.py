@@ -44,14 +44,17 @@ def test_every_event_delivered_twice_counts_once(worker: Worker, tree, small_eve
     assert mismatches(worker.clickhouse_url, small_events, tree) == []
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_killed_mid_stream_loses_and_double_counts_nothing(
-    worker: Worker, tree, small_events
+    worker: Worker, tree, small_events, store: str
 ) -> None:
     """SIGKILL three times while records keep coming; the restarted worker recovers its
-    histories from the changelog and takes the log up at the last committed offsets."""
+    histories (from the changelog, or from the tables on disk it left behind) and takes the
+    log up at the last committed offsets."""
     records = event_records(small_events)
     chunks = [records[i::4] for i in range(4)]  # each chunk spans the whole period
     worker.batch_size = 200
+    worker.store = store
     worker.start()
     for chunk in chunks[:3]:
         produce(worker.bootstrap, worker.topic, chunk)
