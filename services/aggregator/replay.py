@@ -10,7 +10,6 @@ versions, so a worker running meanwhile writes rows that collapse with these.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from services.aggregator.processing import (
     Catalog,
     Decoded,
     Deriver,
-    HistoryStore,
     Reason,
     Record,
     decode,
@@ -52,6 +50,9 @@ from tthc.calendar import WorkingCalendar
 from tthc.events import Entity
 from tthc.measures import Subject
 from tthc.profile import load_profile
+from tthc.state import History
+
+_EMPTY = History()
 
 
 @dataclass
@@ -77,10 +78,11 @@ class Replay:
         self.client = client
         self.batch_rows = batch_rows
         self.catalog = Catalog()
-        # Every history stays decoded: evicting some meant decoding them again, validating
-        # every event a second time (half the replay's time at 1M events). The encoded
-        # copies grow with the log anyway; a replay per partition would bound both.
-        self.store = HistoryStore({}, cache_size=sys.maxsize)
+        # Every history stays decoded, and only decoded: nothing is stored to recover from (a
+        # failed replay starts again), so the worker's HistoryStore, which keeps each history
+        # encoded for its changelog too, would only triple the memory. Memory still grows with
+        # the log; a replay per partition would bound it.
+        self.histories: dict[str, History] = {}
         self.deriver = Deriver(self.catalog, WorkingCalendar(), load_profile(profile).settings)
         self.result = ReplayResult()
         self.heap = Heap()
@@ -93,20 +95,22 @@ class Replay:
                 self.result.dead_letters[decoded.reason] += 1
                 continue
             event = decoded.event
-            _, new = self.store.add(history_key(event.entity, event.subject), event, decoded.raw)
-            self.result.events += new
+            key = history_key(event.entity, event.subject)
+            after, at = self.histories.get(key, _EMPTY).placed(event)
+            if at is not None:  # None: a resend, already in the history
+                self.histories[key] = after
+                self.result.events += 1
             if event.entity is Entity.procedure:
                 self.catalog.add(event)
-        self.store.flush(lambda _key, put: put())
         self.heap.settle()
 
     def write(self, advance: Callable[[int], None] = lambda n: None) -> None:
         """Every entity's row, once every procedure is known; one insert per table per batch."""
         rows: dict[Subject, list[VersionedFacts]] = {}
         pending = 0
-        for key in list(self.store.table):
+        for key, history in self.histories.items():
             entity, code = entity_of(key)
-            row = self.deriver.facts(entity, code, self.store.get(key))
+            row = self.deriver.facts(entity, code, history)
             advance(1)
             if row is None:
                 continue
@@ -186,7 +190,7 @@ def replay(
         )
         with progress:
             asyncio.run(_read_log(kafka_bootstrap, topic, job.add, progress))
-            task = progress.add_task("writing facts", total=len(job.store.table))
+            task = progress.add_task("writing facts", total=len(job.histories))
             job.write(lambda n: progress.advance(task, n))
         console.print(job.result.summary())
         return job.result
