@@ -17,6 +17,9 @@ def run(settings: AggregatorSettings | None = None) -> None:
 
     aggregator = Aggregator(settings)
     worker = faust.Worker(aggregator.app, loglevel=settings.log_level, quiet=True)
+    # Faust's start-up spinner lowers the root logger to DEBUG to spin on every record, so each
+    # library's debug line (a few per event) would be built and dropped: no spinner.
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     finally:
