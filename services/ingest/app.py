@@ -24,8 +24,9 @@ DESCRIPTION = """\
 Cổng nhận sự kiện của hệ thống một cửa, thanh toán, phản ánh kiến nghị và ki-ốt đánh giá.
 The front door for the province's one-stop-shop, payment, feedback and kiosk systems.
 
-* **Events** are [CloudEvents 1.0](https://cloudevents.io) in structured JSON mode; the
-  catalogue of types, with the schema of each `data` and an example, is `GET /v1/event-types`.
+* **Events** are [CloudEvents 1.0](https://cloudevents.io) in structured JSON mode, or for one
+  event also in binary mode (attributes as `ce-` headers, the body its `data`); the catalogue of
+  types, with the schema of each `data` and an example, is `GET /v1/event-types`.
 * **Auth**: an API key per integration, as `Authorization: Bearer <key>` or `X-API-Key`.
   A key covers the units of its scope (and everything under them).
 * **Acknowledgement**: `202 accepted` means the event is in Kafka. `503` with `Retry-After` means

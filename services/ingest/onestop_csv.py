@@ -17,6 +17,8 @@ ngay_tu_choi, ly_do_tu_choi    refused at intake → ``dossier.refused``
 ngay_yeu_cau_bo_sung,          supplement requested → ``dossier.supplement_requested``
 ly_do_bo_sung
 ngay_nhan_bo_sung              supplement received → ``dossier.supplement_received``
+ngay_gia_han, han_xu_ly_moi,   due date extended (when, new due date; both needed)
+ly_do_gia_han                  → ``dossier.due_date_changed``
 ngay_yeu_cau_nghia_vu_tc,      financial obligation → ``dossier.financial_obligation_requested``
 so_tien
 ngay_thanh_toan,               fee paid → ``dossier.fee_paid`` (amount ``so_tien``)
@@ -37,6 +39,9 @@ date without a time means the end of that day. Booleans: 1/0, true/false, co/kho
 
 Event ids are ``<ma_ho_so>/<fact>``: importing the same export again (or a later export of the
 same dossiers) produces the same ids, so nothing counts twice; only new steps are new events.
+An extension can happen again, so its id also carries its time
+(``<ma_ho_so>/due_date_changed/<ngay_gia_han>``): a later export's new extension is a new
+event, and the latest by time sets the due date.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from pydantic import ValidationError
 
 from tthc.calendar import VN_TZ
 from tthc.events import (
+    DossierDueDateChanged,
     DossierFeePaid,
     DossierFinancialObligationRequested,
     DossierProcessed,
@@ -72,6 +78,10 @@ CHANNELS = {"1": 1, "2": 2, "3": 3, "truc_tiep": 1, "truc_tuyen": 2, "buu_chinh"
 APPLICANTS = {"ca_nhan": "individual", "to_chuc": "organization"}
 TRUE = {"1", "true", "co", "có", "x", "yes"}
 FALSE = {"", "0", "false", "khong", "không", "no"}
+
+# Facts a dossier may have more than once: their id carries their time too, so that a later
+# export's new one is a new event, not a duplicate of the first one imported.
+_REPEATABLE: frozenset[type[Payload]] = frozenset({DossierDueDateChanged})
 
 _FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 _DATE_ONLY = ("%d/%m/%Y", "%Y-%m-%d")
@@ -150,6 +160,14 @@ class _Row:
             self.problems.append((column, str(error)))
             return None
 
+    def together(self, *columns: str) -> None:
+        """Columns that make sense only all filled or all empty."""
+        filled = [c for c in columns if self.text(c) is not None]
+        if filled:
+            self.problems.extend(
+                (c, f"required when {filled[0]} is filled") for c in columns if c not in filled
+            )
+
     def flag(self, column: str) -> bool:
         try:
             return _bool(self.row.get(column) or "")
@@ -196,6 +214,8 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
         "due_at": r.when("han_xu_ly", end_of_day=True),
         "applicant_type": r.choice("doi_tuong", APPLICANTS, "individual"),
     }
+    r.together("ngay_gia_han", "han_xu_ly_moi")
+    new_due_at = r.when("han_xu_ly_moi", end_of_day=True)
     steps: list[tuple[str, type[Payload], dict[str, Any]]] = []
     if received_at is not None:
         steps.append(("ngay_tiep_nhan", DossierReceived, intake))
@@ -203,6 +223,11 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
         ("ngay_tu_choi", DossierRefused, {"reason": r.text("ly_do_tu_choi")}),
         ("ngay_yeu_cau_bo_sung", DossierSupplementRequested, {"reason": r.text("ly_do_bo_sung")}),
         ("ngay_nhan_bo_sung", DossierSupplementReceived, {}),
+        (
+            "ngay_gia_han",
+            DossierDueDateChanged,
+            {"due_at": new_due_at, "reason": r.text("ly_do_gia_han")},
+        ),
         ("ngay_yeu_cau_nghia_vu_tc", DossierFinancialObligationRequested, {"amount": amount or 0}),
         (
             "ngay_thanh_toan",
@@ -231,11 +256,12 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
         raise RowError(r.problems)
     events = []
     for column, payload_type, fields in steps:
+        event_id = f"{code}/{payload_type.fact}"
+        if payload_type in _REPEATABLE:
+            event_id += f"/{fields['at'].isoformat()}"
         try:
             payload = payload_type.model_validate(fields)
-            event = make_event(
-                payload, subject=code, id=f"{code}/{payload_type.fact}", source=source
-            )
+            event = make_event(payload, subject=code, id=event_id, source=source)
         except ValidationError as error:
             r.problems.extend(
                 (f"{column} ({payload_type.fact}.{'.'.join(map(str, e['loc']))})", e["msg"])

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi.testclient import TestClient
@@ -170,3 +171,21 @@ def post_batch(client: TestClient, events: list[Any], **headers: str) -> Any:
         content=orjson.dumps(events),
         headers={"Content-Type": "application/cloudevents-batch+json", **headers},
     )
+
+
+# The HTTP binding's percent-encoding leaves printable ASCII as it is, except space, '"' and '%'.
+HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
+def binary_form(event: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    """The headers and body of ``event`` in binary content mode (CloudEvents HTTP binding)."""
+    headers = {"Content-Type": event.get("datacontenttype", "application/json")}
+    for name, value in event.items():
+        if name not in ("data", "datacontenttype"):
+            headers[f"ce-{name}"] = quote(str(value), safe=HEADER_SAFE)
+    return headers, orjson.dumps(event["data"])
+
+
+def post_binary(client: TestClient, event: dict[str, Any], **headers: str) -> Any:
+    ce_headers, body = binary_form(event)
+    return client.post("/v1/events", content=body, headers={**ce_headers, **headers})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, unquote
 
 import orjson
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.ingest.app import create_app
-from tests.ingest.helpers import COMMUNE_KEY, PROVINCE_KEY, api_keys
+from tests.ingest.helpers import COMMUNE_KEY, HEADER_SAFE, PROVINCE_KEY, api_keys
 from tthc.events import EventError, parse_event
 
 FUZZ = settings(
@@ -187,3 +189,61 @@ def test_any_bytes_and_content_type(fuzz_client: TestClient) -> None:
         _assert_sane(response)
 
     check()
+
+
+# Header values as a sender may write them: percent-encoded text, or raw percent noise.
+header_values = st.text(max_size=30).map(lambda t: quote(t, safe=HEADER_SAFE)) | st.sampled_from(
+    ["%", "%FF", "%zz", "%C3", "2025-08-04T08:30:00%2B07:00", "1.0"]
+)
+
+
+@st.composite
+def binary_requests(
+    draw: st.DrawFn, examples: list[dict[str, Any]]
+) -> tuple[list[tuple[str, str]], Any]:
+    """A mutated example in binary mode, with headers dropped, added, repeated or re-cased."""
+    event = draw(mutated_events(examples))
+    headers = [
+        (f"ce-{name}", quote(str(value), safe=HEADER_SAFE))
+        for name, value in event.items()
+        if name not in ("data", "datacontenttype") and re.fullmatch(r"[A-Za-z0-9_]+", name)
+    ]
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(
+            st.sampled_from([n for n, _ in headers] or ["ce-id"])
+            | st.from_regex(r"\Ace-[A-Za-z0-9_]{0,10}\Z")
+        )
+        headers.append((draw(st.sampled_from([name, name.upper()])), draw(header_values)))
+    if headers and draw(st.booleans()):
+        dropped = draw(st.sampled_from([n for n, _ in headers]))
+        headers = [(n, v) for n, v in headers if n != dropped]
+    kind = draw(
+        st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""])
+    )
+    return [("Content-Type", kind), *headers], event.get("data")
+
+
+def test_any_binary_mode_event(fuzz_client: TestClient) -> None:
+    examples = _examples(fuzz_client)
+    statuses: list[int] = []
+
+    @FUZZ
+    @given(request=binary_requests(examples), key=st.sampled_from([PROVINCE_KEY, COMMUNE_KEY]))
+    def check(request: tuple[list[tuple[str, str]], Any], key: str) -> None:
+        headers, data = request
+        response = fuzz_client.post(
+            "/v1/events",
+            content=orjson.dumps(data),
+            headers=[*headers, ("Authorization", f"Bearer {key}")],
+        )
+        _assert_sane(response)
+        statuses.append(response.status_code)
+        if response.status_code in (200, 202):
+            # Accepted only when the envelope rebuilt from the headers is a valid event.
+            attributes = {n.lower().removeprefix("ce-"): unquote(v) for n, v in headers[1:]}
+            parse_event({**attributes, "data": data})
+        else:
+            assert response.status_code in (400, 403, 413, 415, 422), response.text
+
+    check()
+    assert 202 in statuses and 422 in statuses

@@ -191,6 +191,53 @@ def test_csv_export_is_mapped_to_events(
     assert {r.key for r in by_id.values()} == {b"H75-CSV-1", b"H75-CSV-2", b"H75-CSV-4"}
 
 
+def test_csv_extensions_become_due_date_changes_and_a_bad_one_is_reported(
+    client: TestClient,
+    commune: str,
+    tmp_path: Path,
+    topic_records: Callable[..., list[Record]],
+) -> None:
+    procedure = "1.001234.000.00.00.H75"
+    file = tmp_path / "mot-cua.csv"
+    file.write_text(
+        "ma_ho_so,ma_don_vi,ma_tthc,ngay_tiep_nhan,han_xu_ly,ngay_gia_han,han_xu_ly_moi,"
+        "ly_do_gia_han\n"
+        # Extended once, with a reason.
+        f"H75-EXT-1,{commune},{procedure},04/08/2025 08:30,08/08/2025,"
+        "07/08/2025 15:00,13/08/2025 17:00,Chờ ý kiến sở\n"
+        # Not extended: the columns are empty.
+        f"H75-EXT-2,{commune},{procedure},04/08/2025 09:00,08/08/2025,,,\n"
+        # A new due date that is no date: the row is refused, the others go through.
+        f"H75-EXT-3,{commune},{procedure},04/08/2025 10:00,08/08/2025,07/08/2025,tuần sau,\n"
+        f"H75-EXT-4,{commune},{procedure},04/08/2025 11:00,,05/08/2025,12/08/2025,\n",
+        encoding="utf-8",
+    )
+
+    state = run_import(file, client, source="mot-cua-csv", show_progress=False)
+
+    assert (state.accepted, state.rejected) == (5, 1)
+    [refused] = state.rejections
+    assert (refused.line, refused.reason, refused.id) == (4, "unmappable_row", "H75-EXT-3")
+    assert [column for column, _ in refused.problems] == ["han_xu_ly_moi"]
+    by_id = {r.value["id"]: r for r in topic_records(expect=5)}
+    assert sorted(by_id) == [
+        "H75-EXT-1/due_date_changed/2025-08-07T15:00:00+07:00",
+        "H75-EXT-1/received",
+        "H75-EXT-2/received",
+        "H75-EXT-4/due_date_changed/2025-08-05T00:00:00+07:00",
+        "H75-EXT-4/received",
+    ]
+    changed = by_id["H75-EXT-1/due_date_changed/2025-08-07T15:00:00+07:00"]
+    assert changed.key == b"H75-EXT-1"
+    assert changed.value["type"] == "vn.tthc.dossier.due_date_changed.v1"
+    assert changed.value["time"] == "2025-08-07T15:00:00+07:00"
+    assert changed.value["data"] == {
+        "at": "2025-08-07T15:00:00+07:00",
+        "due_at": "2025-08-13T17:00:00+07:00",
+        "reason": "Chờ ý kiến sở",
+    }
+
+
 def test_csv_import_resumes_after_a_multiline_row(
     client: TestClient,
     commune: str,

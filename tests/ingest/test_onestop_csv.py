@@ -74,3 +74,66 @@ def test_a_header_without_required_columns_stops_before_sending(tmp_path: Path) 
     file.write_text("ma_ho_so,ngay_tiep_nhan\nH75-1,04/08/2025\n", encoding="utf-8")
     with pytest.raises(ImportStopped, match="ma_don_vi, ma_tthc"):
         run_import(file, client=None, show_progress=False)  # type: ignore[arg-type]
+
+
+EXTENDED = {
+    **ROW,
+    "ngay_gia_han": "06/08/2025 09:15",
+    "han_xu_ly_moi": "12/08/2025",
+    "ly_do_gia_han": "Cần xác minh thêm tại thực địa",
+}
+
+
+def test_an_extension_is_a_due_date_change() -> None:
+    events = row_events(EXTENDED, source="s")
+
+    assert [e["type"] for e in events] == [
+        "vn.tthc.dossier.received.v1",
+        "vn.tthc.dossier.due_date_changed.v1",
+    ]
+    changed = events[1]
+    assert changed["id"] == "H75-1/due_date_changed/2025-08-06T09:15:00+07:00"
+    assert changed["subject"] == "H75-1"
+    assert changed["time"] == "2025-08-06T09:15:00+07:00"  # when it was extended
+    assert changed["data"] == {
+        "at": "2025-08-06T09:15:00+07:00",
+        "due_at": "2025-08-12T23:59:59+07:00",  # a date: the end of that day, as han_xu_ly
+        "reason": "Cần xác minh thêm tại thực địa",
+    }
+    assert parse_event(changed).data.due_at.isoformat() == "2025-08-12T23:59:59+07:00"
+
+
+def test_a_later_extension_is_a_new_event_and_the_same_one_is_not() -> None:
+    again = row_events(EXTENDED, source="s")[1]["id"]
+    later = row_events(
+        {**EXTENDED, "ngay_gia_han": "11/08/2025 14:00", "han_xu_ly_moi": "20/08/2025 17:00"},
+        source="s",
+    )[1]
+    assert again == row_events(EXTENDED, source="s")[1]["id"]
+    assert later["id"] != again
+    assert later["data"]["due_at"] == "2025-08-20T17:00:00+07:00"
+
+
+def test_empty_extension_columns_give_no_event() -> None:
+    row = {**ROW, "ngay_gia_han": "", "han_xu_ly_moi": "  ", "ly_do_gia_han": ""}
+    assert [e["type"] for e in row_events(row, source="s")] == ["vn.tthc.dossier.received.v1"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"han_xu_ly_moi": "sau Tết"}, "han_xu_ly_moi", "not a date or time"),
+        ({"ngay_gia_han": "31/02/2025"}, "ngay_gia_han", "not a date or time"),
+        ({"han_xu_ly_moi": ""}, "han_xu_ly_moi", "required when ngay_gia_han is filled"),
+        ({"ngay_gia_han": ""}, "ngay_gia_han", "required when han_xu_ly_moi is filled"),
+    ],
+    ids=["bad-new-due-date", "bad-extension-date", "no-new-due-date", "no-extension-date"],
+)
+def test_a_bad_extension_names_its_column(
+    changes: dict[str, str], column: str, reason: str
+) -> None:
+    with pytest.raises(RowError) as error:
+        row_events({**EXTENDED, **changes}, source="s")
+    [(named, why)] = error.value.problems
+    assert named == column
+    assert reason in why

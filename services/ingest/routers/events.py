@@ -16,7 +16,10 @@ from services.ingest.bodies import (
     SINGLE_TYPES,
     Item,
     RequestError,
+    binary_attributes,
     decode_single,
+    header_names,
+    is_binary,
     read_body,
     require_media_type,
     split_batch,
@@ -31,6 +34,18 @@ UNAVAILABLE = (
     "Hệ thống tạm thời chưa nhận được sự kiện, vui lòng gửi lại sau / Events cannot be stored "
     "right now (Kafka unavailable); nothing of this request was accepted, send it again later"
 )
+
+
+# Binary content mode, shown on the OpenAPI page as optional headers.
+BINARY_HEADERS: dict[str, str] = {
+    "ce-specversion": "binary mode: `1.0`",
+    "ce-id": "binary mode: the event's id, unique per source",
+    "ce-source": "binary mode: the sending system",
+    "ce-type": "binary mode: the event type, e.g. `vn.tthc.dossier.processed.v1`",
+    "ce-subject": "binary mode: the dossier (feedback, procedure, commune) code",
+    "ce-time": "binary mode: when it happened, RFC 3339 with an offset",
+    "ce-dataschema": "binary mode, optional: the URI of the data's schema",
+}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -86,17 +101,48 @@ def build_router(examples: dict[str, dict[str, Any]]) -> APIRouter:
                 "content": {
                     kind: {"schema": schema, "examples": single_examples} for kind in SINGLE_TYPES
                 },
-            }
+            },
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": description,
+                }
+                for name, description in BINARY_HEADERS.items()
+            ],
         },
     )
     async def post_event(request: Request, grant: Authenticated, state: State) -> JSONResponse:
-        """One CloudEvent in structured JSON mode. **202** once Kafka has it; **200** with
-        `duplicate` when this (`source`, `id`) was accepted before; **4xx** naming each bad
-        field; **503** with `Retry-After` when Kafka cannot take it (nothing was accepted)."""
-        require_media_type(request, SINGLE_TYPES)
+        """One CloudEvent, in either content mode of the CloudEvents HTTP binding.
+
+        * **Structured**: `Content-Type: application/cloudevents+json` (or `application/json`),
+          the whole envelope as the body (the examples below).
+        * **Binary**: the attributes as headers `ce-specversion`, `ce-id`, `ce-source`,
+          `ce-type`, `ce-subject`, `ce-time` (optional `ce-dataschema`; extensions `ce-<name>`),
+          values percent-encoded UTF-8; `Content-Type: application/json`; the body is `data`
+          alone (the `data` of an example below). Any `ce-` header on a request that is not
+          `application/cloudevents+json` makes it binary. The event is then checked, deduplicated
+          and stored exactly like its structured form; a problem with an attribute names its
+          header (`ce-time`), one with the body `(body)` or `data.<field>`.
+
+        **202** once Kafka has it; **200** with `duplicate` when this (`source`, `id`) was
+        accepted before; **4xx** naming each bad field; **503** with `Retry-After` when Kafka
+        cannot take it (nothing was accepted)."""
+        # Headers and media type are refused before the body is read.
+        attributes = binary_attributes(request) if is_binary(request) else None
+        binary = attributes is not None
+        if not binary:
+            require_media_type(request, SINGLE_TYPES)
         body = await read_body(request, state.settings.max_body_bytes)
-        item = Item(index=0, raw=decode_single(body))
+        decoded = decode_single(body)  # the envelope, or in binary mode its data
+        # Binary mode becomes the structured envelope: one path of checks from here on.
+        raw = decoded if attributes is None else {**attributes, "data": decoded}
+        item = Item(index=0, raw=raw)
         await _submit(state, [item], grant)
+        if binary and item.rejection is not None:
+            item.rejection = header_names(item.rejection)
         result = EventResult.of(item)
         if item.outcome == ACCEPTED:
             status = 202
@@ -104,7 +150,11 @@ def build_router(examples: dict[str, dict[str, Any]]) -> APIRouter:
             status = 200
         else:
             status = item.rejection.status if item.rejection else 422
-        request.state.log = {"outcome": item.outcome, "type": result.type}
+        request.state.log = {
+            "outcome": item.outcome,
+            "type": result.type,
+            "mode": "binary" if binary else "structured",
+        }
         return JSONResponse(result.model_dump(mode="json"), status_code=status)
 
     @router.post(
