@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.errors import HttpError
 from services.observability import get_logger
 
 log = get_logger("services.api")
@@ -41,21 +42,8 @@ class ErrorBody(BaseModel):
     }
 
 
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        problems: list[tuple[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.problems = problems or []
-        self.headers = headers or {}
+class ApiError(HttpError):
+    """A refused API request."""
 
 
 INVALID = "Tham số không hợp lệ / Invalid parameter"

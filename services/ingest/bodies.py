@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from starlette.requests import Request
 
+from services.errors import HttpError
 from services.ingest.checks import Reason, Rejection
 from tthc.events import Event
 
@@ -34,23 +35,8 @@ _NOT_HEADERS = {
 }
 
 
-class RequestError(Exception):
+class RequestError(HttpError):
     """A request refused as a whole (not one event of it)."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        problems: list[tuple[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.problems = problems or []
-        self.headers = headers or {}
 
 
 @dataclass
