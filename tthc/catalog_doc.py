@@ -1,20 +1,23 @@
 """The indicator catalog as a Markdown reference page (docs/indicators.md, `make docs`).
 
 Everything on the page is read from the methodology profile and the measures it names: groups,
-points per level, rules, what a part is worth when nothing was counted, grade bands. The only
-words written here are what the profile's enumerations mean (a rule, a `when_empty`, the
-`non_applicable` setting), as `tthc.profile` and `tthc.scoring` implement them. What the catalog
-does not carry (a measure's numerator and denominator in words, which values are uncertain) is
-left out rather than restated by hand.
+points per level, rules, what a part is worth when nothing was counted, grade bands, and each
+measure's numerator and denominator in words (declared beside its expressions in
+`tthc.measures`). The only words written here are what the profile's enumerations mean (a rule,
+a `when_empty`, the `non_applicable` setting) and how a measure is read (rate, average,
+cutoff), as `tthc.profile`, `tthc.scoring` and `tthc.measures` implement them. What the catalog
+does not carry (which values are uncertain) is left out rather than restated by hand.
 """
 
 from __future__ import annotations
 
-from tthc.measures import MEASURES
+from tthc.measures import MEASURES, Measure
 from tthc.profile import Indicator, Part, Profile, Rule, Settings, WhenEmpty
 from tthc.units import UnitLevel
 
 NOT_ASSESSED = "not assessed"
+NUMERATOR = "Numerator"  # the labels of a measure's words, one line each
+DENOMINATOR = "Denominator"
 
 # What each rule does with a rate in [0, 1] (Part.points_for).
 _RULE_MEANING: dict[Rule, str] = {
@@ -156,6 +159,13 @@ def _legend_key(label: str, value: str) -> str:
 
 def _rules_legend() -> list[str]:
     return [
+        "Each part counts a measure (`tthc.measures`). Its denominator is the rows it counts; "
+        "its numerator is counted among those rows, and its rate is numerator ÷ denominator. "
+        "For an average, the numerator is a value summed over those rows. The cutoff is the "
+        "instant a period is judged at: now for the current period, its last second for a past "
+        "one. Times are judged against the cutoff; flags and counts (paid online, a rating, "
+        "digitized components) are the latest known.",
+        "",
         "Rules, applied to a part's rate (numerator ÷ denominator, between 0 and 1):",
         "",
         *(
@@ -171,23 +181,25 @@ def _rules_legend() -> list[str]:
     ]
 
 
-def _counted(part: Part) -> str:
-    measure = MEASURES[part.measure]
+def _measure(measure: Measure) -> str:
     kind = f"an average (unit: {measure.average_unit:,} s)" if measure.average else "a rate"
     if measure.period_column is None:
-        when = "their state at the cutoff, whatever the period"
+        when = "not placed in a period: counted whatever the period"
     else:
-        when = f"those of the period by `{measure.period_column}`"
-    return f"measure `{measure.key}`, {kind} over `{measure.subject.value}` facts: {when}"
+        when = f"a row is in the period that contains its `{measure.period_column}`"
+    return f"`{measure.key}`, {kind} over `{measure.subject.value}` facts; {when}"
 
 
 def _part_lines(part: Part) -> list[str]:
     levels = ", ".join(level.value for level in part.levels)
     empty = "—" if part.rule is Rule.monitoring else _WHEN_EMPTY_MEANING[part.when_empty]
+    measure = MEASURES[part.measure]
     return [
         f"  - Points: {_num(part.points)}, {_rule(part)}; assessed at {levels}",
         f"  - Nothing to count: {empty}",
-        f"  - Counts: {_counted(part)}",
+        f"  - Measure: {_measure(measure)}",
+        f"  - {NUMERATOR}: {_cell(measure.counts)}",
+        f"  - {DENOMINATOR}: {_cell(measure.out_of)}",
     ]
 
 

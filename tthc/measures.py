@@ -9,7 +9,7 @@ SQL (the aggregator and the API), so the two cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, is_dataclass
+from dataclasses import KW_ONLY, dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace as dataclass_replace
 from datetime import datetime, time
@@ -75,6 +75,7 @@ def on_or_before(column: str, deadline: Expr) -> Expr:
 # --- Dossiers ----------------------------------------------------------------------------------
 
 COUNTED = Col("counted")
+COUNTED_WORDS = "dossiers received in the period and accepted at intake, withdrawn ones included"
 
 # 2.1: the end of processing against the due date, with the applicant's supplement time taken
 # off (a closed pause extends the due date; an open one stops the clock where it started).
@@ -97,6 +98,11 @@ DOSSIER_ON_TIME = all_of(
         ),
     ),
 )
+DOSSIER_ON_TIME_WORDS = (
+    "dossiers with at most one supplement request, ended (processed, returned, stopped or "
+    "withdrawn) by the due date plus answered supplement time, or open and not past it at the "
+    "cutoff (an unanswered request stops the clock), or with no due date"
+)
 
 # --- Feedback ----------------------------------------------------------------------------------
 
@@ -110,12 +116,28 @@ FEEDBACK_ON_TIME = all_of(
     ),
     on_or_before("ended_at", col("handle_due_at")),
 )
+FEEDBACK_ON_TIME_WORDS = (
+    "feedback accepted or refused, asked for more information (if at all), and answered or "
+    "refused, each by its deadline in working days from receipt (`feedback_*_working_days`); "
+    "one still open at the cutoff while its deadlines have not passed"
+)
 
 # --- Procedures --------------------------------------------------------------------------------
 
 # Procedures under the authority of a subtree: those handled at a level the subtree has.
 UNDER_AUTHORITY = all_of(col("configured"), HasAny(col("authority_levels"), LEVELS))
+UNDER_AUTHORITY_WORDS = (
+    "procedures under the unit's authority (configured, handled at a level its subtree has), "
+    "whatever the period"
+)
 ONLINE_SERVICE = ne(col("online_service"), lit("none"))
+
+# Procedures announced in the period, placed there by their first decision (1.1, 1.2).
+ANNOUNCED = not_null(col("first_announced_on"))
+ANNOUNCED_WORDS = (
+    "procedures whose first announcement decision the unit made in the period (each once, "
+    "however many decisions)"
+)
 
 # Sets of procedure codes drawn from the subtree's dossiers of the period (3.2, 3.5b).
 DOSSIER_SETS: dict[str, Expr] = {
@@ -130,26 +152,83 @@ class Measure:
     subject: Subject
     denominator: Expr
     numerator: Expr  # evaluated on denominator rows only; for an average, the value to sum
-    period_column: str | None  # None: the state at the cutoff, whatever the period
+    period_column: str | None  # None: rows are counted whatever the period
     unit_column: str | None = "unit"  # None: scoped by the expression (authority levels)
     average: bool = False  # numerator / denominator is a mean, in `average_unit` seconds
     average_unit: int = 86_400
+    _: KW_ONLY
+    # The numerator and the denominator in words, for the reference page and the API: what a
+    # reader is told is counted, so they must say what the expressions above compute.
+    counts: str
+    out_of: str
+
+    def __post_init__(self) -> None:
+        for name in ("counts", "out_of"):
+            text = getattr(self, name)
+            if not text.strip() or "\n" in text:
+                raise ValueError(f"measure {self.key!r}: `{name}` must be one line of words")
 
 
-def _dossiers(key: str, numerator: Expr, denominator: Expr = COUNTED) -> Measure:
-    return Measure(key, Subject.dossier, denominator, numerator, "received_at")
+def _words_follow_rows(key: str, default_rows: bool, default_words: bool) -> None:
+    """A helper's default denominator comes with its words: overriding one but not the other
+    would describe rows the measure does not count."""
+    if default_rows != default_words:
+        raise ValueError(f"measure {key!r}: give `denominator` and `out_of` together")
 
 
-def _feedback(key: str, numerator: Expr) -> Measure:
-    return Measure(key, Subject.feedback, lit(True), numerator, "received_at")
+def _dossiers(
+    key: str,
+    numerator: Expr,
+    *,
+    counts: str,
+    denominator: Expr = COUNTED,
+    out_of: str = COUNTED_WORDS,
+) -> Measure:
+    _words_follow_rows(key, denominator is COUNTED, out_of == COUNTED_WORDS)
+    return Measure(
+        key, Subject.dossier, denominator, numerator, "received_at", counts=counts, out_of=out_of
+    )
 
 
-def _announced(key: str, numerator: Expr, denominator: Expr, period: str | None) -> Measure:
-    return Measure(key, Subject.procedure, denominator, numerator, period, "announcing_unit")
+def _feedback(key: str, numerator: Expr, *, counts: str) -> Measure:
+    return Measure(
+        key,
+        Subject.feedback,
+        lit(True),
+        numerator,
+        "received_at",
+        counts=counts,
+        out_of="feedback received in the period",
+    )
 
 
-def _authority(key: str, numerator: Expr, denominator: Expr = UNDER_AUTHORITY) -> Measure:
-    return Measure(key, Subject.procedure, denominator, numerator, None, None)
+def _announced(
+    key: str, numerator: Expr, *, counts: str, denominator: Expr, out_of: str, period: str | None
+) -> Measure:
+    return Measure(
+        key,
+        Subject.procedure,
+        denominator,
+        numerator,
+        period,
+        "announcing_unit",
+        counts=counts,
+        out_of=out_of,
+    )
+
+
+def _authority(
+    key: str,
+    numerator: Expr,
+    *,
+    counts: str,
+    denominator: Expr = UNDER_AUTHORITY,
+    out_of: str = UNDER_AUTHORITY_WORDS,
+) -> Measure:
+    _words_follow_rows(key, denominator is UNDER_AUTHORITY, out_of == UNDER_AUTHORITY_WORDS)
+    return Measure(
+        key, Subject.procedure, denominator, numerator, None, None, counts=counts, out_of=out_of
+    )
 
 
 MEASURES: dict[str, Measure] = {
@@ -158,8 +237,12 @@ MEASURES: dict[str, Measure] = {
         _announced(
             "procedures_announced_on_time",
             not_(col("announced_late")),
-            not_null(col("first_announced_on")),
-            "first_announced_on",
+            counts="procedures whose every announcement decision, later ones included, came "
+            "at least `announcement_lead_working_days` working days before its legal basis "
+            "took effect",
+            denominator=ANNOUNCED,
+            out_of=ANNOUNCED_WORDS,
+            period="first_announced_on",
         ),
         _announced(
             "procedures_published_on_time",
@@ -177,14 +260,23 @@ MEASURES: dict[str, Measure] = {
                     le(CUTOFF_DATE, col("publish_due_on")),
                 ),
             ),
-            not_null(col("first_announced_on")),
-            "first_announced_on",
+            counts="procedures first published on the national database within "
+            "`publication_working_days` working days of their first decision, or not yet "
+            "published on the cutoff's day and not yet overdue",
+            denominator=ANNOUNCED,
+            out_of=ANNOUNCED_WORDS,
+            period="first_announced_on",
         ),
         _announced(
             "procedures_published_in_full",
             col("components_complete"),
-            all_of(not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)),
-            None,
+            counts="procedures whose latest publication carries all 7 required components",
+            denominator=all_of(
+                not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)
+            ),
+            out_of="procedures whose first announcement decision the unit made, published on the "
+            "national database by the cutoff's day, whatever the period",
+            period=None,
         ),
         _dossiers(
             "dossiers_synced",
@@ -192,45 +284,84 @@ MEASURES: dict[str, Measure] = {
                 by_cutoff("synced_at"),
                 any_of(is_null(col("sync_due_at")), le(col("synced_at"), col("sync_due_at"))),
             ),
+            counts="dossiers first synced to the national portal by the cutoff, and within "
+            "`sync_max_delay_hours` of receipt when that setting is not 0",
         ),
-        _dossiers("dossiers_on_time", DOSSIER_ON_TIME),
+        _dossiers("dossiers_on_time", DOSSIER_ON_TIME, counts=DOSSIER_ON_TIME_WORDS),
         Measure(
             "average_processing_days",
             Subject.dossier,
-            all_of(COUNTED, by_cutoff("ended_at"), not_(col("withdrawn"))),
-            Minus(SecondsBetween(col("received_at"), col("ended_at")), col("paused_seconds")),
-            "received_at",
+            denominator=all_of(COUNTED, by_cutoff("ended_at"), not_(col("withdrawn"))),
+            out_of="dossiers received in the period, accepted at intake, ended by the cutoff "
+            "and never withdrawn",
+            numerator=Minus(
+                SecondsBetween(col("received_at"), col("ended_at")), col("paused_seconds")
+            ),
+            counts="each dossier's time from receipt to end (processed, returned or stopped), "
+            "less its answered supplement time (unless the answer re-set the due date)",
+            period_column="received_at",
             average=True,
         ),
-        _authority("procedures_online", ONLINE_SERVICE),
+        _authority(
+            "procedures_online",
+            ONLINE_SERVICE,
+            counts="procedures offered as an online service (partial or full)",
+        ),
         _authority(
             "online_services_used",
             In(col("code"), "procedures_with_online_dossiers"),
-            all_of(UNDER_AUTHORITY, ONLINE_SERVICE),
+            counts="procedures with at least one online dossier received in the period by the "
+            "subtree and accepted at intake",
+            denominator=all_of(UNDER_AUTHORITY, ONLINE_SERVICE),
+            out_of="procedures under the unit's authority (configured, handled at a level its "
+            "subtree has) offered online, whatever the period",
         ),
-        _dossiers("dossiers_online", eq(col("channel"), lit(2))),
+        _dossiers(
+            "dossiers_online",
+            eq(col("channel"), lit(2)),
+            counts="dossiers submitted online (channel 2)",
+        ),
         _dossiers(
             "dossiers_full_online",
             all_of(eq(col("channel"), lit(2)), eq(col("online_service"), lit("full"))),
-            all_of(COUNTED, col("full_online_eligible")),
+            counts="dossiers submitted online (channel 2) for a procedure offered as a "
+            "full-online service",
+            denominator=all_of(COUNTED, col("full_online_eligible")),
+            out_of="dossiers received in the period and accepted at intake whose procedure is "
+            "eligible for full-online service",
         ),
         _authority(
             "fee_procedures_payment_integrated",
             col("payment_integrated"),
-            all_of(UNDER_AUTHORITY, col("fee_bearing")),
+            counts="fee-bearing procedures integrated with online payment",
+            denominator=all_of(UNDER_AUTHORITY, col("fee_bearing")),
+            out_of="fee-bearing procedures under the unit's authority (configured, handled at a "
+            "level its subtree has), whatever the period",
         ),
         _authority(
             "fee_procedures_paid_online",
             In(col("code"), "procedures_paid_online"),
-            all_of(UNDER_AUTHORITY, col("fee_bearing")),
+            counts="fee-bearing procedures with at least one dossier received in the period by "
+            "the subtree, accepted at intake and paid online",
+            denominator=all_of(UNDER_AUTHORITY, col("fee_bearing")),
+            out_of="fee-bearing procedures under the unit's authority (configured, handled at a "
+            "level its subtree has), whatever the period",
         ),
         _dossiers(
-            "dossiers_paid_online", col("paid_online"), all_of(COUNTED, gt(col("fee"), lit(0)))
+            "dossiers_paid_online",
+            col("paid_online"),
+            counts="dossiers with at least one payment made online",
+            denominator=all_of(COUNTED, gt(col("fee"), lit(0))),
+            out_of="dossiers received in the period and accepted at intake with a fee (assessed "
+            "or paid) above 0",
         ),
         _dossiers(
             "dossiers_electronic_result",
             col("result_electronic"),
-            all_of(COUNTED, col("returns_result_document"), by_cutoff("returned_at")),
+            counts="dossiers whose result was issued electronically",
+            denominator=all_of(COUNTED, col("returns_result_document"), by_cutoff("returned_at")),
+            out_of="dossiers received in the period and accepted at intake whose procedure "
+            "returns a result document and whose result was returned by the cutoff",
         ),
         _dossiers(
             "dossiers_digitized",
@@ -244,38 +375,66 @@ MEASURES: dict[str, Measure] = {
                     col("result_digitized"),
                 ),
             ),
+            counts="dossiers with at least one digitized component and, if a result document "
+            "was returned by the cutoff, an electronic or digitized result",
         ),
-        _dossiers("dossiers_reusing_data", gt(col("reused_components"), lit(0))),
+        _dossiers(
+            "dossiers_reusing_data",
+            gt(col("reused_components"), lit(0)),
+            counts="dossiers with at least one component reused from digitized data",
+        ),
         _dossiers(
             "dossiers_data_store",
             any_of(gt(col("data_store_components"), lit(0)), col("result_pushed_to_data_store")),
+            counts="dossiers with at least one component taken from the citizen's data store, "
+            "or their result pushed to it",
         ),
         _authority(
             "individual_procedures_population_data",
             col("uses_population_data"),
-            all_of(UNDER_AUTHORITY, col("for_individuals")),
+            counts="procedures for individuals that use the population database",
+            denominator=all_of(UNDER_AUTHORITY, col("for_individuals")),
+            out_of="procedures for individuals under the unit's authority (configured, handled "
+            "at a level its subtree has), whatever the period",
         ),
-        _dossiers("dossiers_population_data", col("population_data_used")),
+        _dossiers(
+            "dossiers_population_data",
+            col("population_data_used"),
+            counts="dossiers whose applicant's identity was verified through VNeID or the "
+            "population database",
+        ),
         Measure(
             "communes_certified_copies",
             Subject.commune,
-            lit(True),
-            all_of(
+            denominator=lit(True),
+            out_of="communes of the subtree as they are today, each with what the communes "
+            "merged into it did, whatever the period",
+            numerator=all_of(
                 le(col("certified_copy_offered_since"), CUTOFF_DATE),
                 le(col("first_certified_copy_at"), CUTOFF),
             ),
-            None,
-            "code",
+            counts="communes that offered electronic certified copies by the cutoff's day and "
+            "issued one by the cutoff",
+            period_column=None,
+            unit_column="code",
         ),
-        _feedback("feedback_classified", col("classified")),
-        _feedback("feedback_on_time", FEEDBACK_ON_TIME),
+        _feedback(
+            "feedback_classified",
+            col("classified"),
+            counts="feedback classified (given a category)",
+        ),
+        _feedback("feedback_on_time", FEEDBACK_ON_TIME, counts=FEEDBACK_ON_TIME_WORDS),
         _feedback(
             "feedback_satisfaction",
             all_of(not_(col("dissatisfied")), not_(col("complained_again")), FEEDBACK_ON_TIME),
+            counts="feedback not rated dissatisfied, not complained about again, and on time "
+            "as `feedback_on_time` counts",
         ),
         _dossiers(
             "dossier_satisfaction",
             all_of(not_(col("dissatisfied")), not_(col("complaint")), DOSSIER_ON_TIME),
+            counts="dossiers whose latest rating is not dissatisfied, with no complaint, and on "
+            "time as `dossiers_on_time` counts",
         ),
     ]
 }
@@ -385,7 +544,15 @@ def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
     return Tally(numerator, denominator)
 
 
-_DOSSIER_SCOPE = Measure("_", Subject.dossier, COUNTED, COUNTED, "received_at")
+_DOSSIER_SCOPE = Measure(
+    "_",
+    Subject.dossier,
+    COUNTED,
+    COUNTED,
+    "received_at",
+    counts="dossiers accepted at intake",
+    out_of="dossiers received in the period",
+)
 
 
 def _sets_used(measure: Measure) -> list[str]:

@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tthc.measures import MEASURES
 from tthc.periods import Period
-from tthc.profile import Profile
+from tthc.profile import Part, Profile
 from tthc.scoring import IndicatorScore, PartScore, Scorecard
 from tthc.units import Unit, UnitTree
 
@@ -450,7 +451,15 @@ class IndicatorInfo(BaseModel):
     points: float
     levels: list[str]
     monitoring: bool
-    parts: list[dict[str, Any]]
+    parts: list[dict[str, Any]] = Field(
+        description="each part as the profile declares it, with its measure's numerator "
+        "(`counts`) and denominator (`out_of`) in words"
+    )
+
+
+def _part_info(part: Part) -> dict[str, Any]:
+    measure = MEASURES[part.measure]  # the profile is checked to name only known measures
+    return {**part.model_dump(mode="json"), "counts": measure.counts, "out_of": measure.out_of}
 
 
 class GroupInfo(BaseModel):
@@ -483,7 +492,7 @@ class CatalogOut(BaseModel):
                     points=i.points,
                     levels=[level.value for level in i.levels],
                     monitoring=i.monitoring,
-                    parts=[p.model_dump(mode="json") for p in i.parts],
+                    parts=[_part_info(p) for p in i.parts],
                 )
                 for i in profile.indicators
             ],

@@ -8,6 +8,7 @@ import pytest
 
 from tests.api.conftest import AS_OF, Reference
 from tthc.calendar import VN_TZ
+from tthc.measures import MEASURES
 from tthc.periods import date_range, parse_period
 from tthc.scoring import Scorecard
 
@@ -91,3 +92,11 @@ def test_the_catalog_lists_22_indicators_worth_100(api):
     assert len(body["indicators"]) == 22
     assert sum(i["points"] for i in body["indicators"]) == 100
     assert body["groups"][0]["name_vi"] == "Công khai, minh bạch"
+
+
+def test_the_catalog_says_what_each_part_counts(api):
+    body = api.get("/v1/indicators").json()
+    for indicator in body["indicators"]:
+        for part in indicator["parts"]:
+            measure = MEASURES[part["measure"]]
+            assert (part["counts"], part["out_of"]) == (measure.counts, measure.out_of)

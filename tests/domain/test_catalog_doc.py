@@ -7,10 +7,13 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from tthc.catalog_doc import NOT_ASSESSED, indicators_markdown
+from tthc.catalog_doc import DENOMINATOR, NOT_ASSESSED, NUMERATOR, indicators_markdown
 from tthc.cli import app
+from tthc.expr import lit
+from tthc.measures import COUNTED, MEASURES, Measure, Subject, _dossiers
 from tthc.profile import load_profile, parse_profile
 from tthc.units import UnitLevel
 
@@ -102,6 +105,46 @@ def test_special_cases_follow_when_empty():
     assert len(nothing_to_count("3.5")) == 2
 
 
+def test_every_indicator_section_says_what_its_measures_count():
+    page = _page()
+    for indicator in load_profile().indicators:
+        section = _indicator_section(page, indicator.code)
+        for part in indicator.parts:
+            measure = MEASURES[part.measure]
+            assert f"  - {NUMERATOR}: {measure.counts}\n" in section, (indicator.code, part.label)
+            assert f"  - {DENOMINATOR}: {measure.out_of}\n" in section, (indicator.code, part.label)
+            when = (
+                f"its `{measure.period_column}`"
+                if measure.period_column
+                else "not placed in a period"
+            )
+            assert f"  - Measure: `{measure.key}`, " in section and when in section
+        lines = re.findall(rf"^  - ({NUMERATOR}|{DENOMINATOR}): ", section, re.MULTILINE)
+        assert lines == [NUMERATOR, DENOMINATOR] * len(indicator.parts), indicator.code
+
+
+@pytest.mark.parametrize("key", sorted(MEASURES))
+def test_a_measures_denominator_words_say_how_its_rows_are_placed_in_time(key: str):
+    measure = MEASURES[key]
+    if measure.period_column is None:
+        assert "whatever the period" in measure.out_of and "in the period" not in measure.out_of
+    else:
+        assert "in the period" in measure.out_of and "whatever the period" not in measure.out_of
+
+
+def test_a_measure_cannot_be_declared_without_its_words():
+    with pytest.raises(TypeError):
+        Measure("m", Subject.dossier, COUNTED, COUNTED, "received_at")  # type: ignore[call-arg]
+    for counts, out_of in [("", "dossiers"), ("dossiers", "  "), ("two\nlines", "dossiers")]:
+        with pytest.raises(ValueError, match="one line of words"):
+            Measure(
+                "m", Subject.dossier, COUNTED, COUNTED, "received_at", counts=counts, out_of=out_of
+            )
+    # a denominator of its own without words of its own would keep the default's words
+    with pytest.raises(ValueError, match="together"):
+        _dossiers("m", COUNTED, counts="dossiers", denominator=lit(True))
+
+
 def test_grades_and_the_total_on_100_come_from_the_profile():
     raw = _default_raw()
     raw["non_applicable"] = "full"
@@ -117,6 +160,11 @@ def test_grades_and_the_total_on_100_come_from_the_profile():
         ("≥ 0", "Chưa đạt", "Not met"),
     ]
     assert '`non_applicable = "rescale"`' in _section(_page(), "Total on 100 and grade")
+
+
+def _indicator_section(page: str, code: str) -> str:
+    """The text under `### <code> ...`, up to the next heading."""
+    return re.split(r"\n#{2,3} ", page.split(f"\n### {code} ", 1)[1], maxsplit=1)[0]
 
 
 def _page() -> str:

@@ -15,7 +15,8 @@ router = APIRouter(tags=["catalog"])
     response_model=CatalogOut,
     summary="Danh mục chỉ số / The indicator catalog",
     description="Groups, grade bands and the 22 indicators with their parts, points, rules and "
-    "the levels they apply to, as the profile in use defines them.",
+    "the levels they apply to, as the profile in use defines them; each part with what its "
+    "measure counts (`counts`, the numerator) out of what (`out_of`, the denominator), in words.",
 )
 def get_indicators(state: State) -> CatalogOut:
     return CatalogOut.of(state.profile)
