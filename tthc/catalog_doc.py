@@ -11,6 +11,8 @@ does not carry (which values are uncertain) is left out rather than restated by 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tthc.measures import MEASURES, Measure
 from tthc.profile import Indicator, Part, Profile, Rule, Settings, WhenEmpty
 from tthc.units import UnitLevel
@@ -18,6 +20,14 @@ from tthc.units import UnitLevel
 NOT_ASSESSED = "not assessed"
 NUMERATOR = "Numerator"  # the labels of a measure's words, one line each
 DENOMINATOR = "Denominator"
+
+
+def part_info(part: Part) -> dict[str, Any]:
+    """A part as the profile declares it, with its measure's numerator and denominator in
+    words: what `tthc indicators --json` and `GET /v1/indicators` list."""
+    measure = MEASURES[part.measure]  # the profile is checked to name only known measures
+    return {**part.model_dump(mode="json"), "counts": measure.counts, "out_of": measure.out_of}
+
 
 # What each rule does with a rate in [0, 1] (Part.points_for).
 _RULE_MEANING: dict[Rule, str] = {

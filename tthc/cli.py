@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tthc.catalog_doc import indicators_markdown
+from tthc.catalog_doc import indicators_markdown, part_info
 from tthc.events import EventError, parse_event
 from tthc.profile import ProfileError, load_profile
 from tthc.units import UnitLevel
@@ -62,7 +62,7 @@ def indicators(
                     "points": i.points,
                     "levels": [level.value for level in i.levels],
                     "monitoring": i.monitoring,
-                    "parts": [p.model_dump(mode="json") for p in i.parts],
+                    "parts": [part_info(p) for p in i.parts],
                 }
                 for i in profile.indicators
             ],

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tthc.measures import MEASURES
+from tthc.catalog_doc import part_info
 from tthc.periods import Period
-from tthc.profile import Part, Profile
+from tthc.profile import Profile
 from tthc.scoring import IndicatorScore, PartScore, Scorecard
 from tthc.units import Unit, UnitTree
 
@@ -457,11 +457,6 @@ class IndicatorInfo(BaseModel):
     )
 
 
-def _part_info(part: Part) -> dict[str, Any]:
-    measure = MEASURES[part.measure]  # the profile is checked to name only known measures
-    return {**part.model_dump(mode="json"), "counts": measure.counts, "out_of": measure.out_of}
-
-
 class GroupInfo(BaseModel):
     number: int
     name_vi: str
@@ -492,7 +487,7 @@ class CatalogOut(BaseModel):
                     points=i.points,
                     levels=[level.value for level in i.levels],
                     monitoring=i.monitoring,
-                    parts=[_part_info(p) for p in i.parts],
+                    parts=[part_info(p) for p in i.parts],
                 )
                 for i in profile.indicators
             ],

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from tests.domain.test_events import received
 from tthc.cli import app
+from tthc.measures import MEASURES
 
 runner = CliRunner()
 
@@ -21,6 +22,10 @@ def test_indicators_json_lists_22_indicators_worth_100_with_17_for_communes():
     assert sum(i["points"] for i in indicators) == 100
     assert sum("commune" in i["levels"] for i in indicators) == 17
     assert indicators[0]["name_vi"] == "Tỷ lệ TTHC được công bố đúng hạn"
+    # every part says what it counts, as declared beside its measure
+    parts = [p for i in indicators for p in i["parts"]]
+    assert all(p["counts"] == MEASURES[p["measure"]].counts for p in parts)
+    assert all(p["out_of"] == MEASURES[p["measure"]].out_of for p in parts)
 
 
 def test_indicators_table_shows_vietnamese_names():
