@@ -45,7 +45,6 @@ class Settings(_Strict):
     feedback_decide_working_days: Annotated[int, Field(ge=1, le=60)] = 2
     feedback_info_request_working_days: Annotated[int, Field(ge=1, le=60)] = 5
     feedback_handle_working_days: Annotated[int, Field(ge=1, le=120)] = 15
-    digitization_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
 
 
 class Part(_Strict):
