@@ -264,8 +264,11 @@ MEASURES: dict[str, Measure] = {
             "`publication_working_days` working days of their first decision, or not yet "
             "published on the cutoff's day and not yet overdue",
             denominator=ANNOUNCED,
-            out_of=ANNOUNCED_WORDS,
-            period="first_announced_on",
+            # placed by the day publication falls due, not the decision's: a decision at the
+            # end of a month is judged with the procedures due to be published in the next
+            out_of="procedures announced by the unit whose publication fell due in the period "
+            "(`publication_working_days` working days after their first decision)",
+            period="publish_due_on",
         ),
         _announced(
             "procedures_published_in_full",

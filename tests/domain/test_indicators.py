@@ -99,6 +99,23 @@ def test_1_2_published_within_five_working_days_of_the_decision():
     )
 
 
+def test_1_2_counts_a_procedure_in_the_period_its_publication_falls_due():
+    s = Scenario()
+    # Decided Wed 29 May: 5 working days later (30, 31 May, 3, 4, 5 June) is Wed 5 June.
+    announce(s, "LATE_MAY", "2024-05-29", "2024-07-01")
+    # Decided Thu 2 May: due Wed 8 May, published on the 6th.
+    announce(s, "EARLY_MAY", "2024-05-02", "2024-07-01")
+    s.add("EARLY_MAY", ProcedurePublished(published_on=d("2024-05-06"), components=[]))
+    # May is judged at its end: only the procedure due in May, on time.
+    assert s.counts(
+        "procedures_published_on_time", unit=PROVINCE, period="2024-05", as_of="2024-07-01 12:00"
+    ) == (1, 1)
+    # June: the late-May decision, never published, overdue since 5 June.
+    assert s.counts(
+        "procedures_published_on_time", unit=PROVINCE, period="2024-06", as_of="2024-07-01 12:00"
+    ) == (0, 1)
+
+
 def test_1_3_published_in_full_needs_all_seven_components():
     s = Scenario()
     everything = list(ProcedureComponent)
