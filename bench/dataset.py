@@ -239,6 +239,7 @@ def _dossier_facts_sql(plan: Plan) -> str:
         "withdrawn": "withdrawn",
         "supplement_requests": "supplement_requests",
         "paused_seconds": "paused_seconds",
+        "supplement_seconds": "paused_seconds",  # no due date is re-set in this data
         "paused_since": "paused_since",
         "returned_at": "returned_at",
         "result_electronic": "returned_at IS NOT NULL AND result_electronic",

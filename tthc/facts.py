@@ -64,7 +64,8 @@ class DossierFacts(Facts):
     ended_at: datetime | None
     withdrawn: bool
     supplement_requests: int
-    paused_seconds: int
+    paused_seconds: int  # supplement time the due date does not already hold (2.1)
+    supplement_seconds: int  # all answered supplement time (2.2)
     paused_since: datetime | None
     returned_at: datetime | None
     result_electronic: bool
@@ -159,6 +160,7 @@ def dossier_facts(
         withdrawn=state.withdrawn_at is not None,
         supplement_requests=len(state.supplements),
         paused_seconds=state.paused_seconds,
+        supplement_seconds=state.supplement_seconds,
         paused_since=_utc(state.paused_since),
         returned_at=_utc(state.returned_at),
         result_electronic=state.result_electronic,

@@ -297,11 +297,13 @@ MEASURES: dict[str, Measure] = {
             denominator=all_of(COUNTED, by_cutoff("ended_at"), not_(col("withdrawn"))),
             out_of="dossiers received in the period, accepted at intake, ended by the cutoff "
             "and never withdrawn",
+            # all supplement time off, even where the due date was re-set for it: 2.2 measures
+            # the unit's processing time, which a re-set due date does not change
             numerator=Minus(
-                SecondsBetween(col("received_at"), col("ended_at")), col("paused_seconds")
+                SecondsBetween(col("received_at"), col("ended_at")), col("supplement_seconds")
             ),
             counts="each dossier's time from receipt to end (processed, returned or stopped), "
-            "less its answered supplement time (unless the answer re-set the due date)",
+            "less all its answered supplement time",
             period_column="received_at",
             average=True,
         ),

@@ -259,6 +259,16 @@ class DossierState(_Folding):
         )
 
     @property
+    def supplement_seconds(self) -> int:
+        """All the time answered supplement requests kept the dossier with the applicant: not
+        processing time (2.2), whether or not the due date was re-set for it."""
+        return sum(
+            int((s.answered_at - s.requested_at).total_seconds())
+            for s in self.supplements
+            if s.answered_at is not None
+        )
+
+    @property
     def paused_since(self) -> datetime | None:
         """Start of a supplement request the applicant has not answered yet."""
         open_ones = [s.requested_at for s in self.supplements if s.answered_at is None]

@@ -113,6 +113,22 @@ def commune_facts_table_sql(tables: TableNames = TABLES) -> str:
     return facts_table_sql(Subject.commune, tables)
 
 
+def add_fact_column_sql(subject: Subject, name: str, tables: TableNames = TABLES) -> str:
+    """A column added to a fact row since its table was created, where the row declares it.
+
+    A fresh database has it already (the CREATE is derived from today's row): IF NOT EXISTS.
+    Existing rows read the type's default until `tthc replay` derives them again.
+    """
+    columns = [column for column, _ in fact_columns(FACTS_OF[subject])]
+    type_ = dict(fact_columns(FACTS_OF[subject]))[name]
+    position = columns.index(name)
+    where = f"AFTER `{columns[position - 1]}`" if position else "FIRST"
+    return (
+        f"ALTER TABLE {getattr(tables, subject.value)} "
+        f"ADD COLUMN IF NOT EXISTS `{name}` {type_} {where}"
+    )
+
+
 def schema_migrations_table_sql() -> str:
     # Two processes may migrate at once (aggregator and API): a repeated row collapses.
     return _create_table(
@@ -269,6 +285,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             unit_day_procedure_sets_table_sql(),
             window_generations_table_sql(),
         ),
+    ),
+    Migration(
+        4,
+        "all supplement time, for 2.2",
+        (add_fact_column_sql(Subject.dossier, "supplement_seconds"),),
     ),
 )
 

@@ -7,7 +7,7 @@ numerator and denominator read back equals the reference computation.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from services.aggregator.processing import (
     HistoryStore,
     Record,
 )
-from services.aggregator.schema import MIGRATIONS
+from services.aggregator.schema import MIGRATIONS, schema_migrations_table_sql
 from services.clickhouse import (
     SchemaError,
     check_schema,
@@ -77,6 +77,24 @@ def test_migrations_apply_once_and_check_the_schema(clickhouse) -> None:
     clickhouse.command("ALTER TABLE feedback_facts DROP COLUMN classified")
     with pytest.raises(SchemaError, match="feedback_facts.classified"):
         check_schema(clickhouse)
+
+
+def test_migration_4_adds_the_supplement_time_to_a_database_made_before_it(clickhouse) -> None:
+    # a database migrated up to 3 by the code of then: dossier_facts without the column
+    for migration in MIGRATIONS[:3]:
+        for statement in migration.statements:
+            clickhouse.command(statement.replace("    `supplement_seconds` Int64,\n", ""))
+    clickhouse.command(schema_migrations_table_sql())
+    clickhouse.insert(
+        "schema_migrations",
+        [(m.version, m.name, datetime.now(UTC)) for m in MIGRATIONS[:3]],
+        column_names=["version", "name", "applied_at"],
+    )
+    with pytest.raises(SchemaError, match="dossier_facts.supplement_seconds"):
+        check_schema(clickhouse)
+    assert migrate(clickhouse) == [4]  # and the schema check in it passes
+    columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
+    assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
 
 
 def test_every_tally_equals_the_reference(clickhouse, tree, small_events) -> None:

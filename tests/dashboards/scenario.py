@@ -74,6 +74,7 @@ def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
         withdrawn=False,
         supplement_requests=0,
         paused_seconds=0,
+        supplement_seconds=0,
         paused_since=None,
         returned_at=None,
         result_electronic=False,

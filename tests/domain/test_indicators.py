@@ -258,6 +258,21 @@ def test_2_2_average_processing_time_leaves_out_supplement_time_and_unfinished_d
     assert card.indicator("2.2").points == 0 and card.indicator("2.2").lost == 0
 
 
+def test_2_2_leaves_out_supplement_time_even_when_the_due_date_was_re_set_for_it():
+    s = Scenario()
+    # 7 days elapsed, 2 with the applicant; the source re-set the due date at the answer, so
+    # 2.1 must not take the 2 days off again, but they are still not processing time.
+    s.dossier("re_set")
+    s.add("re_set", DossierSupplementRequested(at=t("2024-05-07 08:00")))
+    s.add(
+        "re_set",
+        DossierSupplementReceived(at=t("2024-05-09 08:00"), new_due_at=t("2024-05-14 17:00")),
+    )
+    processed(s, "re_set", "2024-05-13 08:00")
+    part = s.scorecard().indicator("2.2").parts[0]
+    assert (part.denominator, part.rate) == (1, pytest.approx(5.0))  # days, not 7
+
+
 # --- Group 3: online services ---
 
 

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS dossier_facts
     `withdrawn` Bool,
     `supplement_requests` Int64,
     `paused_seconds` Int64,
+    `supplement_seconds` Int64,
     `paused_since` Nullable(DateTime('UTC')),
     `returned_at` Nullable(DateTime('UTC')),
     `result_electronic` Bool,
@@ -194,3 +195,7 @@ CREATE TABLE IF NOT EXISTS window_generations
 ENGINE = MergeTree
 ORDER BY complete
 PARTITION BY generation;
+
+-- migration 4: all supplement time, for 2.2
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`;
