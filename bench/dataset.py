@@ -394,7 +394,7 @@ def _procedure_rows(plan: Plan) -> list[VersionedFacts]:
                     for_individuals=rng.random() < 0.7,
                     uses_population_data=rng.random() < 0.6,
                     first_announced_on=announced,
-                    announced_late=rng.random() < 0.2,
+                    first_late_decision_on=announced if rng.random() < 0.2 else None,
                     publish_due_on=announced + timedelta(days=7),
                     first_published_on=announced + timedelta(days=rng.choice([1, 3, 5, 12]))
                     if published

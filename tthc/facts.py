@@ -115,7 +115,7 @@ class ProcedureFacts(Facts):
     for_individuals: bool
     uses_population_data: bool
     first_announced_on: date | None
-    announced_late: bool
+    first_late_decision_on: date | None  # the first announcement decision that came late
     publish_due_on: date | None
     first_published_on: date | None
     components_complete: bool
@@ -218,11 +218,13 @@ def procedure_facts(
     state: ProcedureState, calendar: WorkingCalendar, settings: Settings
 ) -> ProcedureFacts:
     first = min(state.announcements, key=lambda a: a.decided_on) if state.announcements else None
-    # A procedure in several decisions counts once, and late if any decision was late.
-    announced_late = any(
-        a.decided_on > _shift(calendar, a.effective_on, -settings.announcement_lead_working_days)
+    # A procedure in several decisions counts once, and late if any decision was late: from
+    # the first late one on (1.1 judged at a cutoff before it knows nothing of it).
+    late = [
+        a.decided_on
         for a in state.announcements
-    )
+        if a.decided_on > _shift(calendar, a.effective_on, -settings.announcement_lead_working_days)
+    ]
     publish_due_on = (
         _shift(calendar, first.decided_on, settings.publication_working_days) if first else None
     )
@@ -238,7 +240,7 @@ def procedure_facts(
         for_individuals=ApplicantType.individual in state.applicant_types,
         uses_population_data=state.uses_population_data,
         first_announced_on=first.decided_on if first else None,
-        announced_late=announced_late,
+        first_late_decision_on=min(late) if late else None,
         publish_due_on=publish_due_on,
         first_published_on=state.first_published_on,
         components_complete=state.components >= set(ProcedureComponent),

@@ -236,10 +236,13 @@ MEASURES: dict[str, Measure] = {
     for m in [
         _announced(
             "procedures_announced_on_time",
-            not_(col("announced_late")),
-            counts="procedures whose every announcement decision, later ones included, came "
-            "at least `announcement_lead_working_days` working days before its legal basis "
-            "took effect",
+            any_of(
+                is_null(col("first_late_decision_on")),
+                gt(col("first_late_decision_on"), CUTOFF_DATE),
+            ),
+            counts="procedures whose every announcement decision made by the cutoff's day, "
+            "later ones than the first included, came at least "
+            "`announcement_lead_working_days` working days before its legal basis took effect",
             denominator=ANNOUNCED,
             out_of=ANNOUNCED_WORDS,
             period="first_announced_on",

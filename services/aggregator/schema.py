@@ -291,6 +291,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "all supplement time, for 2.2",
         (add_fact_column_sql(Subject.dossier, "supplement_seconds"),),
     ),
+    Migration(
+        5,
+        "the day of the first late decision, for 1.1",
+        (
+            add_fact_column_sql(Subject.procedure, "first_late_decision_on"),
+            f"ALTER TABLE {TABLES.procedure} DROP COLUMN IF EXISTS announced_late",
+        ),
+    ),
 )
 
 

@@ -79,11 +79,17 @@ def test_migrations_apply_once_and_check_the_schema(clickhouse) -> None:
         check_schema(clickhouse)
 
 
-def test_migration_4_adds_the_supplement_time_to_a_database_made_before_it(clickhouse) -> None:
-    # a database migrated up to 3 by the code of then: dossier_facts without the column
+def test_migrations_4_and_5_bring_a_database_made_before_them_to_todays_facts(clickhouse) -> None:
+    # a database migrated up to 3 by the code of then: its fact columns of that time
+    then = {
+        "    `supplement_seconds` Int64,\n": "",
+        "`first_late_decision_on` Nullable(Date)": "`announced_late` Bool",
+    }
     for migration in MIGRATIONS[:3]:
         for statement in migration.statements:
-            clickhouse.command(statement.replace("    `supplement_seconds` Int64,\n", ""))
+            for now, before in then.items():
+                statement = statement.replace(now, before)
+            clickhouse.command(statement)
     clickhouse.command(schema_migrations_table_sql())
     clickhouse.insert(
         "schema_migrations",
@@ -92,9 +98,11 @@ def test_migration_4_adds_the_supplement_time_to_a_database_made_before_it(click
     )
     with pytest.raises(SchemaError, match="dossier_facts.supplement_seconds"):
         check_schema(clickhouse)
-    assert migrate(clickhouse) == [4]  # and the schema check in it passes
+    assert migrate(clickhouse) == [4, 5]  # and the schema check in it passes
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
     assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
+    columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE procedure_facts").result_rows]
+    assert "first_late_decision_on" in columns and "announced_late" not in columns
 
 
 def test_every_tally_equals_the_reference(clickhouse, tree, small_events) -> None:

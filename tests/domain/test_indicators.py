@@ -80,6 +80,16 @@ def test_1_1_announced_on_time_counts_a_procedure_once_and_late_if_any_decision_
     assert s.scorecard(COMMUNE).indicator("1.1").applicable is False
 
 
+def test_1_1_a_late_decision_counts_from_its_day_on():
+    s = Scenario()
+    announce(s, "F", "2024-05-02", "2024-05-20", "1")  # on time, in May
+    announce(s, "F", "2024-06-14", "2024-06-17", "2")  # late, in June
+    # May is judged at its end: the June decision was not made yet.
+    assert s.counts("procedures_announced_on_time", unit=PROVINCE, period="2024-05") == (1, 1)
+    # The year so far, judged on 1 July, knows it: F is late.
+    assert s.counts("procedures_announced_on_time", unit=PROVINCE, period="2024") == (0, 1)
+
+
 def test_1_2_published_within_five_working_days_of_the_decision():
     s = Scenario()
     # Decided Thu 2 May; 5 working days later (3, 4, 6, 7, 8 May) is Wed 8 May.

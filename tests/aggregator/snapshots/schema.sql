@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS procedure_facts
     `for_individuals` Bool,
     `uses_population_data` Bool,
     `first_announced_on` Nullable(Date),
-    `announced_late` Bool,
+    `first_late_decision_on` Nullable(Date),
     `publish_due_on` Nullable(Date),
     `first_published_on` Nullable(Date),
     `components_complete` Bool,
@@ -199,3 +199,9 @@ PARTITION BY generation;
 -- migration 4: all supplement time, for 2.2
 
 ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`;
+
+-- migration 5: the day of the first late decision, for 1.1
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) AFTER `first_announced_on`;
+
+ALTER TABLE procedure_facts DROP COLUMN IF EXISTS announced_late;
