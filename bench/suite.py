@@ -345,17 +345,19 @@ class Suite:
                 section.rows.append(Row(f"p99 at {label}", p99, "ms", note=note))
         if section.missed:
             section.where_time_goes = (
-                "Freshness is the sum of: the ingest's answer → the worker's next batch (a batch "
-                "closes at 2,000 records or 1 s), the batch step and its insert, and the next poll "
-                "of the live scoreboard. In the all-in-one process the three services share one "
-                "interpreter (one core's worth of Python under the GIL) with Kafka, the sender "
-                "and the poller on the other core; once the offered rate passes what the batch "
-                "step handles (see the aggregator's profile), a backlog builds and freshness grows "
-                "with the run's length (compare p50 at 200/s and at 1,000/s). Next steps: the "
-                "aggregator's per-event costs below; with a ClickHouse server, the aggregator in "
-                "its own process (its own interpreter and core); a shorter batch window "
-                "(`TTHC_AGGREGATOR_BATCH_SECONDS`) at low rates.\n\n"
-                + self._batch_profile("freshness")
+                "Freshness is the sum of: the ingest's answer → the worker's next batch (in "
+                "`tthc run` a batch closes at 2,000 records or 0.3 s), the batch step and its "
+                "insert, and the next poll of the live scoreboard. In the all-in-one process the "
+                "three services share one interpreter (one core's worth of Python under the GIL) "
+                "with Kafka, the sender and the poller on the other core. Sampled at 1,000 "
+                "events/s (py-spy), that interpreter is busy nearly all the time, most of it "
+                "answering the ingest's batches (each event validated, checked and encoded "
+                "again for Kafka) and the poller's requests, so the aggregator's batches wait "
+                "their turn; once the offered rate passes what is left for them, a backlog builds "
+                "and freshness grows with the run's length (compare p50 at 200/s and at "
+                "1,000/s). Next steps: with a ClickHouse server, the aggregator in its own process "
+                "(its own interpreter and core), as deployed; the aggregator's per-event costs "
+                "below.\n\n" + self._batch_profile("freshness")
             )
         return section
 

@@ -150,6 +150,13 @@ def run(
     ] = False,
     refresh_seconds: Annotated[float, typer.Option(help="unit_scores refresh period")] = 15.0,
     partitions: Annotated[int, typer.Option(help="partitions of a new events topic")] = 4,
+    batch_seconds: Annotated[
+        float,
+        typer.Option(
+            help="the aggregator's batch window: short here, for freshness on embedded "
+            "ClickHouse (a worker on a server batches for TTHC_AGGREGATOR_BATCH_SECONDS, 1 s)"
+        ),
+    ] = 0.3,
 ) -> None:
     """Serve ingest, aggregator and API in one process on embedded ClickHouse (Kafka external).
 
@@ -180,6 +187,7 @@ def run(
         http_host=host,
         http_port=aggregator_port,
         partitions=partitions,
+        batch_seconds=batch_seconds,
     )
     api = ApiSettings(
         clickhouse_url=clickhouse,
