@@ -439,9 +439,9 @@ class Suite:
                     note=f"p99 {series['ranking_windows']['p99_ms']:,.0f} ms"),
                 Row(f"{size}: raw-events query p50", raw_p50, "ms",
                     note=f"{d['raw_query']['samples']} runs; {match}"),
-                judged(f"{size}: raw query / scoreboard live (p50)", round(speedup, 1), "×",
+                judged(f"{size}: raw query / scoreboard live (p50)", round(speedup, 2), "×",
                        "≥ 10×", speedup >= 10) if goal else
-                Row(f"{size}: raw query / scoreboard live (p50)", round(speedup, 1), "×"),
+                Row(f"{size}: raw query / scoreboard live (p50)", round(speedup, 2), "×"),
                 Row(f"{size}: windows refreshed after start", d["api"]["windows_ready_seconds"],
                     "s", note=f"a generation alone: {d['window_generation_seconds']:,.1f} s "
                     "in process"),
