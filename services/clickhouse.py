@@ -23,9 +23,12 @@ from services.aggregator.schema import (
     fact_columns,
     schema_migrations_table_sql,
 )
+from services.observability import get_logger
 from tthc.facts import Facts
 from tthc.measures import MEASURES, Scope, Subject, Tally, subject_sql
 from tthc.profile import Profile
+
+log = get_logger("clickhouse")
 
 __all__ = [
     "Client",
@@ -74,7 +77,7 @@ def migrate(client: Client) -> list[int]:
     again. Afterwards the facts tables are checked against the fact rows of this code.
     """
     done = applied_migrations(client)
-    applied = []
+    applied: list[int] = []
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
@@ -87,6 +90,12 @@ def migrate(client: Client) -> list[int]:
         )
         applied.append(migration.version)
     check_schema(client)
+    stale = [m.version for m in MIGRATIONS if m.needs_replay and m.version in applied]
+    if done and stale:  # not a fresh database: it may hold rows written before them
+        log.warning(
+            "facts written before these migrations lack what they add: run `tthc replay`",
+            migrations=stale,
+        )
     return applied
 
 

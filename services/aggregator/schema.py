@@ -259,6 +259,9 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # It adds a fact column: rows written before it hold the column's default until
+    # `tthc replay` derives them again.
+    needs_replay: bool = False
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -290,6 +293,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "all supplement time, for 2.2",
         (add_fact_column_sql(Subject.dossier, "supplement_seconds"),),
+        needs_replay=True,
     ),
     Migration(
         5,
@@ -298,6 +302,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             add_fact_column_sql(Subject.procedure, "first_late_decision_on"),
             f"ALTER TABLE {TABLES.procedure} DROP COLUMN IF EXISTS announced_late",
         ),
+        needs_replay=True,
     ),
 )
 

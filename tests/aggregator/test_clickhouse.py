@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from services.aggregator.processing import (
     BatchProcessor,
@@ -70,7 +71,9 @@ def assert_tallies_equal_reference(client, events, tree, as_of) -> dict:
 
 def test_migrations_apply_once_and_check_the_schema(clickhouse) -> None:
     versions = [m.version for m in MIGRATIONS]
-    assert migrate(clickhouse) == versions
+    with capture_logs() as logs:
+        assert migrate(clickhouse) == versions
+    assert logs == []  # a fresh database has nothing to replay
     assert migrate(clickhouse) == []
     rows = clickhouse.query("SELECT count() FROM schema_migrations FINAL").result_rows
     assert rows == [(len(versions),)]
@@ -98,7 +101,10 @@ def test_migrations_4_and_5_bring_a_database_made_before_them_to_todays_facts(cl
     )
     with pytest.raises(SchemaError, match="dossier_facts.supplement_seconds"):
         check_schema(clickhouse)
-    assert migrate(clickhouse) == [4, 5]  # and the schema check in it passes
+    with capture_logs() as logs:
+        assert migrate(clickhouse) == [4, 5]  # and the schema check in it passes
+    (warning,) = [e for e in logs if e["log_level"] == "warning"]
+    assert "tthc replay" in warning["event"] and warning["migrations"] == [4, 5]
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
     assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE procedure_facts").result_rows]
