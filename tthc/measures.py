@@ -552,6 +552,25 @@ def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
     return Tally(numerator, denominator)
 
 
+def tally_by_procedure(measure: Measure, facts: FactTables, scope: Scope) -> dict[str, Tally]:
+    """The reference count of a dossier measure, per procedure of the dossiers it counts
+    (2.2 is defined per procedure; any dossier rate can be read so, to find the weak ones)."""
+    _require_dossiers(measure)
+    rows_by_procedure: dict[str, list[Mapping[str, Any]]] = {}
+    for row in facts.dossier:
+        rows_by_procedure.setdefault(row["procedure"], []).append(row)
+    found = {
+        procedure: tally(measure, FactTables(dossier=rows), scope)
+        for procedure, rows in rows_by_procedure.items()
+    }
+    return {procedure: t for procedure, t in found.items() if t.denominator}
+
+
+def _require_dossiers(measure: Measure) -> None:
+    if measure.subject is not Subject.dossier:
+        raise ValueError(f"measure {measure.key!r} counts {measure.subject.value}, not dossiers")
+
+
 _DOSSIER_SCOPE = Measure(
     "_",
     Subject.dossier,
@@ -632,6 +651,19 @@ def subject_sql(
         )
         return f"SELECT\n  {select}\nFROM {source}\nSETTINGS join_use_nulls = 1"
     return f"SELECT\n  {select}\nFROM {getattr(tables, subject.value)} FINAL"
+
+
+def by_procedure_sql(measure: Measure, scope: Scope, tables: TableNames = TableNames()) -> str:
+    """`tally_by_procedure` in one query: rows (procedure, numerator, denominator)."""
+    _require_dossiers(measure)
+    env: dict[str, Any] = scope.env()
+    condition = f"({_scope_sql(measure, scope)}) AND {compile_sql(measure.denominator, env)}"
+    value = compile_sql(measure.numerator, env)
+    numerator = f"ifNull(sum(toFloat64({value})), 0)" if measure.average else f"countIf({value})"
+    return (
+        f"SELECT procedure, {numerator} AS numerator, count() AS denominator\n"
+        f"FROM {tables.dossier} FINAL\nWHERE {condition}\nGROUP BY procedure"
+    )
 
 
 # --- Many units at once: one query per subject, rolled up over the tree ---------------------------

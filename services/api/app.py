@@ -10,7 +10,16 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.api import errors
-from services.api.routers import catalog, dossiers, health, rankings, scores, trends, warnings
+from services.api.routers import (
+    catalog,
+    dossiers,
+    health,
+    procedures,
+    rankings,
+    scores,
+    trends,
+    warnings,
+)
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
 from services.clickhouse import migrate
@@ -25,7 +34,9 @@ DESCRIPTION = """\
   and everything under it, for a month (`2024-05`), quarter (`2024-Q2`), half-year (`2024-H1`),
   year (`2024`, to date) or a date range (`from=`&`to=`), judged now or `as_of` an instant.
 * **Rankings** (`/v1/rankings`) of the units of one level, with the rank change since the
-  previous period; **trends** (`/v1/trends`) by day, week or month.
+  previous period; **trends** (`/v1/trends`) by day, week or month; **procedure by procedure**
+  (`/v1/units/{code}/procedures`): an indicator on dossiers for each procedure, worst first
+  (2.2, the average processing time, is defined per procedure).
 * **Sources**: scores and rankings are computed live from the facts by default;
   `source=snapshot` reads the refresher's `unit_scores` (current month, quarter, year);
   `source=windows` sums the rolling windows (per unit and day) the refresher writes at each run,
@@ -92,7 +103,7 @@ def create_app(
     )
     app.state.api = state
     errors.install(app)
-    for module in (scores, rankings, trends, dossiers, warnings, catalog, health):
+    for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
         app.include_router(module.router)
     app.add_middleware(
         RequestObserver,

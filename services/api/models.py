@@ -372,6 +372,23 @@ class Case(BaseModel):
     )
 
 
+class ProcedureTally(BaseModel):
+    procedure: str = Field(description="national procedure code")
+    numerator: float = Field(description="for an average, the sum of the values, in seconds")
+    denominator: int = Field(description="the dossiers of this procedure the measure counts")
+    rate: float = Field(description="numerator ÷ denominator; for an average, in days")
+
+
+class ProceduresOut(BaseModel):
+    unit: UnitRef
+    indicator: str
+    name_vi: str
+    part: str = Field(description="the part's label, '' for an indicator of one part")
+    average: bool = Field(description="the rate is an average (2.2: days), worst = highest")
+    period: PeriodRef
+    items: list[ProcedureTally] = Field(description="worst first, then by procedure code")
+
+
 class CasesOut(BaseModel):
     unit: UnitRef
     indicator: str

@@ -23,6 +23,7 @@ from tthc.measures import (
     Subject,
     Tally,
     bucketed_sql,
+    by_procedure_sql,
     grouped_sql,
     rollup,
 )
@@ -66,6 +67,12 @@ def tallies_by_scope(
             for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
                 result[key].update(found)
     return result
+
+
+def tallies_by_procedure(pool: ClientPool, measure: Measure, scope: Scope) -> dict[str, Tally]:
+    """A dossier measure per procedure over one scope (tthc.measures.tally_by_procedure)."""
+    rows = pool.rows(by_procedure_sql(measure, scope, TABLES), "procedures")
+    return {r["procedure"]: Tally(float(r["numerator"]), int(r["denominator"])) for r in rows}
 
 
 def tallies_by_bucket(

@@ -15,7 +15,7 @@ from tthc.events import (
     ProcedureConfigured,
     make_event,
 )
-from tthc.measures import Tally
+from tthc.measures import MEASURES, FactTables, Tally, tally_by_procedure
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile, load_profile
 from tthc.reference import fact_tables, reference_tallies, scope_of
@@ -96,12 +96,25 @@ class Scenario:
     def tallies(
         self, unit: str = COMMUNE, period: str | Period = "2024-05", as_of: str = "2024-07-01 00:00"
     ) -> dict[str, Tally]:
+        chosen = parse_period(period) if isinstance(period, str) else period
+        scope = scope_of(self.tree, unit, chosen, t(as_of))
+        return reference_tallies(self.profile, self.facts(), scope)
+
+    def facts(self) -> FactTables:
         ledger = Ledger()
         for event in self.events:
             ledger.add(event)
-        facts = fact_tables(ledger, WorkingCalendar(), self.profile)
-        chosen = parse_period(period) if isinstance(period, str) else period
-        return reference_tallies(self.profile, facts, scope_of(self.tree, unit, chosen, t(as_of)))
+        return fact_tables(ledger, WorkingCalendar(), self.profile)
+
+    def by_procedure(
+        self,
+        measure: str,
+        unit: str = COMMUNE,
+        period: str = "2024-05",
+        as_of: str = "2024-07-01 00:00",
+    ) -> dict[str, Tally]:
+        scope = scope_of(self.tree, unit, parse_period(period), t(as_of))
+        return tally_by_procedure(MEASURES[measure], self.facts(), scope)
 
     def counts(self, measure: str, **kwargs: str) -> tuple[float, int]:
         tally = self.tallies(**kwargs)[measure]

@@ -268,6 +268,22 @@ def test_2_2_average_processing_time_leaves_out_supplement_time_and_unfinished_d
     assert card.indicator("2.2").points == 0 and card.indicator("2.2").lost == 0
 
 
+def test_2_2_per_procedure_averages_each_procedure_s_own_dossiers():
+    s = Scenario()
+    for code, procedure, at in [
+        ("a1", "A", "2024-05-08 08:00"),  # 2 days
+        ("a2", "A", "2024-05-10 08:00"),  # 4 days
+        ("b1", "B", "2024-05-11 08:00"),  # 5 days
+    ]:
+        s.dossier(code, procedure=procedure)
+        processed(s, code, at)
+    s.dossier("b_open", procedure="B")  # not finished: not in B's average
+    s.dossier("c_open", procedure="C")  # no finished dossier: C is left out
+    found = s.by_procedure("average_processing_days")
+    days = {p: (t.numerator / t.denominator / 86_400, t.denominator) for p, t in found.items()}
+    assert days == {"A": (3.0, 2), "B": (5.0, 1)}
+
+
 def test_2_2_leaves_out_supplement_time_even_when_the_due_date_was_re_set_for_it():
     s = Scenario()
     # 7 days elapsed, 2 with the applicant; the source re-set the due date at the answer, so

@@ -1,0 +1,92 @@
+"""`GET /v1/units/{code}/procedures`: an indicator on dossiers, procedure by procedure.
+
+2.2 (average processing time) is defined per procedure; every other dossier indicator reads the
+same way, to find the procedures that cost a unit its points. Aggregates only: open like scores.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import invalid, responses
+from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
+from services.api.params import as_of_of, current_quarter, indicator_of, period_of, unit_of
+from services.api.queries import tallies_by_procedure
+from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
+from services.api.state import State
+from tthc.measures import MEASURES, Subject
+from tthc.profile import Indicator, Part
+from tthc.reference import scope_of
+
+router = APIRouter(tags=["scores"])
+
+
+@router.get(
+    "/v1/units/{code}/procedures",
+    response_model=ProceduresOut,
+    summary="Theo từng thủ tục / Procedure by procedure",
+    description="An indicator that counts dossiers (2.x, 3.3, 3.6, 4.x, 5.4), computed for each "
+    "procedure of the dossiers it counts in the unit's subtree and period, worst first: the "
+    "slowest for 2.2, the lowest rate otherwise. Procedures with no such dossier are left out.",
+    responses=responses(401, 403, 404, 422),
+)
+def get_procedures(
+    state: State,
+    viewer: Viewer,
+    code: Annotated[str, Path(description="mã đơn vị")],
+    indicator: Annotated[str, Query(description="e.g. 2.2, 2.1, 3.6")],
+    part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
+    period: PeriodParam = None,
+    start: FromParam = None,
+    to: ToParam = None,
+    as_of: AsOfParam = None,
+) -> ProceduresOut:
+    u = unit_of(state, code, "code")
+    authorize(state, viewer, u.code, dossiers=False)
+    chosen = indicator_of(state, indicator)
+    counted = dossier_part(chosen, part)
+    measure = MEASURES[counted.measure]
+    moment = as_of_of(state, as_of)
+    span = period_of(period, start, to, default=current_quarter(moment))
+    scope = scope_of(state.tree, u.code, span, moment)
+    unit = measure.average_unit if measure.average else 1
+    items = [
+        ProcedureTally(
+            procedure=procedure,
+            numerator=t.numerator,
+            denominator=t.denominator,
+            rate=t.numerator / t.denominator / unit,
+        )
+        for procedure, t in tallies_by_procedure(state.pool, measure, scope).items()
+    ]
+    worst_first = -1 if measure.average else 1
+    items.sort(key=lambda i: (worst_first * i.rate, i.procedure))
+    return ProceduresOut(
+        unit=UnitRef.of(u),
+        indicator=chosen.code,
+        name_vi=chosen.name_vi,
+        part=counted.label,
+        average=measure.average,
+        period=PeriodRef.of(span, moment),
+        items=items,
+    )
+
+
+def dossier_part(indicator: Indicator, label: str | None) -> Part:
+    """The indicator's part (the one named, or its only one) that counts dossiers."""
+    parts = [p for p in indicator.parts if label is None or p.label == label]
+    if label is not None and not parts:
+        labels = ", ".join(p.label for p in indicator.parts if p.label) or "none"
+        raise invalid("part", f"indicator {indicator.code} has no part {label!r} ({labels})")
+    on_dossiers = [p for p in parts if MEASURES[p.measure].subject is Subject.dossier]
+    if not on_dossiers:
+        raise invalid(
+            "indicator", f"indicator {indicator.code} does not count dossiers: no procedures"
+        )
+    if len(on_dossiers) > 1:
+        labels = [p.label for p in on_dossiers]
+        raise invalid("part", f"indicator {indicator.code} has parts {labels}: choose one")
+    return on_dossiers[0]
