@@ -127,6 +127,13 @@ def on_time(cutoff: str = "cutoff") -> str:
     return with_variables(DOSSIER_ON_TIME, {"cutoff": cutoff})
 
 
+def measure_sql(key: str, cutoff: str = "cutoff") -> tuple[str, str]:
+    """SQL: a dossier measure's denominator and numerator conditions, judged at `cutoff`."""
+    measure = MEASURES[key]
+    values = {"cutoff": cutoff, "cutoff_date": f"toDate({cutoff}, '{TIMEZONE}')"}
+    return with_variables(measure.denominator, values), with_variables(measure.numerator, values)
+
+
 def late(cutoff: str = "cutoff") -> str:
     """SQL: a counted dossier that lost points on 2.1 (not on time, or unknown)."""
     return f"(counted AND NOT coalesce({on_time(cutoff)}, false))"

@@ -40,6 +40,7 @@ from dashboards.sql import (
     indicator_order,
     late,
     level_order,
+    measure_sql,
     period_bounds,
     rate_percent,
     turning_late,
@@ -203,6 +204,39 @@ def late_dossiers() -> g.Table:
     )
 
 
+def procedures_table() -> g.Table:
+    finished, processing_seconds = measure_sql("average_processing_days")
+    counted, on_time_ = measure_sql("dossiers_on_time")
+    sql = (
+        f"WITH {period_bounds(PERIOD)}\n"
+        "SELECT procedure,\n"
+        f"  countIf({counted}) AS dossiers,\n"
+        f"  round(100 * countIf({counted} AND {on_time_}) / countIf({counted}), 1) AS on_time,\n"
+        f"  countIf({finished}) AS finished,\n"
+        f"  round(sumIf(toFloat64({processing_seconds}), {finished})\n"
+        f"        / nullIf(countIf({finished}), 0) / 86400, 1) AS average_days\n"
+        f"FROM {FACTS.dossier} FINAL\n"
+        "WHERE received_at >= period_start AND received_at < period_end\n"
+        f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
+        "GROUP BY procedure\nHAVING dossiers > 0\n"
+        f"ORDER BY on_time, average_days DESC, procedure\nLIMIT {LIST_LIMIT}"
+    )
+    columns = [
+        Column("procedure", "Thủ tục"),
+        Column("dossiers", "Hồ sơ tiếp nhận", width=130),
+        Column("on_time", "Đúng hạn (%) — 2.1", decimals=1, width=150),
+        Column("finished", "Đã giải quyết", width=120),
+        Column("average_days", "Thời gian TB (ngày) — 2.2", decimals=1, width=190),
+    ]
+    return table(
+        "Theo từng thủ tục (2.1, 2.2)",
+        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        columns,
+        description="Mỗi thủ tục có hồ sơ tiếp nhận trong kỳ: tỷ lệ đúng hạn và thời gian giải "
+        "quyết trung bình (không tính thời gian chờ bổ sung), thủ tục kém nhất ở trên cùng.",
+    )
+
+
 def turning_late_dossiers() -> g.Table:
     sql = (
         f"SELECT code, procedure, unit, received_at, {EFFECTIVE_DUE_SQL} AS due,\n"
@@ -243,6 +277,7 @@ def build(profile: Profile) -> g.Dashboard:
             Cell(monthly_total(f"unit = {UNIT} AND indicator = ''"), 12, 8),
             Cell(period_history(TOTAL_ROW), 12, 8),
         ],
+        [Cell(procedures_table(), 24, 10)],
         [Cell(late_dossiers(), 24, 12)],
         [Cell(turning_late_dossiers(), 24, 10)],
     ]

@@ -17,7 +17,7 @@ from services.api.scoreboard import Scoreboard, Tracked
 from services.clickhouse import VersionedFacts, insert_facts, migrate
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
-from tthc.measures import Subject
+from tthc.measures import FactTables, Subject
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile
 from tthc.reference import fact_tables
@@ -36,6 +36,7 @@ class Scenario:
     months: tuple[Period, ...]  # oldest first; the last one is the current month
     quarters: tuple[Period, ...]
     commune: str  # the commune of the hand-made dossier
+    facts: FactTables  # the generated workload's (the hand-made dossier is not among them)
 
     @property
     def periods(self) -> list[Period]:
@@ -132,4 +133,4 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
         Tracked("quarter", q, q is quarters[-1]) for q in quarters
     ]
     board.refresh(now, tracked)
-    return Scenario(tree, profile, now, months, quarters, commune)
+    return Scenario(tree, profile, now, months, quarters, commune, facts)

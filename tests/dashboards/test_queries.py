@@ -19,7 +19,9 @@ from dashboards.grafana import ClickHouseTarget, clickhouse_targets
 from services.api.pool import ClientPool
 from tests.dashboards.grafana_sql import Expander, Variable
 from tests.dashboards.scenario import TURNING_LATE_CODE, Scenario, load
+from tthc.measures import MEASURES, tally_by_procedure
 from tthc.profile import load_profile
+from tthc.reference import scope_of
 from tthc.units import load_units
 
 PROFILE = load_profile()
@@ -141,6 +143,31 @@ def test_the_unit_detail_lists_the_dossier_about_to_turn_late(
     variables["unit"] = Variable.single(department)
     _, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
     assert TURNING_LATE_CODE not in [row[0] for row in rows]
+
+
+def test_the_unit_detail_per_procedure_equals_the_reference(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-unit.json"]) if "từng thủ tục" in p.title)
+    (target,) = clickhouse_targets(panel)
+    month = scenario.months[-2]  # over: judged at its end, as the snapshot has it
+    province = scenario.tree.root.code
+    variables = {"period": Variable.single(month.label), "unit": Variable.single(province)}
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    got = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+    scope = scope_of(scenario.tree, province, month, scenario.now)
+    on_time = tally_by_procedure(MEASURES["dossiers_on_time"], scenario.facts, scope)
+    times = tally_by_procedure(MEASURES["average_processing_days"], scenario.facts, scope)
+    assert len(got) > 1 and got.keys() == on_time.keys()
+    for procedure, tally in on_time.items():
+        row = got[procedure]
+        assert row["dossiers"] == tally.denominator
+        assert row["on_time"] == pytest.approx(round(100 * tally.numerator / tally.denominator, 1))
+        finished = times.get(procedure)
+        assert row["finished"] == (finished.denominator if finished else 0)
+        if finished:
+            days = finished.numerator / finished.denominator / 86_400
+            assert row["average_days"] == pytest.approx(round(days, 1), abs=0.05)
 
 
 def test_the_province_ranking_has_every_unit_of_the_level_best_first(
