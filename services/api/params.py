@@ -9,7 +9,7 @@ from services.api.errors import invalid, not_found
 from services.api.state import ApiState
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, date_range, parse_period
-from tthc.profile import Indicator
+from tthc.profile import Indicator, Part
 from tthc.units import Unit, UnitLevel
 
 PERIOD_HELP = "2024-05 (month), 2024-Q2 (quarter), 2024-H1 (half-year) or 2024 (year to date)"
@@ -95,6 +95,17 @@ def indicator_of(state: ApiState, code: str) -> Indicator:
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?$")
 _ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400, None: 3600}
+
+
+def parts_of(indicator: Indicator, label: str | None) -> list[Part]:
+    """The indicator's part named `label` (422 if it has none), or all its parts."""
+    if label is None:
+        return list(indicator.parts)
+    parts = [p for p in indicator.parts if p.label == label]
+    if not parts:
+        labels = ", ".join(p.label for p in indicator.parts if p.label) or "none"
+        raise invalid("part", f"indicator {indicator.code} has no part {label!r} ({labels})")
+    return parts
 
 
 def horizon_of(value: str | None, default: timedelta) -> timedelta:

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Path, Query
 from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
-from services.api.params import as_of_of, current_quarter, indicator_of, period_of, unit_of
+from services.api.params import (
+    as_of_of,
+    current_quarter,
+    indicator_of,
+    parts_of,
+    period_of,
+    unit_of,
+)
 from services.api.queries import listing_page
 from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
 from services.api.state import ApiState, State
@@ -77,12 +84,7 @@ def get_dossiers(
 
 def listed_measure(indicator: Indicator, part: str | None) -> Measure:
     """The measure of the indicator (or of its part) whose dossiers (or feedback) are listed."""
-    parts = indicator.parts
-    if part is not None:
-        parts = [p for p in parts if p.label == part]
-        if not parts:
-            labels = ", ".join(p.label for p in indicator.parts if p.label) or "none"
-            raise invalid("part", f"indicator {indicator.code} has no part {part!r} ({labels})")
+    parts = parts_of(indicator, part)
     problems = []
     listable = []
     for p in parts:

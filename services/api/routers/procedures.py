@@ -13,7 +13,14 @@ from fastapi import APIRouter, Path, Query
 from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
-from services.api.params import as_of_of, current_quarter, indicator_of, period_of, unit_of
+from services.api.params import (
+    as_of_of,
+    current_quarter,
+    indicator_of,
+    parts_of,
+    period_of,
+    unit_of,
+)
 from services.api.queries import tallies_by_procedure
 from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
 from services.api.state import State
@@ -77,11 +84,9 @@ def get_procedures(
 
 def dossier_part(indicator: Indicator, label: str | None) -> Part:
     """The indicator's part (the one named, or its only one) that counts dossiers."""
-    parts = [p for p in indicator.parts if label is None or p.label == label]
-    if label is not None and not parts:
-        labels = ", ".join(p.label for p in indicator.parts if p.label) or "none"
-        raise invalid("part", f"indicator {indicator.code} has no part {label!r} ({labels})")
-    on_dossiers = [p for p in parts if MEASURES[p.measure].subject is Subject.dossier]
+    on_dossiers = [
+        p for p in parts_of(indicator, label) if MEASURES[p.measure].subject is Subject.dossier
+    ]
     if not on_dossiers:
         raise invalid(
             "indicator", f"indicator {indicator.code} does not count dossiers: no procedures"
