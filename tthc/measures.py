@@ -100,7 +100,8 @@ DOSSIER_ON_TIME = all_of(
 )
 DOSSIER_ON_TIME_WORDS = (
     "dossiers with at most one supplement request, ended (processed, returned, stopped or "
-    "withdrawn) by the due date plus answered supplement time, or open and not past it at the "
+    "withdrawn) by the due date plus the answered supplement time it was not re-set for, or "
+    "open and not past it at the "
     "cutoff (an unanswered request stops the clock), or with no due date"
 )
 

@@ -113,22 +113,6 @@ def commune_facts_table_sql(tables: TableNames = TABLES) -> str:
     return facts_table_sql(Subject.commune, tables)
 
 
-def add_fact_column_sql(subject: Subject, name: str, tables: TableNames = TABLES) -> str:
-    """A column added to a fact row since its table was created, where the row declares it.
-
-    A fresh database has it already (the CREATE is derived from today's row): IF NOT EXISTS.
-    Existing rows read the type's default until `tthc replay` derives them again.
-    """
-    columns = [column for column, _ in fact_columns(FACTS_OF[subject])]
-    type_ = dict(fact_columns(FACTS_OF[subject]))[name]
-    position = columns.index(name)
-    where = f"AFTER `{columns[position - 1]}`" if position else "FIRST"
-    return (
-        f"ALTER TABLE {getattr(tables, subject.value)} "
-        f"ADD COLUMN IF NOT EXISTS `{name}` {type_} {where}"
-    )
-
-
 def schema_migrations_table_sql() -> str:
     # Two processes may migrate at once (aggregator and API): a repeated row collapses.
     return _create_table(
@@ -292,15 +276,23 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         4,
         "all supplement time, for 2.2",
-        (add_fact_column_sql(Subject.dossier, "supplement_seconds"),),
+        # Written out, not derived from today's fact row: a migration must not change later.
+        # (A fresh database has the column from its CREATE already: IF NOT EXISTS.)
+        (
+            "ALTER TABLE dossier_facts "
+            "ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`",
+        ),
         needs_replay=True,
     ),
     Migration(
         5,
         "the day of the first late decision, for 1.1",
         (
-            add_fact_column_sql(Subject.procedure, "first_late_decision_on"),
-            f"ALTER TABLE {TABLES.procedure} DROP COLUMN IF EXISTS announced_late",
+            "ALTER TABLE procedure_facts "
+            "ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) "
+            "AFTER `first_announced_on`",
+            # `announced_late` stays: a writer of the code before still names it in its inserts
+            # until it is upgraded; nothing reads it any more.
         ),
         needs_replay=True,
     ),

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
@@ -258,7 +258,8 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
     for column, payload_type, fields in steps:
         event_id = f"{code}/{payload_type.fact}"
         if payload_type in _REPEATABLE:
-            event_id += f"/{fields['at'].isoformat()}"
+            # the instant, not how it was written: an export in another offset is the same event
+            event_id += f"/{fields['at'].astimezone(UTC).isoformat()}"
         try:
             payload = payload_type.model_validate(fields)
             event = make_event(payload, subject=code, id=event_id, source=source)

@@ -221,13 +221,13 @@ def test_csv_extensions_become_due_date_changes_and_a_bad_one_is_reported(
     assert [column for column, _ in refused.problems] == ["han_xu_ly_moi"]
     by_id = {r.value["id"]: r for r in topic_records(expect=5)}
     assert sorted(by_id) == [
-        "H75-EXT-1/due_date_changed/2025-08-07T15:00:00+07:00",
+        "H75-EXT-1/due_date_changed/2025-08-07T08:00:00+00:00",
         "H75-EXT-1/received",
         "H75-EXT-2/received",
-        "H75-EXT-4/due_date_changed/2025-08-05T00:00:00+07:00",
+        "H75-EXT-4/due_date_changed/2025-08-04T17:00:00+00:00",
         "H75-EXT-4/received",
     ]
-    changed = by_id["H75-EXT-1/due_date_changed/2025-08-07T15:00:00+07:00"]
+    changed = by_id["H75-EXT-1/due_date_changed/2025-08-07T08:00:00+00:00"]
     assert changed.key == b"H75-EXT-1"
     assert changed.value["type"] == "vn.tthc.dossier.due_date_changed.v1"
     assert changed.value["time"] == "2025-08-07T15:00:00+07:00"

@@ -84,6 +84,12 @@ EXTENDED = {
 }
 
 
+def test_an_extension_written_in_another_offset_is_the_same_event() -> None:
+    utc = row_events({**EXTENDED, "ngay_gia_han": "2025-08-06T02:15:00Z"}, source="s")
+    local = row_events(EXTENDED, source="s")
+    assert utc[1]["id"] == local[1]["id"]
+
+
 def test_an_extension_is_a_due_date_change() -> None:
     events = row_events(EXTENDED, source="s")
 
@@ -92,7 +98,7 @@ def test_an_extension_is_a_due_date_change() -> None:
         "vn.tthc.dossier.due_date_changed.v1",
     ]
     changed = events[1]
-    assert changed["id"] == "H75-1/due_date_changed/2025-08-06T09:15:00+07:00"
+    assert changed["id"] == "H75-1/due_date_changed/2025-08-06T02:15:00+00:00"
     assert changed["subject"] == "H75-1"
     assert changed["time"] == "2025-08-06T09:15:00+07:00"  # when it was extended
     assert changed["data"] == {

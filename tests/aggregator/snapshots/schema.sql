@@ -203,5 +203,3 @@ ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AF
 -- migration 5: the day of the first late decision, for 1.1
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) AFTER `first_announced_on`;
-
-ALTER TABLE procedure_facts DROP COLUMN IF EXISTS announced_late;
