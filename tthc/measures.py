@@ -307,7 +307,7 @@ MEASURES: dict[str, Measure] = {
                 SecondsBetween(col("received_at"), col("ended_at")), col("supplement_seconds")
             ),
             counts="each dossier's time from receipt to end (processed, returned or stopped), "
-            "less all its answered supplement time",
+            "less all its answered supplement time up to that end",
             period_column="received_at",
             average=True,
         ),

@@ -261,9 +261,11 @@ class DossierState(_Folding):
     @property
     def supplement_seconds(self) -> int:
         """All the time answered supplement requests kept the dossier with the applicant: not
-        processing time (2.2), whether or not the due date was re-set for it."""
+        processing time (2.2), whether or not the due date was re-set for it. Only up to the
+        dossier's end: an answer after it cannot take off more than the dossier lasted."""
+        end = self.ended_at
         return sum(
-            int((s.answered_at - s.requested_at).total_seconds())
+            max(0, int((min(s.answered_at, end or s.answered_at) - s.requested_at).total_seconds()))
             for s in self.supplements
             if s.answered_at is not None
         )

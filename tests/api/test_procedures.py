@@ -55,7 +55,7 @@ def test_an_average_is_given_in_days(api) -> None:
     [
         ({"indicator": "1.1"}, "indicator", "does not count dossiers"),
         ({"indicator": "3.5"}, "indicator", "does not count dossiers"),
-        ({"indicator": "4.5", "part": "a"}, "indicator", "does not count dossiers"),
+        ({"indicator": "4.5", "part": "a"}, "part", "does not count dossiers"),
         ({"indicator": "4.5", "part": "z"}, "part", "has no part"),
         ({"indicator": "9.9"}, "indicator", ""),
     ],

@@ -32,6 +32,7 @@ from tthc.events import (
     DossierRated,
     DossierRefused,
     DossierResultReturned,
+    DossierStopped,
     DossierSupplementReceived,
     DossierSupplementRequested,
     DossierSyncedToPortal,
@@ -266,6 +267,18 @@ def test_2_2_average_processing_time_leaves_out_supplement_time_and_unfinished_d
     part = card.indicator("2.2").parts[0]
     assert (part.denominator, part.rate) == (2, pytest.approx(3.5))
     assert card.indicator("2.2").points == 0 and card.indicator("2.2").lost == 0
+
+
+def test_2_2_takes_off_supplement_time_only_up_to_the_dossier_s_end():
+    s = Scenario()
+    # Received Mon 6 May 08:00, asked for a supplement on the 7th, stopped on the 8th: two days.
+    # The applicant answers on the 20th, after the end: only the day to the end comes off.
+    s.dossier("stopped")
+    s.add("stopped", DossierSupplementRequested(at=t("2024-05-07 08:00")))
+    s.add("stopped", DossierStopped(at=t("2024-05-08 08:00")))
+    s.add("stopped", DossierSupplementReceived(at=t("2024-05-20 08:00")))
+    part = s.scorecard().indicator("2.2").parts[0]
+    assert (part.denominator, part.rate) == (1, pytest.approx(1.0))  # not 2 − 13 = −11 days
 
 
 def test_2_2_per_procedure_averages_each_procedure_s_own_dossiers():

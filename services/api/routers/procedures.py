@@ -35,7 +35,7 @@ router = APIRouter(tags=["scores"])
     "/v1/units/{code}/procedures",
     response_model=ProceduresOut,
     summary="Theo từng thủ tục / Procedure by procedure",
-    description="An indicator that counts dossiers (2.x, 3.3, 3.6, 4.x, 5.4), computed for each "
+    description="An indicator that counts dossiers (1.4, 2.x, 3.3, 3.4, 3.6, 4.x, 5.4), for each "
     "procedure of the dossiers it counts in the unit's subtree and period, worst first: the "
     "slowest for 2.2, the lowest rate otherwise. Procedures with no such dossier are left out.",
     responses=responses(401, 403, 404, 422),
@@ -88,8 +88,10 @@ def dossier_part(indicator: Indicator, label: str | None) -> Part:
         p for p in parts_of(indicator, label) if MEASURES[p.measure].subject is Subject.dossier
     ]
     if not on_dossiers:
+        named = f"part {label!r} of indicator" if label is not None else "indicator"
         raise invalid(
-            "indicator", f"indicator {indicator.code} does not count dossiers: no procedures"
+            "part" if label is not None else "indicator",
+            f"{named} {indicator.code} does not count dossiers: no procedures",
         )
     if len(on_dossiers) > 1:
         labels = [p.label for p in on_dossiers]
