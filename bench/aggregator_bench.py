@@ -39,7 +39,7 @@ from services.aggregator.processing import (  # noqa: E402
     HistoryStore,
     Record,
 )
-from services.clickhouse import clickhouse_client, insert_facts, migrate, tallies  # noqa: E402
+from services.storage.clickhouse import clickhouse_client, insert_facts, migrate, tallies  # noqa: E402
 from tests.aggregator.conftest import (  # noqa: E402
     MIDDLE,
     PERIODS,

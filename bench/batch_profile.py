@@ -31,7 +31,7 @@ def profile_batches(events: int, directory: Path) -> dict[str, Any]:
         HistoryStore,
         Record,
     )
-    from services.clickhouse import clickhouse_client, insert_facts, migrate
+    from services.storage.clickhouse import clickhouse_client, insert_facts, migrate
     from tthc.calendar import WorkingCalendar
     from tthc.profile import load_profile
 

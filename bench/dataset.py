@@ -22,8 +22,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from services.aggregator.schema import TABLES
-from services.clickhouse import Client, VersionedFacts, insert_facts, migrate
+from services.storage.clickhouse import Client, VersionedFacts, insert_facts, migrate
+from services.storage.schema import TABLES
 from tthc.calendar import VN_TZ
 from tthc.events import OnlineService
 from tthc.expr import sql_literal

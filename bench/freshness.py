@@ -182,7 +182,7 @@ def measure(
     env = {"TTHC_AGGREGATOR_APP_ID": f"bench-{topic}"}  # a consumer group of its own
     service = procs.start(
         "all-in-one",
-        ["-m", "tthc.cli", "run", "--kafka", bootstrap, "--data-dir", str(data_dir),
+        ["-m", "services.cli", "run", "--kafka", bootstrap, "--data-dir", str(data_dir),
          "--topic", topic, "--allow-anonymous", "--refresh-seconds", "3600",  # timed: live scores
          "--ingest-port", str(ports["ingest"]), "--api-port", str(ports["api"]),
          "--aggregator-port", str(ports["aggregator"]), "--partitions", "4"],

@@ -17,6 +17,8 @@ import attr
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from tthc.calendar import VN_TZ
+
 # Grafana's dashboard JSON model version the panels are written for (Grafana 10.4 – 11.x):
 # set explicitly, grafanalib's default (12) would have Grafana re-migrate every panel.
 SCHEMA_VERSION = 39
@@ -224,7 +226,7 @@ def dashboard(
         title=title,
         description=description,
         tags=TAGS,
-        timezone="Asia/Ho_Chi_Minh",
+        timezone=VN_TZ.key,
         time=g.Time(time_from, "now"),
         refresh=refresh,
         schemaVersion=SCHEMA_VERSION,

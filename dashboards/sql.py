@@ -11,19 +11,19 @@ run the result on the embedded ClickHouse.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
-from services.api.settings import ApiSettings
-from tthc.early_warning import TURNING_LATE
+from services.storage.schema import UNIT_SCORE_HISTORY_TABLE, UNIT_SCORES_TABLE
+from tthc.calendar import VN_TZ
+from tthc.early_warning import DEFAULT_WARNING_HORIZON, TURNING_LATE
 from tthc.expr import Expr
 from tthc.measures import DOSSIER_ON_TIME, EFFECTIVE_DUE, MEASURES, TableNames
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
 FACTS = TableNames()
-SCORES = "unit_scores"  # the latest scorecard of every (period, unit, indicator); '' = total
-HISTORY = "unit_score_history"  # refreshes appended: how a period's score moved
-TIMEZONE = "Asia/Ho_Chi_Minh"  # period boundaries are Vietnamese days
+SCORES = UNIT_SCORES_TABLE  # the latest scorecard of every (period, unit, indicator); '' = total
+HISTORY = UNIT_SCORE_HISTORY_TABLE  # refreshes appended: how a period's score moved
+TIMEZONE = VN_TZ.key  # period boundaries are Vietnamese days
 
 # How Vietnamese users name the levels of the unit tree (labels only; levels are the domain's).
 LEVEL_LABELS: dict[UnitLevel, str] = {
@@ -35,8 +35,7 @@ LEVEL_LABELS: dict[UnitLevel, str] = {
 
 # Open dossiers due within this horizon are "about to turn late": the horizon of the API's
 # gauge (its default; a deployment that changes TTHC_API_WARNING_HORIZON regenerates).
-_HORIZON: timedelta = ApiSettings.model_fields["warning_horizon"].default
-WARNING_HOURS = int(_HORIZON.total_seconds() // 3600)
+WARNING_HOURS = int(DEFAULT_WARNING_HORIZON.total_seconds() // 3600)
 
 
 def quote(text: str) -> str:

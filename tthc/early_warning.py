@@ -31,6 +31,8 @@ from tthc.expr import (
 from tthc.measures import COUNTED, CUTOFF, EFFECTIVE_DUE, Scope, TableNames, by_cutoff
 
 HORIZON_END = Var("horizon_end")
+# How far ahead an open dossier counts as "about to turn late", unless a deployment sets another.
+DEFAULT_WARNING_HORIZON = timedelta(hours=24)
 _TABLES = TableNames()
 
 TURNING_LATE = all_of(

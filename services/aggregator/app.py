@@ -48,8 +48,8 @@ from services.aggregator.processing import (
 )
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.writer import FactsWriter
-from services.clickhouse import Client, clickhouse_client, migrate
 from services.observability import get_logger
+from services.storage.clickhouse import Client, clickhouse_client, migrate
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
 from tthc.profile import load_profile

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from services.clickhouse import VersionedFacts
+from services.storage.clickhouse import VersionedFacts
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity, Event, EventError, parse_event
 from tthc.facts import commune_facts, dossier_facts, feedback_facts, procedure_facts

@@ -38,7 +38,7 @@ from services.aggregator.processing import (
     entity_of,
     history_key,
 )
-from services.clickhouse import (
+from services.storage.clickhouse import (
     Client,
     VersionedFacts,
     clickhouse_client,

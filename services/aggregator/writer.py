@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import PROCEDURE_VERSION_BITS
-from services.clickhouse import Client, VersionedFacts, insert_facts
 from services.observability import get_logger
+from services.storage.clickhouse import Client, VersionedFacts, insert_facts
 from tthc.expr import sql_literal
 from tthc.measures import Subject
 

@@ -22,8 +22,8 @@ from services.api.routers import (
 )
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
-from services.clickhouse import migrate
 from services.observability import RequestObserver, configure_logging, get_logger
+from services.storage.clickhouse import migrate
 
 log = get_logger("services.api")
 

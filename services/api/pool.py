@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import Histogram
 
-from services.clickhouse import Client, clickhouse_client
+from services.storage.clickhouse import Client, clickhouse_client
 
 
 class ClientPool:

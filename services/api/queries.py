@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.aggregator.schema import TABLES, UNIT_SCORES_TABLE
 from services.api.pool import ClientPool
-from services.clickhouse import tallies
+from services.storage.clickhouse import tallies
+from services.storage.schema import TABLES, UNIT_SCORES_TABLE
 from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
 from tthc.expr import sql_literal
@@ -52,7 +52,7 @@ def profile_measures(profile: Profile) -> list[Measure]:
 
 
 def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:
-    """One unit's tallies, one query per subject (services.clickhouse.tallies)."""
+    """One unit's tallies, one query per subject (services.storage.clickhouse.tallies)."""
     with pool.client() as client:
         return tallies(client, profile, scope)
 

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.aggregator.schema import (
-    SCORE_COLUMNS,
-    UNIT_SCORE_HISTORY_TABLE,
-    UNIT_SCORES_TABLE,
-)
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
 from services.api.queries import profile_measures, scorecards, turning_late_counts
 from services.api.windows import write_generation
 from services.observability import get_logger
+from services.storage.schema import (
+    SCORE_COLUMNS,
+    UNIT_SCORE_HISTORY_TABLE,
+    UNIT_SCORES_TABLE,
+)
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile

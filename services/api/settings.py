@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.auth import ApiKey, load_keys
+from tthc.early_warning import DEFAULT_WARNING_HORIZON
 
 
 class ApiSettings(BaseSettings):
@@ -45,7 +46,7 @@ class ApiSettings(BaseSettings):
         True, description="each refresh writes a generation of rolling windows (source=windows)"
     )
     warning_horizon: timedelta = Field(
-        timedelta(hours=24), description="horizon of the dossiers-turning-late gauge"
+        DEFAULT_WARNING_HORIZON, description="horizon of the dossiers-turning-late gauge"
     )
 
     # Limits

@@ -16,10 +16,10 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from services.aggregator.schema import TABLES, WINDOWS
 from services.api.pool import ClientPool
 from services.api.queries import profile_measures
-from services.clickhouse import Client
+from services.storage.clickhouse import Client
+from services.storage.schema import TABLES, WINDOWS
 from tthc.measures import (
     Generation,
     Measure,

@@ -26,7 +26,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from services.clickhouse import clickhouse_client, tallies
+from services.storage.clickhouse import clickhouse_client, tallies
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
 from tthc.periods import parse_period

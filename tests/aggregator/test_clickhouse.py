@@ -1,4 +1,4 @@
-"""services.clickhouse on embedded ClickHouse (chDB): migrations, idempotent inserts, tallies.
+"""services.storage.clickhouse on chDB: migrations, idempotent inserts, tallies.
 
 No Kafka here: the batch step folds a generated workload, its rows go to chDB, and every
 numerator and denominator read back equals the reference computation.
@@ -19,8 +19,7 @@ from services.aggregator.processing import (
     HistoryStore,
     Record,
 )
-from services.aggregator.schema import MIGRATIONS, schema_migrations_table_sql
-from services.clickhouse import (
+from services.storage.clickhouse import (
     SchemaError,
     check_schema,
     insert_facts,
@@ -28,6 +27,7 @@ from services.clickhouse import (
     tallies,
     truncate_facts,
 )
+from services.storage.schema import MIGRATIONS, schema_migrations_table_sql
 from tests.aggregator.conftest import MIDDLE, SMALL, encode, sample_units
 from tthc.calendar import WorkingCalendar
 from tthc.events import Event

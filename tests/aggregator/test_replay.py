@@ -9,7 +9,7 @@ from rich.console import Console
 
 from services.aggregator.processing import Reason
 from services.aggregator.replay import replay
-from services.clickhouse import clickhouse_client, migrate
+from services.storage.clickhouse import clickhouse_client, migrate
 from tests.aggregator.conftest import event_records, mismatches, produce
 from tthc.measures import Subject
 

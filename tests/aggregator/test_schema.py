@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.aggregator.schema import clickhouse_type, schema_sql
+from services.storage.schema import clickhouse_type, schema_sql
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "schema.sql"
 

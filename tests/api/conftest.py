@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.aggregator.schema import TABLES
 from services.api import ApiSettings, create_app
 from services.api.pool import ClientPool
 from services.auth import ApiKey, hash_key
-from services.clickhouse import clickhouse_client, migrate
+from services.storage.clickhouse import clickhouse_client, migrate
+from services.storage.schema import TABLES
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject, Tally

@@ -81,7 +81,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "TTHC_INGEST_MAX_BATCH_EVENTS": "2000",
     }
     command = [
-        sys.executable, "-m", "tthc.cli", "run",
+        sys.executable, "-m", "services.cli", "run",
         "--kafka", kafka_bootstrap,
         "--data-dir", str(home / "data"),
         "--topic", f"test.allinone.{suffix}",

@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from services.aggregator.schema import TABLES, WINDOWS
 from services.api.pool import ClientPool
 from services.api.queries import profile_measures
 from services.api.windows import latest_generation, tallies_from_windows, write_generation
+from services.storage.schema import TABLES, WINDOWS
 from tests.api.conftest import AS_OF, Reference
 from tthc.calendar import VN_TZ
 from tthc.measures import Generation, window_sql

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
 from services.api.scoreboard import Scoreboard, Tracked
-from services.clickhouse import VersionedFacts, insert_facts, migrate
+from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject

@@ -195,7 +195,7 @@ def tthc_command(name: str) -> Any:
     """The click command behind `tthc <name>`."""
     import typer
 
-    from tthc.cli import app
+    from services.cli import app
 
     group = typer.main.get_command(app)
     commands = group.commands  # type: ignore[attr-defined]

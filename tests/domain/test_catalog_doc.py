@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from services.cli import app
 from tthc.catalog_doc import DENOMINATOR, NOT_ASSESSED, NUMERATOR, indicators_markdown
-from tthc.cli import app
 from tthc.expr import lit
 from tthc.measures import COUNTED, MEASURES, Measure, Subject, _dossiers
 from tthc.profile import load_profile, parse_profile

@@ -17,8 +17,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from services.cli import import_command
 from services.ingest.app import create_app
-from services.ingest.cli import import_command
 from services.ingest.importer import ImportState, ImportStopped, run_import
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import PROVINCE_KEY, Record, free_port, processed, received

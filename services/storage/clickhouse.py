@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from services.aggregator.schema import (
+from services.observability import get_logger
+from services.storage.schema import (
     FACTS_OF,
     MIGRATIONS,
     MIGRATIONS_TABLE,
@@ -23,7 +24,6 @@ from services.aggregator.schema import (
     fact_columns,
     schema_migrations_table_sql,
 )
-from services.observability import get_logger
 from tthc.facts import Facts
 from tthc.measures import MEASURES, Scope, Subject, Tally, subject_sql
 from tthc.profile import Profile

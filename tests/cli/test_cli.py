@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from services.cli import app
 from tests.domain.test_events import received
-from tthc.cli import app
 from tthc.measures import MEASURES
 
 runner = CliRunner()
