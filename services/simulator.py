@@ -90,12 +90,13 @@ class Sender:
         body = orjson.dumps([e.to_cloudevent() for e in events])
         deadline = time.monotonic() + max_wait
         while True:
+            response: httpx.Response | None = None
             try:
-                response = self.client.post(BATCH_PATH, content=body)
+                answer = self.client.post(BATCH_PATH, content=body)
             except httpx.TransportError as error:  # the ingest restarts, or is not up yet
-                response, problem = None, repr(error)
+                problem = repr(error)
             else:
-                problem = f"HTTP {response.status_code}: {response.text[:300]}"
+                response, problem = answer, f"HTTP {answer.status_code}: {answer.text[:300]}"
             if response is not None and response.status_code == 200:
                 break
             retry = response is None or response.status_code == 503

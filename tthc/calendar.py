@@ -2,7 +2,7 @@
 
 A working day is Monday to Friday, minus the public holidays of the Labour Code (lunar Tết
 included) and the days the government swaps with a Saturday, plus those compensatory Saturdays.
-The holidays come from the ``holidays`` library (``holidays.VN``, which carries the official day
+The holidays come from the ``holidays`` library (``"VN"``, which carries the official day
 swaps it knows of); a province can add its own with ``extra_holidays`` / ``extra_working_days``
 (e.g. the government's yearly Tết decision for civil servants when the library lags).
 
@@ -30,7 +30,7 @@ from itertools import accumulate
 from threading import Lock
 from zoneinfo import ZoneInfo
 
-import holidays
+from holidays import country_holidays
 
 __all__ = ["VN_TZ", "WorkingCalendar", "local_date"]
 
@@ -103,7 +103,7 @@ class WorkingCalendar:
             return cached
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise ValueError(f"year {year} is outside the supported {MIN_YEAR}–{MAX_YEAR}")
-        official = holidays.VN(years=year)
+        official = country_holidays("VN", years=year)
         days_off = set(official) | {d for d in self.extra_holidays if d.year == year}
         # Saturdays worked in exchange for a day off (the library lists every year's swaps).
         swapped = {d for d in official.weekend_workdays if d.year == year}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -42,14 +41,24 @@ class Facts:
         return list(_columns_of(cls))
 
 
-@cache
+# Once per fact class. Plain dicts, not functools.cache: mypy does not see a class as hashable
+# where its own methods pass it.
+_COLUMNS: dict[type[Facts], tuple[str, ...]] = {}
+_GETTERS: dict[type[Facts], attrgetter[tuple[Any, ...]]] = {}
+
+
 def _columns_of(cls: type[Facts]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    columns = _COLUMNS.get(cls)
+    if columns is None:
+        columns = _COLUMNS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return columns
 
 
-@cache
 def _values_of(cls: type[Facts]) -> attrgetter[tuple[Any, ...]]:
-    return attrgetter(*_columns_of(cls))
+    getter = _GETTERS.get(cls)
+    if getter is None:
+        getter = _GETTERS[cls] = attrgetter(*_columns_of(cls))
+    return getter
 
 
 @dataclass(frozen=True)

@@ -503,7 +503,8 @@ class FactTables:
     def rows(self, subject: Subject, scope: Scope) -> Iterable[Mapping[str, Any]]:
         if subject is Subject.commune:
             return _merged_communes(self.commune or {}, scope)
-        return getattr(self, subject.value)
+        rows: Sequence[Mapping[str, Any]] = getattr(self, subject.value)
+        return rows
 
 
 _COMMUNE_FACTS = ("certified_copy_offered_since", "first_certified_copy_at")
@@ -524,8 +525,8 @@ def _merged_communes(facts: Mapping[str, Mapping[str, Any]], scope: Scope) -> li
 
 
 def _in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
-    scoped_by_unit = measure.unit_column and measure.subject is not Subject.commune
-    if scoped_by_unit and row[measure.unit_column] not in scope.units:
+    unit_column = measure.unit_column if measure.subject is not Subject.commune else None
+    if unit_column and row[unit_column] not in scope.units:
         return False
     return measure.period_column is None or scope.in_period(row[measure.period_column])
 
@@ -841,7 +842,7 @@ def _by_unit_query(
         return GroupedQuery(subject, tuple(measures), True, sql)
     unit_columns = {m.unit_column for m in measures}
     if len(unit_columns) != 1:  # measures of one subject scoped by different columns
-        raise ValueError(f"measures of {subject} are scoped by {sorted(unit_columns)}")
+        raise ValueError(f"measures of {subject} are scoped by {sorted(map(str, unit_columns))}")
     (unit_column,) = unit_columns
     conditions = [
         f"({_period_only(m, everywhere)}) AND {compile_sql(m.denominator, env)}" for m in measures

@@ -410,7 +410,7 @@ class CommuneServiceState(_Folding):
 
 State = DossierState | FeedbackState | ProcedureState | CommuneServiceState
 
-STATE_OF: dict[Entity, type[Any]] = {
+STATE_OF: dict[Entity, type[State]] = {
     Entity.dossier: DossierState,
     Entity.feedback: FeedbackState,
     Entity.procedure: ProcedureState,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tthc.catalog_doc import part_info
 from tthc.periods import Period
@@ -16,8 +16,8 @@ from tthc.units import Unit, UnitTree
 Source = Literal["live", "snapshot", "windows"]
 
 
-def _examples(*examples: dict[str, Any]) -> dict[str, Any]:
-    return {"json_schema_extra": {"examples": list(examples)}}
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
 _UNIT = {"code": "25264", "name": "Xã Phú Riềng", "level": "commune", "parent": "75"}

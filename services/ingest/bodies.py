@@ -191,7 +191,7 @@ def decode_single(body: bytes) -> Any:
 def split_batch(body: bytes, kind: str, max_events: int) -> list[Item]:
     """The items of a batch body, in order; too many → 413 before any is checked."""
     if kind in NDJSON_TYPES:
-        items = []
+        items: list[Item] = []
         for number, line in enumerate(body.split(b"\n"), start=1):
             if not line.strip():
                 continue

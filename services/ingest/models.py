@@ -40,7 +40,7 @@ class EventResult(BaseModel):
     def of(cls, item: Item) -> EventResult:
         rejection = item.rejection
         return cls(
-            outcome=item.outcome or "rejected",  # type: ignore[arg-type]
+            outcome=item.outcome or "rejected",
             id=item.event.id if item.event else item.claimed("id"),
             source=item.event.source if item.event else item.claimed("source"),
             type=item.event.type if item.event else item.claimed("type"),

@@ -105,6 +105,7 @@ def missing_columns(header: list[str]) -> list[str]:
 
 def _when(text: str, *, end_of_day: bool = False) -> datetime:
     text = text.strip()
+    value: datetime | None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
