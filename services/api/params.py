@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
 
+from fastapi import Depends, Path, Query
+
+from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, not_found
-from services.api.state import ApiState
+from services.api.state import ApiState, State
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, date_range, parse_period
 from tthc.profile import Indicator, Part
@@ -17,6 +23,14 @@ AS_OF_HELP = (
     "judge as of this instant (ISO 8601; without a zone, Vietnam time; a date alone means the "
     "end of that day); default now"
 )
+
+UnitParam = Annotated[str, Query(description="mã đơn vị, e.g. 75, 75.STP, 25264")]
+CodeParam = Annotated[str, Path(description="mã đơn vị")]
+ParentParam = Annotated[str | None, Query(description="default: the province")]
+PeriodParam = Annotated[str | None, Query(description=PERIOD_HELP + "; default this quarter")]
+FromParam = Annotated[str | None, Query(alias="from", description="first day (YYYY-MM-DD)")]
+ToParam = Annotated[str | None, Query(description="last day, included (YYYY-MM-DD)")]
+AsOfParam = Annotated[str | None, Query(description=AS_OF_HELP)]
 
 
 def unit_of(state: ApiState, code: str, field: str = "unit") -> Unit:
@@ -124,3 +138,62 @@ def horizon_of(value: str | None, default: timedelta) -> timedelta:
     if not 0 < seconds <= 366 * 86_400:
         raise invalid("horizon", "the horizon must be more than 0 and at most a year")
     return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What every unit route is asked, checked: the unit (its viewer allowed to see it), the
+    instant to judge as of, and the period (parsed when the route gives its default)."""
+
+    unit: Unit
+    as_of: datetime
+    given_as_of: bool
+    _period: tuple[str | None, str | None, str | None]
+
+    def period(self, default: Period | None = None) -> Period:
+        """`period=` or `from=`&`to=`, else `default` (the quarter of `as_of`)."""
+        period, start, end = self._period
+        return period_of(period, start, end, default=default or current_quarter(self.as_of))
+
+
+def _unit_in_query(unit: UnitParam) -> tuple[str, str | None]:
+    return "unit", unit
+
+
+def _unit_in_path(code: CodeParam) -> tuple[str, str | None]:
+    return "code", code
+
+
+def _parent_in_query(parent: ParentParam = None) -> tuple[str, str | None]:
+    return "parent", parent  # None: the province
+
+
+def _asked(named: Callable[..., tuple[str, str | None]], *, dossiers: bool) -> Any:
+    """The dependency of the routes whose unit comes from `named` (the field that names it and
+    its code), for dossier lists or for aggregate scores (see `authorize`)."""
+
+    # `named` as a default, not in the annotation: annotations are strings here, resolved
+    # in the module's globals, where this closure's `named` is not.
+    def asked(
+        state: State,
+        viewer: Viewer,
+        period: PeriodParam = None,
+        start: FromParam = None,
+        to: ToParam = None,
+        as_of: AsOfParam = None,
+        unit: tuple[str, str | None] = Depends(named),  # noqa: B008
+    ) -> Asked:
+        field, code = unit
+        chosen = state.tree.root if code is None else unit_of(state, code, field)
+        authorize(state, viewer, chosen.code, dossiers=dossiers)
+        return Asked(chosen, as_of_of(state, as_of), as_of is not None, (period, start, to))
+
+    return Depends(asked)
+
+
+# The unit in `unit=`, in the path's `{code}`, or in `parent=` (default the province).
+ScoresOfUnit = Annotated[Asked, _asked(_unit_in_query, dossiers=False)]
+DossiersOfUnit = Annotated[Asked, _asked(_unit_in_query, dossiers=True)]
+ScoresOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=False)]
+DossiersOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=True)]
+ScoresUnder = Annotated[Asked, _asked(_parent_in_query, dossiers=False)]

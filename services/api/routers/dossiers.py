@@ -5,21 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
-from services.api.params import (
-    as_of_of,
-    current_quarter,
-    indicator_of,
-    parts_of,
-    period_of,
-    unit_of,
-)
+from services.api.params import DossiersOfCode, indicator_of, parts_of
 from services.api.queries import listing_page
-from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
 from services.api.state import ApiState, State
 from tthc.drilldown import NotListable, Outcome, check_listable, reasons
 from tthc.measures import MEASURES, Measure, Subject
@@ -43,26 +34,19 @@ LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_
 )
 def get_dossiers(
     state: State,
-    viewer: Viewer,
-    code: Annotated[str, Path(description="mã đơn vị")],
+    asked: DossiersOfCode,
     indicator: Annotated[str, Query(description="e.g. 2.1, 3.6, 5.4")],
     outcome: Outcome = Outcome.lost,
     part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
     limit: Annotated[int, Query(ge=1, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CasesOut:
-    u = unit_of(state, code, "code")
-    authorize(state, viewer, u.code, dossiers=True)
+    u, moment = asked.unit, asked.as_of
     if limit > state.settings.max_page_size:
         raise invalid("limit", f"at most {state.settings.max_page_size} per page")
     chosen = indicator_of(state, indicator)
     measure = listed_measure(chosen, part)
-    moment = as_of_of(state, as_of)
-    span = period_of(period, start, to, default=current_quarter(moment))
+    span = asked.period()
     scope = scope_of(state.tree, u.code, span, moment)
     rows, total = listing_page(state.pool, measure, scope, outcome, limit, offset)
     cutoff = scope.cutoff

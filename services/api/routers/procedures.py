@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
-from services.api.params import (
-    as_of_of,
-    current_quarter,
-    indicator_of,
-    parts_of,
-    period_of,
-    unit_of,
-)
+from services.api.params import ScoresOfCode, indicator_of, parts_of
 from services.api.queries import tallies_by_procedure
-from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
 from services.api.state import State
 from tthc.measures import MEASURES, Subject
 from tthc.profile import Indicator, Part
@@ -42,22 +33,15 @@ router = APIRouter(tags=["scores"])
 )
 def get_procedures(
     state: State,
-    viewer: Viewer,
-    code: Annotated[str, Path(description="mã đơn vị")],
+    asked: ScoresOfCode,
     indicator: Annotated[str, Query(description="e.g. 2.2, 2.1, 3.6")],
     part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
 ) -> ProceduresOut:
-    u = unit_of(state, code, "code")
-    authorize(state, viewer, u.code, dossiers=False)
+    u, moment = asked.unit, asked.as_of
     chosen = indicator_of(state, indicator)
     counted = dossier_part(chosen, part)
     measure = MEASURES[counted.measure]
-    moment = as_of_of(state, as_of)
-    span = period_of(period, start, to, default=current_quarter(moment))
+    span = asked.period()
     scope = scope_of(state.tree, u.code, span, moment)
     unit = measure.average_unit if measure.average else 1
     items = [

@@ -8,27 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import responses
 from services.api.models import PeriodRef, RankedUnit, RankingsOut, UnitRef
-from services.api.params import (
-    as_of_of,
-    current_quarter,
-    indicator_of,
-    level_of,
-    period_of,
-    unit_of,
-)
+from services.api.params import ScoresUnder, indicator_of, level_of
 from services.api.queries import scorecards, snapshot_rows
 from services.api.routers.scores import (
-    AsOfParam,
-    FromParam,
-    PeriodParam,
     SourceParam,
-    ToParam,
     as_utc,
     latest_or_404,
-    windows_as_of,
+    refuse_as_of_with_windows,
 )
 from services.api.state import ApiState, State
 from services.api.windows import judged_by, windows_scorecards
@@ -59,22 +47,16 @@ class _Standing:
 )
 def get_rankings(
     state: State,
-    viewer: Viewer,
+    asked: ScoresUnder,
     level: Annotated[str, Query(description="province, department, district or commune")],
-    parent: Annotated[str | None, Query(description="default: the province")] = None,
     indicator: Annotated[str | None, Query(description="rank by this indicator")] = None,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
     source: SourceParam = "live",
 ) -> RankingsOut:
     wanted = level_of(level)
-    root = unit_of(state, parent, "parent") if parent is not None else state.tree.root
-    authorize(state, viewer, root.code, dossiers=False)
+    root, moment = asked.unit, asked.as_of
     code = indicator_of(state, indicator).code if indicator is not None else None
-    moment = as_of_of(state, windows_as_of(as_of, source))
-    chosen = period_of(period, start, to, default=current_quarter(moment))
+    refuse_as_of_with_windows(asked, source)
+    chosen = asked.period()
     previous = chosen.previous()
     units = [u.code for u in state.tree.units_at_level(wanted, under=root.code)]
     current = earlier_snapshot = None

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, not_found, responses
 from services.api.models import (
     GroupOut,
@@ -17,14 +16,7 @@ from services.api.models import (
     ScoresOut,
     UnitRef,
 )
-from services.api.params import (
-    AS_OF_HELP,
-    PERIOD_HELP,
-    as_of_of,
-    current_quarter,
-    period_of,
-    unit_of,
-)
+from services.api.params import Asked, ScoresOfUnit
 from services.api.queries import snapshot_rows, unit_tallies
 from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
@@ -34,11 +26,6 @@ from tthc.scoring import score
 
 router = APIRouter(tags=["scores"])
 
-UnitParam = Annotated[str, Query(description="mã đơn vị, e.g. 75, 75.STP, 25264")]
-PeriodParam = Annotated[str | None, Query(description=PERIOD_HELP + "; default this quarter")]
-FromParam = Annotated[str | None, Query(alias="from", description="first day (YYYY-MM-DD)")]
-ToParam = Annotated[str | None, Query(description="last day, included (YYYY-MM-DD)")]
-AsOfParam = Annotated[str | None, Query(description=AS_OF_HELP)]
 SourceParam = Annotated[
     Literal["live", "snapshot", "windows"],
     Query(
@@ -61,20 +48,10 @@ SourceParam = Annotated[
     "denominator, rate, points, maximum, points lost), over the unit and everything under it.",
     responses=responses(401, 403, 404, 422),
 )
-def get_scores(
-    state: State,
-    viewer: Viewer,
-    unit: UnitParam,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
-    source: SourceParam = "live",
-) -> ScoresOut:
-    u = unit_of(state, unit)
-    authorize(state, viewer, u.code, dossiers=False)
-    moment = as_of_of(state, windows_as_of(as_of, source))
-    chosen = period_of(period, start, to, default=current_quarter(moment))
+def get_scores(state: State, asked: ScoresOfUnit, source: SourceParam = "live") -> ScoresOut:
+    u, moment = asked.unit, asked.as_of
+    refuse_as_of_with_windows(asked, source)
+    chosen = asked.period()
     if source == "snapshot":
         return snapshot_scores(state, u.code, chosen.label, moment)
     if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
@@ -102,15 +79,14 @@ def get_scores(
     )
 
 
-def windows_as_of(as_of: str | None, source: str) -> str | None:
-    """`as_of`, refused with the windows: they are judged at their generation's cutoff."""
-    if source == "windows" and as_of is not None:
+def refuse_as_of_with_windows(asked: Asked, source: str) -> None:
+    """The windows are judged at their generation's cutoff: no `as_of` with them."""
+    if source == "windows" and asked.given_as_of:
         raise invalid(
             "as_of",
             "source=windows is judged at the instant of the refresher's last run (see "
             "period.cutoff); use source=live to judge as of another instant",
         )
-    return as_of
 
 
 def latest_or_404(state: ApiState) -> Generation:

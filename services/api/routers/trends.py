@@ -7,12 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
-from services.api.params import as_of_of, indicator_of, period_of, unit_of
+from services.api.params import ScoresOfUnit, indicator_of
 from services.api.queries import profile_measures, tallies_by_bucket
-from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam, UnitParam
 from services.api.state import State
 from tthc.calendar import VN_TZ
 from tthc.measures import MEASURES
@@ -34,21 +32,14 @@ router = APIRouter(tags=["scores"])
 )
 def get_trends(
     state: State,
-    viewer: Viewer,
-    unit: UnitParam,
+    asked: ScoresOfUnit,
     indicator: Annotated[str | None, Query(description="e.g. 2.1; default the total")] = None,
     granularity: Granularity = Granularity.month,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
 ) -> TrendsOut:
-    u = unit_of(state, unit)
-    authorize(state, viewer, u.code, dossiers=False)
+    u, moment = asked.unit, asked.as_of
     chosen_indicator = indicator_of(state, indicator) if indicator is not None else None
-    moment = as_of_of(state, as_of)
     today = moment.astimezone(VN_TZ).date()
-    span = period_of(period, start, to, default=default_range(today, granularity))
+    span = asked.period(default_range(today, granularity))
     points = [b for b in buckets(span, granularity) if b.period.start <= moment]
     if len(points) > state.settings.max_trend_points:
         raise invalid(

@@ -6,13 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, responses
 from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
-from services.api.params import as_of_of, horizon_of, period_of, unit_of
+from services.api.params import DossiersOfUnit, horizon_of
 from services.api.queries import unit_tallies, warnings_page
 from services.api.routers.dossiers import case_of
-from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam, UnitParam
 from services.api.scoreboard import current_periods
 from services.api.state import State
 from tthc.early_warning import projected
@@ -43,26 +41,18 @@ def _outlook(card: Scorecard) -> Outlook:
 )
 def get_warnings(
     state: State,
-    viewer: Viewer,
-    unit: UnitParam,
+    asked: DossiersOfUnit,
     horizon: Annotated[
         str | None, Query(description="24h, 3d, 90m or PT48H; default the setting (24h)")
     ] = None,
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
     limit: Annotated[int, Query(ge=1)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WarningsOut:
-    u = unit_of(state, unit)
-    authorize(state, viewer, u.code, dossiers=True)
+    u, moment = asked.unit, asked.as_of
     if limit > state.settings.max_page_size:
         raise invalid("limit", f"at most {state.settings.max_page_size} per page")
     ahead = horizon_of(horizon, state.settings.warning_horizon)
-    moment = as_of_of(state, as_of)
-    this_month = current_periods(moment, previous=False)[0].period
-    span = period_of(period, start, to, default=this_month)
+    span = asked.period(current_periods(moment, previous=False)[0].period)
     scope = scope_of(state.tree, u.code, span, moment)
     now = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
     end = score(state.profile, unit_tallies(state.pool, state.profile, projected(scope)), u.level)
