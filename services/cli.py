@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -16,8 +18,8 @@ from rich.table import Table
 from services.auth import generate_key, hash_key
 from tthc.catalog_doc import indicators_markdown, part_info
 from tthc.events import EventError, parse_event
-from tthc.profile import ProfileError, load_profile
-from tthc.units import UnitLevel
+from tthc.profile import ProfileError, Rule, load_profile
+from tthc.units import UnitLevel, UnitTree, load_units
 
 app = typer.Typer(
     help="Bộ chỉ số 766: real-time scores of administrative procedures for a province.",
@@ -25,6 +27,46 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One clear line on stderr and a non-zero exit: what a user sees instead of a traceback."""
+    errors.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def input_file(path: Path) -> Iterator[TextIO]:
+    """A UTF-8 text file named on the command line; one line and exit 2 when it cannot be read."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            yield handle
+    except FileNotFoundError:
+        fail(f"{path}: không có tệp này / no such file")
+    except IsADirectoryError:
+        fail(f"{path}: là thư mục, không phải tệp / is a directory, not a file")
+    except PermissionError:
+        fail(f"{path}: không có quyền đọc / permission denied")
+    except UnicodeDecodeError as error:
+        fail(f"{path}: không phải UTF-8 / not UTF-8 text (byte {error.start})")
+
+
+def main() -> None:
+    """`tthc`: a failure nobody foresaw is one line too (TTHC_DEBUG=1 shows the traceback)."""
+    try:
+        app(standalone_mode=True)
+    except Exception as error:  # a user gets one line; the traceback is for a developer
+        if os.environ.get("TTHC_DEBUG"):
+            raise
+        errors.print(
+            f"lỗi / error: {type(error).__name__}: {error} (TTHC_DEBUG=1 để xem chi tiết)",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
+
 
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="A methodology profile (TOML); default built in")
@@ -41,13 +83,11 @@ def indicators(
 ) -> None:
     """Print the indicator catalog of the methodology profile."""
     if as_json and markdown:
-        errors.print("[red]--json and --markdown: choose one[/red]")
-        raise typer.Exit(2)
+        fail("--json và --markdown: chọn một / choose one")
     try:
         profile = load_profile(profile_path)
     except (ProfileError, OSError) as error:
-        errors.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(error))
     if markdown:
         typer.echo(indicators_markdown(profile), nl=False)
         return
@@ -81,9 +121,7 @@ def indicators(
             g = groups[i.group]
             table.add_row("", f"[bold]{g.number}. {g.name_vi}[/bold]", f"[bold]{g.points:g}[/]")
             shown_group = i.group
-        rules = " + ".join(
-            p.rule.value + (f" {p.full_at:.0%}" if p.full_at else "") for p in i.parts
-        )
+        rules = " + ".join(rule_vi(p.rule, p.full_at) for p in i.parts)
         commune = i.points_at(UnitLevel.commune) if i.applies_to(UnitLevel.commune) else None
         table.add_row(
             i.code,
@@ -95,13 +133,20 @@ def indicators(
     console.print(table)
 
 
+def rule_vi(rule: Rule, full_at: float | None) -> str:
+    """How the table names a part's rule, for officials (the JSON keeps the profile's words)."""
+    if rule is Rule.full_at:
+        return f"đủ điểm từ {full_at:.0%}"
+    return {Rule.linear: "theo tỷ lệ", Rule.monitoring: "theo dõi, 0 điểm"}[rule]
+
+
 @app.command("validate-events")
 def validate_events(
     file: Annotated[Path, typer.Argument(help="NDJSON: one CloudEvent per line")],
 ) -> None:
     """Check a file of events; report each bad line with the field and the reason."""
     good = bad = 0
-    with file.open(encoding="utf-8") as lines:
+    with input_file(file) as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -337,22 +382,35 @@ def scoreboard(
     ingest_url: Annotated[
         str | None, typer.Option(help="show the ingest's accepted events from its /metrics")
     ] = None,
-    once: Annotated[bool, typer.Option(help="print one board and exit")] = False,
+    aggregator_url: Annotated[
+        str | None,
+        typer.Option(help="with --ingest-url: show the events not yet counted (its /metrics)"),
+    ] = None,
+    once: Annotated[
+        bool, typer.Option(help="print one board and exit (1 when the API cannot answer)")
+    ] = False,
 ) -> None:
-    """A live scoreboard in the terminal: the total and grade, the groups, the weakest communes."""
-    from services.scoreboard_tui import watch
+    """A live scoreboard in the terminal: the total and grade, the groups, the weakest communes.
 
-    with contextlib.suppress(KeyboardInterrupt):
+    Through a pipe or into a file it prints one plain line whenever the numbers change.
+    """
+    from services.scoreboard_tui import BoardError, Sources, watch
+
+    sources = Sources(url.rstrip("/"), ingest_url, aggregator_url)
+    try:
         watch(
-            url,
+            sources,
             unit=unit,
             period=period,
             every=every,
             weakest=weakest,
-            ingest_url=ingest_url,
             once=once,
             console=console,
         )
+    except BoardError as error:
+        fail(str(error), 1)
+    except KeyboardInterrupt:
+        pass
 
 
 keys = typer.Typer(help="API keys of the integrations (stored as SHA-256 only).")
@@ -384,8 +442,19 @@ def import_command(
     ] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore the saved state")] = False,
 ) -> None:
-    """Import history through the ingest; run it again to resume after an interruption."""
-    from services.ingest.importer import ImportStopped, make_client, print_summary, run_import
+    """Import history through the ingest; run it again to resume after an interruption.
+
+    A one-stop-shop CSV has one row per dossier.
+    Required: ma_ho_so, ma_don_vi, ma_tthc, ngay_tiep_nhan; each other step is a date column.
+    Every column, with an example file: docs/onestop-csv.md. The key comes from TTHC_API_KEY.
+    """
+    from services.ingest.importer import (
+        ImportRefused,
+        ImportStopped,
+        make_client,
+        print_summary,
+        run_import,
+    )
 
     if file_format not in ("auto", "ndjson", "csv"):
         raise typer.BadParameter("--format must be auto, ndjson or csv")
@@ -406,6 +475,9 @@ def import_command(
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted: run the same command again to resume[/yellow]")
             raise typer.Exit(130) from None
+        except ImportRefused as refused:
+            missing = "" if api_key else "; chưa có khóa / no key given: set TTHC_API_KEY"
+            fail(f"{refused}{missing} (`tthc keys new` makes one)", 77)
         except ImportStopped as stopped:
             errors.print(f"[red]{stopped}[/red]")
             errors.print("what was answered is saved: run the same command again to resume")
@@ -440,21 +512,107 @@ def hash_key_command(
     key: Annotated[str | None, typer.Argument(help="The key; read from stdin when omitted")] = None,
 ) -> None:
     """Print the SHA-256 to store for an API key."""
-    value = key if key is not None else typer.prompt("API key", hide_input=True)
+    value = key if key is not None else read_secret("API key")
     typer.echo(hash_key(value.strip()))
+
+
+def read_secret(prompt: str) -> str:
+    """A secret from a pipe (its first line), or typed at a terminal without echo."""
+    if not sys.stdin.isatty():
+        value = sys.stdin.readline().strip()
+        if not value:
+            fail(f"{prompt}: không có gì trên stdin / nothing on stdin")
+        return value
+    return str(typer.prompt(prompt, hide_input=True))
+
+
+# --- Keys and viewer tokens: both are key documents of services.auth, checked against the tree ---
+
+KeyFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="toml: an entry for a key file; json: a list for TTHC_INGEST_API_KEYS / "
+        "TTHC_API_VIEWER_TOKENS (docker-compose's .env)",
+    ),
+]
+ScopeOption = Annotated[
+    list[str], typer.Option("--scope", help="Unit code(s) it covers, with all units under them")
+]
+UnitsOption = Annotated[str, typer.Option(help="unit set name or unit document")]
+
+
+def checked_scopes(scopes: list[str], units: str) -> list[str]:
+    """The scopes, each a unit code of the tree; else one line naming the first that is not."""
+    try:
+        tree = load_units(units)
+    except (ValueError, OSError) as error:
+        fail(f"--units {units}: {error}")
+    for scope in scopes:
+        if scope not in tree:
+            hint = _did_you_mean(tree, scope)
+            fail(f"--scope {scope}: không phải mã đơn vị / not a unit code{hint}")
+    return scopes
+
+
+def _did_you_mean(tree: UnitTree, text: str) -> str:
+    wanted = text.casefold()
+    named = [u for u in tree if wanted in u.name.casefold()]
+    if not named:
+        return f" of {tree.root.name} ({tree.root.code})"
+    return "; có phải / did you mean " + ", ".join(f"{u.code} ({u.name})" for u in named[:5])
+
+
+def key_entry(name: str, key: str, scopes: list[str], key_format: str) -> str:
+    """The stored form of a new key: a TOML [[keys]] entry or a one-entry JSON list."""
+    if key_format == "json":
+        entry = {"name": name, "sha256": hash_key(key), "scope": scopes}
+        return json.dumps([entry], ensure_ascii=False)
+    quoted = ", ".join(json.dumps(s, ensure_ascii=False) for s in scopes)
+    return f'[[keys]]\nname = {json.dumps(name)}\nsha256 = "{hash_key(key)}"\nscope = [{quoted}]'
+
+
+def issue_key(name: str, scopes: list[str], units: str, key_format: str, what: str) -> None:
+    if key_format not in ("toml", "json"):
+        fail("--format: toml hoặc json / toml or json")
+    scopes = checked_scopes(scopes, units)
+    key = generate_key()
+    errors.print(
+        f"{name}: {what}, chỉ hiện một lần / shown once: {key}", markup=False, soft_wrap=True
+    )
+    typer.echo(key_entry(name, key, scopes, key_format))
 
 
 @keys.command("new")
 def new_key_command(
     name: Annotated[str, typer.Argument(help="The integration, e.g. mot-cua-tinh")],
-    scope: Annotated[list[str], typer.Option("--scope", help="Unit code(s) it covers")],
+    scope: ScopeOption,
+    units: UnitsOption = "dong-nai",
+    key_format: KeyFormat = "toml",
 ) -> None:
-    """Make a new key: print it once (give it to the integration) and its TOML entry."""
-    key = generate_key()
-    errors.print(f"key for {name} (shown once, store it in the integration): {key}")
-    scopes = ", ".join(f'"{s}"' for s in scope)
-    typer.echo(f'[[keys]]\nname = "{name}"\nsha256 = "{hash_key(key)}"\nscope = [{scopes}]')
+    """Make an ingest key: print it once on stderr (give it to the integration) and its entry.
+
+    The entry (stdout) goes into the ingest's key file (TTHC_INGEST_API_KEYS_FILE).
+    With --format json: a list for TTHC_INGEST_API_KEYS (docker-compose's .env).
+    """
+    issue_key(name, scope, units, key_format, "khóa tiếp nhận / ingest key")
+
+
+@keys.command("viewer")
+def new_viewer_command(
+    name: Annotated[str, typer.Argument(help="Who reads, e.g. so-noi-vu or grafana")],
+    scope: ScopeOption,
+    units: UnitsOption = "dong-nai",
+    key_format: KeyFormat = "toml",
+) -> None:
+    """Make a viewer token for the query API: dossier lists and warnings of its scope.
+
+    The entry (stdout) goes into the API's token file (TTHC_API_VIEWER_TOKENS_FILE).
+    With --format json: a list for TTHC_API_VIEWER_TOKENS (docker-compose's .env).
+    The reader sends the token as `Authorization: Bearer <token>`.
+    """
+    issue_key(name, scope, units, key_format, "mã xem / viewer token")
 
 
 if __name__ == "__main__":
-    app()
+    main()

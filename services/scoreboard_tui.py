@@ -1,7 +1,9 @@
 """The terminal scoreboard of `tthc scoreboard` (and `make demo`): a client of the API.
 
 Every few seconds: the unit's total and grade, the five groups, the 2.1 on-time rate, and the
-weakest communes of the ranking, read from `/v1/scores` and `/v1/rankings`.
+weakest communes of the ranking (for a commune: its rank among the province's communes), read
+from `/v1/scores` and `/v1/rankings`. On a terminal the board is redrawn in place; through a pipe
+(`make demo | tee demo.log`) it prints one plain line whenever the numbers change.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,9 +28,36 @@ GRADE_STYLE = {
     "Khá": "yellow",
     "Trung bình": "dark_orange",
 }
+ON_TIME_INDICATOR = "2.1"  # the one indicator the board spells out, as the province reads it
 ACCEPTED = re.compile(
     r'^tthc_ingest_events_total\{[^}]*outcome="accepted"[^}]*\} ([0-9.e+]+)$', re.M
 )
+# What the aggregator has taken off the log: valid events and dead letters alike.
+TAKEN = re.compile(
+    r"^tthc_aggregator_(?:events_total|dead_letters_total)\{[^}]*\} ([0-9.e+]+)$", re.M
+)
+
+
+class BoardError(Exception):
+    """The board cannot be drawn: one line, Vietnamese / English."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the board reads: the API, and optionally the ingest's and aggregator's /metrics."""
+
+    url: str
+    ingest_url: str | None = None
+    aggregator_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    scores: dict[str, Any]
+    ranking: dict[str, Any] | None  # the weakest communes under the unit, or all the province's
+    accepted: int | None
+    pending: int | None
+    took: float
 
 
 def _bar(points: float, maximum: float, width: int = 24) -> Text:
@@ -36,27 +67,141 @@ def _bar(points: float, maximum: float, width: int = 24) -> Text:
     return Text("█" * filled, style=style) + Text("░" * (width - filled), style="grey37")
 
 
-def _accepted(client: httpx.Client, ingest_url: str | None) -> int | None:
-    if not ingest_url:
+def metric_sum(client: httpx.Client, url: str | None, pattern: re.Pattern[str]) -> int | None:
+    if not url:
         return None
     try:
-        text = client.get(f"{ingest_url}/metrics", timeout=2).text
+        text = client.get(f"{url}/metrics", timeout=2).text
     except httpx.HTTPError:
         return None
-    return int(sum(float(v) for v in ACCEPTED.findall(text)))
+    return int(sum(float(v) for v in pattern.findall(text)))
 
 
-def board(
-    scores: dict[str, Any],
-    ranking: dict[str, Any] | None,
-    *,
-    weakest: int,
-    accepted: int | None,
-    url: str,
-    took: float,
-) -> Group:
-    unit, period = scores["unit"], scores["period"]
-    grade = scores["grade"]
+def pending_events(client: httpx.Client, sources: Sources, accepted: int | None) -> int | None:
+    """Events the ingest accepted that the aggregator has not yet taken off the log.
+
+    Read from the two services' counters (both count from the start of their process, as in
+    `tthc run`); None when either is not given or not reachable.
+    """
+    taken = metric_sum(client, sources.aggregator_url, TAKEN)
+    if accepted is None or taken is None:
+        return None
+    return max(0, accepted - taken)
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON of a 200, else BoardError with the API's own message and reason."""
+    if response.status_code == 200:
+        body: dict[str, Any] = response.json()
+        return body
+    try:
+        problem = response.json()
+        reasons = "; ".join(p["reason"] for p in problem.get("problems", []))
+        message = problem["message"] + (f": {reasons}" if reasons else "")
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:200]
+    raise BoardError(f"API trả lời HTTP {response.status_code} / API answered: {message}")
+
+
+def read(
+    client: httpx.Client, sources: Sources, *, unit: str | None, period: str | None
+) -> Reading:
+    """One reading of the API (and the counters); BoardError when the API cannot answer."""
+    started = time.perf_counter()
+    when = {"period": period} if period else {}
+    try:
+        province = _answer(client.get("/v1/rankings", params={"level": "province"}))["units"][0]
+        target = unit or province["unit"]["code"]
+        scores = _answer(client.get("/v1/scores", params={"unit": target, **when}))
+        # A commune has no communes under it: rank it among the province's instead.
+        parent = province["unit"]["code"] if scores["unit"]["level"] == "commune" else target
+        answer = client.get(
+            "/v1/rankings",
+            params={"level": "commune", "parent": parent, "source": "snapshot", **when},
+        )
+        ranking = answer.json() if answer.status_code == 200 else None
+    except httpx.HTTPError as error:
+        raise BoardError(
+            f"không kết nối được API tại {sources.url} / cannot reach the API: {error}"
+        ) from None
+    except (KeyError, IndexError, ValueError) as error:
+        raise BoardError(f"API trả lời không đúng dạng / unexpected answer: {error!r}") from None
+    accepted = metric_sum(client, sources.ingest_url, ACCEPTED)
+    return Reading(
+        scores=scores,
+        ranking=ranking,
+        accepted=accepted,
+        pending=pending_events(client, sources, accepted),
+        took=time.perf_counter() - started,
+    )
+
+
+def _rescaled(scores: dict[str, Any]) -> str | None:
+    """Below the province some indicators do not apply: the total is put back on 100."""
+    if scores["max_points"] == 100:
+        return None
+    return (
+        f"{scores['points']:.2f}/{scores['max_points']:g} điểm áp dụng cho cấp này, "
+        f"quy về thang 100: {scores['total']:.2f}"
+    )
+
+
+def _facts(reading: Reading) -> Text:
+    facts = Text()
+    on_time = next(
+        (i for i in reading.scores["indicators"] if i["code"] == ON_TIME_INDICATOR), None
+    )
+    if on_time is not None:
+        rate = on_time["rate"]
+        facts.append(
+            f"{on_time['code']} đúng hạn: {on_time['numerator']:.0f}/{on_time['denominator']} hồ sơ"
+            + (f" ({rate:.1%})" if rate is not None else "")
+        )
+    if reading.accepted is not None:
+        facts.append(f"   · sự kiện đã nhận: {reading.accepted:,}")
+    if reading.pending:
+        facts.append(f"   · {reading.pending:,} sự kiện chưa được tính", style="bold yellow")
+    return facts
+
+
+def _ranking_table(reading: Reading, weakest: int) -> Table | None:
+    ranking = reading.ranking
+    if ranking is None or not ranking["units"]:
+        return None
+    units = ranking["units"]
+    unit = reading.scores["unit"]
+    if unit["level"] == "commune":
+        shown = [e for e in units if e["unit"]["code"] == unit["code"]]
+        title = f"Xếp hạng trong {len(units)} xã/phường của tỉnh"
+    else:
+        shown = units[-weakest:][::-1]
+        title = f"{len(shown)} xã/phường yếu nhất (trên {len(units)})"
+    table = Table(title=title, show_edge=False)
+    for column, justify in (
+        ("Hạng", "right"),
+        ("Đơn vị", "left"),
+        ("Điểm", "right"),
+        ("Xếp loại", "left"),
+        ("±", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for entry in shown:
+        change = entry["rank_change"]
+        moved = "" if not change else (f"[green]▲{change}" if change > 0 else f"[red]▼{-change}")
+        table.add_row(
+            f"{entry['rank']}/{len(units)}",
+            entry["unit"]["name"],
+            f"{entry['total']:.2f}",
+            entry["grade"],
+            moved,
+        )
+    return table
+
+
+def board(reading: Reading, *, weakest: int, url: str, live: bool) -> Group:
+    """The board: headline, groups, facts, the ranking, and a footer."""
+    scores = reading.scores
+    unit, period, grade = scores["unit"], scores["period"], scores["grade"]
     headline = Text.assemble(
         (f"{unit['name']} ", "bold"),
         (f"· {period['label']} ", ""),
@@ -64,6 +209,9 @@ def board(
         ("/100  ", ""),
         (grade, GRADE_STYLE.get(grade, "red")),
     )
+    rescaled = _rescaled(scores)
+    if rescaled:
+        headline.append(f"\n{rescaled}", style="grey62")
     groups = Table(title="Năm nhóm chỉ số", expand=False, show_edge=False)
     for column, justify in (("Nhóm", "left"), ("Điểm", "right"), ("Tối đa", "right"), ("", "left")):
         groups.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -74,49 +222,28 @@ def board(
             f"{g['max_points']:g}",
             _bar(g["points"], g["max_points"]),
         )
-    on_time = next((i for i in scores["indicators"] if i["code"] == "2.1"), None)
-    facts = Text()
-    if on_time is not None:
-        rate = on_time["rate"]
-        facts.append(
-            f"2.1 đúng hạn: {on_time['numerator']:.0f}/{on_time['denominator']} hồ sơ"
-            + (f" ({rate:.1%})" if rate is not None else "")
-        )
-    if accepted is not None:
-        facts.append(f"   · sự kiện đã nhận: {accepted:,}")
-    parts: list[Any] = [Panel(headline, expand=False), groups, facts]
-    if ranking is not None and ranking["units"]:
-        low = ranking["units"][-weakest:][::-1]
-        table = Table(title=f"{len(low)} xã/phường yếu nhất", show_edge=False)
-        for column, justify in (
-            ("Hạng", "right"),
-            ("Đơn vị", "left"),
-            ("Điểm", "right"),
-            ("Xếp loại", "left"),
-            ("±", "right"),
-        ):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for entry in low:
-            change = entry["rank_change"]
-            moved = (
-                "" if not change else (f"[green]▲{change}" if change > 0 else f"[red]▼{-change}")
-            )
-            table.add_row(
-                f"{entry['rank']}/{len(ranking['units'])}",
-                entry["unit"]["name"],
-                f"{entry['total']:.2f}",
-                entry["grade"],
-                moved,
-            )
+    parts: list[Any] = [Panel(headline, expand=False), groups, _facts(reading)]
+    table = _ranking_table(reading, weakest)
+    if table is not None:
         parts.append(table)
-    parts.append(
-        Text(
-            f"API: {url}/docs · cập nhật {time.strftime('%H:%M:%S')} ({took * 1000:.0f} ms) · "
-            "Ctrl-C để dừng",
-            style="grey50",
-        )
-    )
+    took = f"{reading.took * 1000:.0f} ms"
+    footer = f"API: {url}/docs · cập nhật {time.strftime('%H:%M:%S')} ({took})"
+    parts.append(Text(footer + (" · Ctrl-C để dừng" if live else ""), style="grey50"))
     return Group(*parts)
+
+
+def line(reading: Reading) -> str:
+    """The board in one plain line, for a log or a pipe."""
+    scores = reading.scores
+    words = [
+        f"{scores['unit']['name']} {scores['period']['label']}: "
+        f"{scores['total']:.2f}/100 {scores['grade']}",
+        _facts(reading).plain.replace("   · ", "; ").strip(),
+    ]
+    rescaled = _rescaled(scores)
+    if rescaled:
+        words.append(rescaled)
+    return " · ".join(w for w in words if w)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -124,59 +251,54 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def watch(
-    url: str,
+    sources: Sources,
     *,
     unit: str | None,
     period: str | None,
     every: float,
     weakest: int,
-    ingest_url: str | None,
     once: bool,
     console: Console,
 ) -> None:
-    # Stop cleanly (the cursor restored) on Ctrl-C, and on SIGTERM from a script that started
-    # this board in the background (where SIGINT may come in ignored).
+    """Draw the board until interrupted; with `once`, one board (BoardError if it cannot)."""
+    # Stop cleanly (the cursor restored) on Ctrl-C, and on SIGTERM or SIGHUP from a script that
+    # started this board in the background (where SIGINT may come in ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    with httpx.Client(base_url=url, timeout=30) as client:
+    signal.signal(signal.SIGHUP, _interrupt)
+    with httpx.Client(base_url=sources.url, timeout=30) as client:
 
-        def render() -> Any:
-            started = time.perf_counter()
-            try:
-                target = unit
-                if target is None:  # the province: the root of the catalogue's unit tree
-                    target = client.get("/v1/rankings", params={"level": "province"}).json()[
-                        "units"
-                    ][0]["unit"]["code"]
-                params = {"unit": target, **({"period": period} if period else {})}
-                scores = client.get("/v1/scores", params=params)
-                scores.raise_for_status()
-                ranking = client.get(
-                    "/v1/rankings",
-                    params={
-                        "level": "commune",
-                        "parent": target,
-                        "source": "snapshot",
-                        **({"period": period} if period else {}),
-                    },
-                )
-                ranked = ranking.json() if ranking.status_code == 200 else None
-            except (httpx.HTTPError, KeyError, IndexError, ValueError) as error:
-                return Text(f"đang chờ API tại {url}… ({error!r})", style="yellow")
-            took = time.perf_counter() - started
-            return board(
-                scores.json(),
-                ranked,
-                weakest=weakest,
-                accepted=_accepted(client, ingest_url),
-                url=url,
-                took=took,
-            )
+        def reading() -> Reading:
+            return read(client, sources, unit=unit, period=period)
 
         if once:
-            console.print(render())
+            console.print(board(reading(), weakest=weakest, url=sources.url, live=False))
             return
+        if not console.is_terminal:
+            _plain(reading, every=every, console=console)
+            return
+
+        def render() -> Any:
+            try:
+                return board(reading(), weakest=weakest, url=sources.url, live=True)
+            except BoardError as error:
+                return Text(f"đang chờ API… {error}", style="yellow")
+
         with Live(render(), console=console, refresh_per_second=4, screen=False) as live:
             while True:
                 time.sleep(every)
                 live.update(render())
+
+
+def _plain(reading: Callable[[], Reading], *, every: float, console: Console) -> None:
+    """One line each time the numbers change (and each minute regardless), no cursor moves."""
+    last, said_at = "", 0.0
+    while True:
+        try:
+            now = line(reading())
+        except BoardError as error:
+            now = f"đang chờ API… {error}"
+        if now != last or time.monotonic() - said_at >= 60:
+            console.print(f"{time.strftime('%H:%M:%S')} {now}", highlight=False, soft_wrap=True)
+            last, said_at = now, time.monotonic()
+        time.sleep(every)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from services.api import errors
 from services.api.routers import (
@@ -94,7 +95,7 @@ def create_app(
             state.pool.close()
             log.info("api_stopped")
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="tthc api",
         summary="Điểm Bộ chỉ số 766 / Decision 766 scores",
         description=DESCRIPTION,

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from services.ingest.bodies import RequestError
 from services.ingest.models import ErrorBody, Problem
@@ -81,7 +82,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await state.publisher.close()
             log.info("ingest_stopped")
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="tthc ingest",
         summary="Nhận sự kiện thủ tục hành chính / Receive administrative-procedure events",
         description=DESCRIPTION,

@@ -40,6 +40,10 @@ class ImportStopped(Exception):
     """The import stopped; what was answered is recorded in the state file."""
 
 
+class ImportRefused(ImportStopped):
+    """The ingest refused the key (401, 403): running again will not help until it is fixed."""
+
+
 @dataclass
 class Rejection:
     line: int
@@ -229,6 +233,8 @@ def _post(
             if response.status_code == 200:
                 result: dict[str, Any] = response.json()
                 return result
+            if response.status_code in (401, 403):
+                raise ImportRefused(_refusal(response))
             if response.status_code not in (429, 503):
                 raise ImportStopped(
                     f"the ingest refused the batch: HTTP {response.status_code} {response.text}"
@@ -242,6 +248,14 @@ def _post(
         sleep(wait)
         delay = min(delay * 2, 30.0)
     raise AssertionError("unreachable")
+
+
+def _refusal(response: httpx.Response) -> str:
+    try:
+        reasons = "; ".join(p["reason"] for p in response.json()["problems"])
+    except (ValueError, KeyError, TypeError):
+        reasons = response.text[:200]
+    return f"the ingest refused the key (HTTP {response.status_code}): {reasons}"
 
 
 def run_import(

@@ -234,3 +234,17 @@ def test_time_from_acceptance_to_visibility(stack, posted, reference):
         f"median {statistics.median(seconds) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms "
         f"(aggregator batch window 0.2 s; each poll is a live query)"
     )
+
+
+def test_the_scoreboard_counts_down_the_events_not_yet_counted(stack, posted, reference):
+    from services.scoreboard_tui import ACCEPTED, Sources, metric_sum, pending_events
+
+    sources = Sources(stack.api, stack.ingest, stack.aggregator)
+    with httpx.Client(timeout=10) as client:
+
+        def drained() -> bool:
+            accepted = metric_sum(client, sources.ingest_url, ACCEPTED)
+            assert accepted is not None and accepted >= posted.accepted
+            return pending_events(client, sources, accepted) == 0
+
+        wait_until(drained, 180, "no event left to count", every=0.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import PROVINCE_VIEWER, bearer
+from tests.offline_docs import assert_docs_served_offline
 
 CASES = [
     ("/v1/scores", {"unit": "99999"}, 404, "unit", "unknown unit code '99999'"),
@@ -75,3 +76,7 @@ def test_the_openapi_page_documents_every_route_with_examples(api):
     schemas = spec["components"]["schemas"]
     assert schemas["ScoresOut"]["examples"][0]["grade"] == "Tốt"
     assert "404" in spec["paths"]["/v1/scores"]["get"]["responses"]
+
+
+def test_the_docs_pages_work_offline(api):
+    assert_docs_served_offline(api)

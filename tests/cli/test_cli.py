@@ -70,3 +70,106 @@ def test_every_command_opens_its_help_with_a_one_line_summary():
         assert doc, f"{name}: no help text"
         summary = doc.split("\n\n", 1)[0]
         assert "\n" not in summary, f"{name}: the first paragraph of its docstring spans lines"
+
+
+# --- Bad input: one clear line and a non-zero exit, never a traceback ---------------------------
+
+
+def _one_error_line(result) -> str:
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_validate_events_on_a_missing_file_says_so_in_one_line(tmp_path):
+    result = runner.invoke(app, ["validate-events", str(tmp_path / "missing.ndjson")])
+    assert result.exit_code == 2
+    assert "missing.ndjson: không có tệp này / no such file" in _one_error_line(result)
+    result = runner.invoke(app, ["validate-events", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is a directory" in _one_error_line(result)
+
+
+def test_validate_events_on_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "latin1.ndjson"
+    path.write_bytes(json.dumps(received()).encode() + b"\n\xe9\xe0\n")
+    result = runner.invoke(app, ["validate-events", str(path)])
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.output and "Traceback" not in result.output
+
+
+def test_an_unforeseen_failure_is_one_line_through_the_entry_point(tmp_path):
+    # The installed `tthc` (services.cli:main): a bad setting fails before any command code runs.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "replay", "--clickhouse", "nope://x"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TTHC_AGGREGATOR_PARTITIONS": "not-a-number"},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("lỗi / error: ValidationError")
+
+
+# --- Keys and viewer tokens ----------------------------------------------------------------------
+
+
+def test_keys_new_refuses_a_scope_outside_the_unit_tree():
+    result = runner.invoke(app, ["keys", "new", "probe", "--scope", "99999"])
+    assert result.exit_code == 2
+    assert "--scope 99999: không phải mã đơn vị / not a unit code" in _one_error_line(result)
+    named = runner.invoke(app, ["keys", "new", "probe", "--scope", "75", "--scope", "Biên Hòa"])
+    assert named.exit_code == 2
+    assert "did you mean 26068 (Phường Biên Hòa)" in _one_error_line(named)
+
+
+def test_keys_new_prints_toml_by_default_and_json_for_the_environment():
+    from services.auth import KeyRing, parse_keys
+    from tthc.units import load_units
+
+    tree = load_units("dong-nai")
+    toml = runner.invoke(app, ["keys", "new", "mot-cua", "--scope", "26068"])
+    assert toml.exit_code == 0, toml.output
+    assert toml.stdout.startswith('[[keys]]\nname = "mot-cua"')
+    as_json = runner.invoke(app, ["keys", "new", "mot-cua", "--scope", "26068", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    (entry,) = parse_keys(json.loads(as_json.stdout))  # what TTHC_INGEST_API_KEYS takes
+    key = as_json.stderr.rsplit(": ", 1)[1].strip()
+    grant = KeyRing([entry], tree).authenticate(key)
+    assert grant is not None and grant.covers("26068") and not grant.covers("75")
+
+
+def test_keys_viewer_makes_a_token_the_api_accepts():
+    from services.api.settings import ApiSettings
+
+    result = runner.invoke(
+        app, ["keys", "viewer", "so-noi-vu", "--scope", "75", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "mã xem / viewer token" in result.stderr
+    settings = ApiSettings(viewer_tokens=json.loads(result.stdout))
+    assert [t.name for t in settings.all_viewer_tokens()] == ["so-noi-vu"]
+
+
+def test_keys_hash_reads_a_pipe_without_a_password_prompt():
+    from services.auth import hash_key
+
+    result = runner.invoke(app, ["keys", "hash"], input="tthc_secret\n")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == hash_key("tthc_secret")
+    assert "Password" not in result.output and "API key" not in result.output
+    empty = runner.invoke(app, ["keys", "hash"], input="")
+    assert empty.exit_code == 2
+
+
+def test_indicators_table_names_rules_in_vietnamese():
+    result = runner.invoke(app, ["indicators"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "theo tỷ lệ" in result.output and "theo dõi, 0 điểm" in result.output
+    assert "đủ điểm từ 80%" in result.output
+    assert "linear" not in result.output and "full_at" not in result.output

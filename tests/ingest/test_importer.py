@@ -338,5 +338,9 @@ def test_import_command_over_http(
     wrong_key = runner.invoke(
         app, [str(file), "--url", served, "--restart"], env={"TTHC_API_KEY": "nope"}
     )
-    assert wrong_key.exit_code == 75
-    assert "HTTP 401" in wrong_key.output
+    assert wrong_key.exit_code == 77  # not 75: running it again will not help
+    assert "the ingest refused the key (HTTP 401): unknown API key" in wrong_key.output
+    assert "run the same command again" not in wrong_key.output
+    no_key = runner.invoke(app, [str(file), "--url", served, "--restart"], env={"COLUMNS": "200"})
+    assert no_key.exit_code == 77
+    assert "no key given: set TTHC_API_KEY" in no_key.output

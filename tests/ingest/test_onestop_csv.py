@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,23 @@ def test_a_bad_extension_names_its_column(
     [(named, why)] = error.value.problems
     assert named == column
     assert reason in why
+
+
+def test_the_documented_example_file_maps_every_documented_column() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    table = (docs / "onestop-csv.md").read_text(encoding="utf-8")
+    documented = {
+        name
+        for row in table.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    }
+    with (docs / "examples" / "mot-cua.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert documented == set(rows[0])  # the example has every column the page names
+    types = set()
+    for row in rows:
+        for event in row_events(row, source="mot-cua-csv"):
+            types.add(parse_event(event).type)
+    documented_types = set(re.findall(r"`dossier\.(\w+)`", table))
+    assert {t.split(".")[3] for t in types} == documented_types
