@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from services.api import errors
+from services.api import errors, export
 from services.api.routers import (
     catalog,
     dossiers,
@@ -47,6 +47,9 @@ DESCRIPTION = """\
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
   ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
   covering the unit, and show no personal data.
+* **Export**: every listing and ranking (scores, rankings, trends, procedures, dossiers,
+  warnings, indicators) as a spreadsheet with `format=xlsx` or `format=csv` (or by `Accept:`),
+  Vietnamese column headers under the unit, the period and the instant it was judged at.
 * **Errors** name the parameter at fault (`problems[].field`), in Vietnamese and English:
   404 for an unknown unit or indicator, 422 for a malformed parameter.
 """
@@ -106,6 +109,7 @@ def create_app(
     errors.install(app)
     for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
         app.include_router(module.router)
+    export.install(app, settings.max_page_size)
     app.add_middleware(
         RequestObserver,
         requests=state.metrics.requests,
