@@ -107,6 +107,10 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA
 num.partitions=4
 auto.create.topics.enable=true
+# The event log is kept forever (replays rebuild from it): no topic expires by age or size
+# unless it says so itself (the changelogs are compacted).
+log.retention.ms=-1
+log.retention.bytes=-1
 # One node: every internal topic has one replica.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=8

@@ -29,7 +29,7 @@ import faust
 import faust.streams
 from aiokafka import AIOKafkaConsumer
 from faust.types import TP
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import KafkaAdminClient
 
 from services.aggregator.heap import Heap
 from services.aggregator.metrics import AggregatorMetrics
@@ -47,6 +47,7 @@ from services.aggregator.processing import (
     event_lag_seconds,
 )
 from services.aggregator.settings import AggregatorSettings
+from services.aggregator.topics import ensure_topics
 from services.aggregator.writer import FactsWriter
 from services.observability import get_logger
 from services.storage.clickhouse import Client, clickhouse_client, migrate
@@ -58,33 +59,6 @@ log = get_logger("aggregator")
 
 HISTORIES_TABLE = "histories"
 REREAD_AFTER_SECONDS = 5.0  # before seeking again to the same hole
-
-
-def ensure_topics(settings: AggregatorSettings) -> int:
-    """Create the topics the aggregator needs if missing; return the events topic's partitions.
-
-    The catalog topic keeps everything forever: a worker rebuilds the catalog from it at start.
-    """
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(settings.topic, settings.partitions, settings.replication_factor),
-            NewTopic(settings.dlq_topic, 1, settings.replication_factor),
-            NewTopic(
-                settings.catalog,
-                1,
-                settings.replication_factor,
-                topic_configs={"retention.ms": "-1", "retention.bytes": "-1"},
-            ),
-        ]
-        missing = [t for t in wanted if t.name not in existing]
-        if missing:
-            admin.create_topics(missing, wait_for_metadata=True)
-        (described,) = admin.describe_topics([settings.topic])
-        return len(described["partitions"])
-    finally:
-        admin.close()
 
 
 def _in_partition(record: Record, write: Callable[[], Any]) -> Any:
@@ -285,15 +259,31 @@ class Aggregator:
     # --- Offsets -----------------------------------------------------------------------------
 
     async def _start_partitions(self, tps: set[tuple[str, int]]) -> None:
-        """Where each newly seen partition was committed: its records count from there."""
+        """Where each newly seen partition was committed: its records count from there.
+
+        A committed offset behind the start of the log (records deleted by retention, or a
+        topic made again) cannot be read from: the consumer itself goes on from the log start,
+        and so does the count, said loudly, since what those records held is missing from
+        the facts until a replay of a complete log.
+        """
         new = [tp for tp in tps if not self.offsets.knows(tp)]
         if not new:
             return
         committed = await asyncio.to_thread(self._committed_offsets)
-        missing = [TP(*tp) for tp in new if tp not in committed]
-        earliest = await self.app.consumer.earliest_offsets(*missing) if missing else {}
+        earliest = await self.app.consumer.earliest_offsets(*(TP(*tp) for tp in new))
         for tp in new:
-            start = committed.get(tp, earliest.get(TP(*tp), 0))
+            log_start = earliest.get(TP(*tp), 0)
+            start = committed.get(tp, log_start)
+            if start < log_start:
+                log.critical(
+                    "committed offset behind the start of the log: the records between were "
+                    "deleted and are not counted; going on from the log start",
+                    partition=tp,
+                    committed=start,
+                    log_start=log_start,
+                )
+                self.metrics.lost_records.labels(tp[0], str(tp[1])).inc(log_start - start)
+                start = log_start
             self.offsets.start(tp, start)
 
     def _committed_offsets(self) -> dict[tuple[str, int], int]:

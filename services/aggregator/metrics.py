@@ -39,6 +39,11 @@ class AggregatorMetrics:
         self.rederived = m.counter(
             "rederived_dossiers_total", "Dossier rows derived again after their procedure changed"
         )
+        self.lost_records = m.counter(
+            "log_lost_records_total",
+            "Records between a committed offset and the log start, deleted before being read",
+            ["topic", "partition"],
+        )
         self.catalog_procedures = m.gauge("catalog_procedures", "Procedures in the catalog")
 
     def render(self) -> tuple[bytes, str]:
