@@ -1,6 +1,7 @@
 """Build the sample unit set ``tthc/data/units/dong-nai.json``.
 
-Usage: ``python scripts/build_sample_units.py`` (needs the ``vietnam-provinces`` package: ``pip install -e ".[scripts]"``).
+Usage: ``python scripts/build_sample_units.py`` (needs the ``vietnam-provinces`` package:
+``pip install -e ".[scripts]"``).
 
 What goes in:
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity, Event
 from tthc.facts import commune_facts, dossier_facts, feedback_facts, procedure_facts
-from tthc.measures import MEASURES, FactTables, Scope, Tally, tally
+from tthc.measures import FactTables, Scope, Tally, tally
 from tthc.periods import Period
 from tthc.profile import Profile
-from tthc.scoring import Scorecard, score
+from tthc.scoring import Scorecard, profile_measures, score
 from tthc.state import (
     CommuneServiceState,
     DossierState,
@@ -74,8 +74,7 @@ def fact_tables(ledger: Ledger, calendar: WorkingCalendar, profile: Profile) -> 
 
 
 def reference_tallies(profile: Profile, facts: FactTables, scope: Scope) -> dict[str, Tally]:
-    keys = {part.measure for indicator in profile.indicators for part in indicator.parts}
-    return {key: tally(MEASURES[key], facts, scope) for key in sorted(keys)}
+    return {m.key: tally(m, facts, scope) for m in profile_measures(profile)}
 
 
 def reference_scorecard(

@@ -17,7 +17,6 @@ from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
 from tthc.expr import sql_literal
 from tthc.measures import (
-    MEASURES,
     Measure,
     Scope,
     Subject,
@@ -30,7 +29,7 @@ from tthc.measures import (
 from tthc.periods import Period
 from tthc.profile import Profile
 from tthc.reference import scope_of
-from tthc.scoring import Scorecard, score
+from tthc.scoring import Scorecard, profile_measures, score
 from tthc.units import UnitTree
 
 DOSSIER_COLUMNS = (
@@ -44,11 +43,6 @@ DOSSIER_COLUMNS = (
     "supplement_requests",
 )
 FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
-
-
-def profile_measures(profile: Profile) -> list[Measure]:
-    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
-    return [MEASURES[k] for k in keys]
 
 
 def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.queries import profile_measures, scorecards, turning_late_counts
+from services.api.queries import scorecards, turning_late_counts
 from services.api.windows import write_generation
 from services.observability import get_logger
 from services.storage.schema import (
@@ -38,7 +38,7 @@ from services.storage.schema import (
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile
-from tthc.scoring import Scorecard
+from tthc.scoring import Scorecard, profile_measures
 from tthc.units import UnitTree
 
 log = get_logger("services.api.scoreboard")
@@ -113,7 +113,6 @@ def score_rows(
         }
     ]
     for i in card.indicators:
-        parts = [p for p in i.parts if p.applicable] or list(i.parts)
         rows.append(
             {
                 **common,
@@ -122,8 +121,8 @@ def score_rows(
                 "group_name_vi": groups[i.group],
                 "name_vi": i.name_vi,
                 "assessed": i.assessed,
-                "numerator": float(sum(p.numerator for p in parts)),
-                "denominator": sum(p.denominator for p in parts),
+                "numerator": float(i.numerator),
+                "denominator": i.denominator,
                 "rate": i.rate,
                 "points": i.points,
                 "max_points": i.max_points,
