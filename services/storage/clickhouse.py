@@ -16,7 +16,6 @@ from clickhouse_connect.driver.client import Client
 
 from services.observability import get_logger
 from services.storage.schema import (
-    FACTS_OF,
     MIGRATIONS,
     MIGRATIONS_TABLE,
     TABLES,
@@ -24,7 +23,7 @@ from services.storage.schema import (
     fact_columns,
     schema_migrations_table_sql,
 )
-from tthc.facts import Facts
+from tthc.facts import FACTS_OF, Facts
 from tthc.measures import Scope, Subject, Tally, subject_sql
 from tthc.profile import Profile
 from tthc.scoring import profile_measures
