@@ -14,7 +14,7 @@ from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, not_found
 from services.api.state import ApiState, State
 from tthc.calendar import VN_TZ
-from tthc.periods import Period, date_range, parse_period
+from tthc.periods import Period, containing, date_range, parse_period
 from tthc.profile import Indicator, Part
 from tthc.units import Unit, UnitLevel
 
@@ -92,8 +92,7 @@ def period_of(period: str | None, start: str | None, end: str | None, *, default
 
 
 def current_quarter(now: datetime) -> Period:
-    today = now.astimezone(VN_TZ).date()
-    return parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    return containing("quarter", now.astimezone(VN_TZ).date())
 
 
 def indicator_of(state: ApiState, code: str) -> Indicator:

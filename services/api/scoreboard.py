@@ -36,7 +36,7 @@ from services.storage.schema import (
     UNIT_SCORES_TABLE,
 )
 from tthc.calendar import VN_TZ
-from tthc.periods import Period, parse_period
+from tthc.periods import Period, containing
 from tthc.profile import Profile
 from tthc.scoring import Scorecard, profile_measures
 from tthc.units import UnitTree
@@ -57,12 +57,9 @@ class Tracked:
 def current_periods(now: datetime, *, previous: bool = True) -> list[Tracked]:
     """The month, quarter and year of `now` in Vietnam, and (optionally) the ones before."""
     today = now.astimezone(VN_TZ).date()
-    labels = {
-        "month": f"{today.year}-{today.month:02d}",
-        "quarter": f"{today.year}-Q{(today.month - 1) // 3 + 1}",
-        "year": str(today.year),
-    }
-    tracked = [Tracked(kind, parse_period(label), True) for kind, label in labels.items()]
+    tracked = [
+        Tracked(kind, containing(kind, today), True) for kind in ("month", "quarter", "year")
+    ]
     if previous:
         tracked += [Tracked(t.kind, t.period.previous(), False) for t in list(tracked)]
     return tracked
