@@ -196,3 +196,28 @@ DossiersOfUnit = Annotated[Asked, _asked(_unit_in_query, dossiers=True)]
 ScoresOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=False)]
 DossiersOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=True)]
 ScoresUnder = Annotated[Asked, _asked(_parent_in_query, dossiers=False)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """`limit=` and `offset=` of a listing, the limit within the setting's page size."""
+
+    limit: int
+    offset: int
+
+    def next_offset(self, shown: int, total: int) -> int | None:
+        following = self.offset + shown
+        return following if following < total else None
+
+
+def _page(
+    state: State,
+    limit: Annotated[int, Query(ge=1, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
+    if limit > state.settings.max_page_size:
+        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
+    return Page(limit, offset)
+
+
+PageParams = Annotated[Page, Depends(_page)]

@@ -112,12 +112,8 @@ def listing_page(
     pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
-    page, count = listing_sql(
-        measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES
-    )
-    total = int(pool.rows(count, "dossiers")[0]["n"])
-    rows = pool.rows(page, "dossiers") if offset < total else []
-    return rows, total
+    sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
+    return _page(pool, sql, offset, "dossiers")
 
 
 def warnings_page(
@@ -128,12 +124,19 @@ def warnings_page(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    page, count = turning_late_sql(
+    sql = turning_late_sql(
         units, now, horizon, DOSSIER_COLUMNS, limit=limit, offset=offset, tables=TABLES
     )
-    total = int(pool.rows(count, "warnings")[0]["n"])
-    rows = pool.rows(page, "warnings") if offset < total else []
-    return rows, total
+    return _page(pool, sql, offset, "warnings")
+
+
+def _page(
+    pool: ClientPool, sql: tuple[str, str], offset: int, purpose: str
+) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows and the count of all, from (page SQL, count SQL); no read past the end."""
+    page, count = sql
+    total = int(pool.rows(count, purpose)[0]["n"])
+    return (pool.rows(page, purpose) if offset < total else []), total
 
 
 def turning_late_counts(
