@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+ON_TIME_MEASURE = "dossiers_on_time"  # the indicator whose part counts it: 2.1
 GRADE_STYLE = {
     "Xuất sắc": "bold green",
     "Tốt": "green",
@@ -74,12 +75,19 @@ def board(
             f"{g['max_points']:g}",
             _bar(g["points"], g["max_points"]),
         )
-    on_time = next((i for i in scores["indicators"] if i["code"] == "2.1"), None)
+    on_time = next(
+        (
+            i
+            for i in scores["indicators"]
+            if any(p["measure"] == ON_TIME_MEASURE for p in i.get("parts") or ())
+        ),
+        None,
+    )
     facts = Text()
     if on_time is not None:
         rate = on_time["rate"]
         facts.append(
-            f"2.1 đúng hạn: {on_time['numerator']:.0f}/{on_time['denominator']} hồ sơ"
+            f"{on_time['code']} đúng hạn: {on_time['numerator']:.0f}/{on_time['denominator']} hồ sơ"
             + (f" ({rate:.1%})" if rate is not None else "")
         )
     if accepted is not None:
