@@ -46,13 +46,14 @@ def chdb_url(directory: Path) -> str:
 def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
     """Build the dataset in `directory`, time the raw query and the API's SQL in process."""
     from services.api.pool import ClientPool
-    from services.api.queries import profile_measures, scorecards
+    from services.api.queries import scorecards
     from services.api.windows import write_generation
     from services.storage.clickhouse import clickhouse_client
     from services.storage.schema import WINDOWS
     from tthc.measures import Subject, grouped_sql
     from tthc.profile import load_profile
     from tthc.reference import scope_of
+    from tthc.scoring import profile_measures
 
     tree = load_units()
     url = chdb_url(directory)

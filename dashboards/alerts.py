@@ -25,7 +25,7 @@ INGEST_REJECTED_RATIO = 0.10  # of events rejected as invalid
 CONSUMER_LAG_RECORDS = 10_000
 STALL_MINUTES = 10  # events accepted but none processed for this long
 SNAPSHOT_STALE_SECONDS = 300
-ON_TIME_INDICATOR = "2.1"
+ON_TIME_MEASURE = "dossiers_on_time"  # its indicator (2.1) comes from the profile
 ON_TIME_THRESHOLD = 0.90
 
 
@@ -164,7 +164,7 @@ def operations_rules() -> list[AlertRule]:
 
 
 def province_rules(profile: Profile) -> list[AlertRule]:
-    on_time = profile.by_code[ON_TIME_INDICATOR]
+    on_time = profile.indicator_counting(ON_TIME_MEASURE)
     threshold = _percent(ON_TIME_THRESHOLD)
     return [
         AlertRule(

@@ -140,3 +140,40 @@ def period_history(where: str) -> g.TimeSeries:
         description="Điểm của kỳ đang chọn sau mỗi lần tính lại, trong khoảng thời gian của "
         "bảng điều khiển.",
     )
+
+
+def score_columns(
+    *, rate_width: int, average_width: int, lost_in_red: bool = False
+) -> list[Column]:
+    """An indicator's counts, rate, average, points and points lost, as unit_scores has them."""
+    lost = Column("lost", "Điểm bị mất", decimals=2, width=110)
+    if lost_in_red:  # any point lost shows
+        red = [{"color": "green", "value": None}, {"color": "red", "value": 0.005}]
+        lost = Column(
+            "lost",
+            "Điểm bị mất",
+            decimals=2,
+            width=110,
+            cell="color-text",
+            extra=(
+                ("thresholds", {"mode": "absolute", "steps": red}),
+                ("color", {"mode": "thresholds"}),
+            ),
+        )
+    return [
+        Column("numerator", "Đạt", decimals=0, width=80),
+        Column("denominator", "Tổng số", decimals=0, width=90),
+        Column(
+            "rate_pct",
+            "Tỷ lệ",
+            unit="percent",
+            decimals=1,
+            cell="gauge",
+            width=rate_width,
+            extra=(("min", 0), ("max", 100)),
+        ),
+        Column("average_days", "Trung bình (ngày)", decimals=1, width=average_width),
+        Column("points", "Điểm", decimals=2, width=80),
+        Column("max_points", "Tối đa", decimals=2, width=80),
+        lost,
+    ]

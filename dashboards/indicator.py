@@ -6,7 +6,15 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from dashboards.catalog import catalog_markdown, indicator_options
-from dashboards.common import INDICATOR, LEVEL, PERIOD, PROVINCE, level_variable, period_variable
+from dashboards.common import (
+    INDICATOR,
+    LEVEL,
+    PERIOD,
+    PROVINCE,
+    level_variable,
+    period_variable,
+    score_columns,
+)
 from dashboards.grafana import (
     INDICATOR_UID,
     UNIT_UID,
@@ -113,25 +121,11 @@ def weakest(profile: Profile) -> g.Table:
             link=("Chi tiết đơn vị", row_link(UNIT_UID, [("unit", "unit")])),
         ),
         Column("unit", "Mã", width=110),
-        Column("numerator", "Đạt", decimals=0, width=80),
-        Column("denominator", "Tổng số", decimals=0, width=90),
-        Column(
-            "rate_pct",
-            "Tỷ lệ",
-            unit="percent",
-            decimals=1,
-            cell="gauge",
-            width=180,
-            extra=(("min", 0), ("max", 100)),
-        ),
-        Column("average_days", "Trung bình (ngày)", decimals=1, width=110),
-        Column("points", "Điểm", decimals=2, width=80),
-        Column("max_points", "Tối đa", decimals=2, width=80),
-        Column("lost", "Điểm bị mất", decimals=2, width=110),
+        *score_columns(rate_width=180, average_width=110),
     ]
     return table(
         f"{WEAKEST} đơn vị yếu nhất",
-        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        sql,
         columns,
         description="Các đơn vị mất nhiều điểm nhất ở chỉ tiêu này, rồi có tỷ lệ thấp nhất.",
     )

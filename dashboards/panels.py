@@ -72,13 +72,15 @@ def stat(
 
 def table(
     title: str,
-    target: Target,
+    sql: str,
     columns: Sequence[Column],
     *,
     description: str = "",
     sort_by: str | None = None,
     descending: bool = False,
 ) -> g.Table:
+    """A table of exactly `columns`, in their order, as `sql` selects them."""
+    target = ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns))
     return g.Table(
         title=title,
         description=description,

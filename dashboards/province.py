@@ -156,10 +156,9 @@ def ranking(profile: Profile) -> g.Table:
             for group in profile.groups
         ),
     ]
-    target = ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns))
     return table(
         "Xếp hạng đơn vị cùng cấp",
-        target,
+        sql,
         columns,
         description="Các đơn vị của cấp đang chọn, xếp theo tổng điểm của kỳ; bấm tên đơn vị "
         "để xem chi tiết.",

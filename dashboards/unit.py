@@ -14,6 +14,7 @@ from dashboards.common import (
     period_history,
     period_variable,
     refreshed_stat,
+    score_columns,
     total_stat,
 )
 from dashboards.grafana import (
@@ -97,44 +98,11 @@ def indicators_table(profile: Profile) -> g.Table:
         ),
         Column("name_vi", "Chỉ tiêu"),
         Column("group_name", "Nhóm", width=220),
-        Column("numerator", "Đạt", decimals=0, width=80),
-        Column("denominator", "Tổng số", decimals=0, width=90),
-        Column(
-            "rate_pct",
-            "Tỷ lệ",
-            unit="percent",
-            decimals=1,
-            cell="gauge",
-            width=160,
-            extra=(("min", 0), ("max", 100)),
-        ),
-        Column("average_days", "Trung bình (ngày)", decimals=1, width=100),
-        Column("points", "Điểm", decimals=2, width=80),
-        Column("max_points", "Tối đa", decimals=2, width=80),
-        Column(
-            "lost",
-            "Điểm bị mất",
-            decimals=2,
-            width=110,
-            cell="color-text",
-            extra=(
-                (
-                    "thresholds",
-                    {
-                        "mode": "absolute",
-                        "steps": [
-                            {"color": "green", "value": None},
-                            {"color": "red", "value": 0.005},
-                        ],
-                    },
-                ),
-                ("color", {"mode": "thresholds"}),
-            ),
-        ),
+        *score_columns(rate_width=160, average_width=100, lost_in_red=True),
     ]
     return table(
         "Các chỉ tiêu: tỷ lệ, điểm và điểm bị mất",
-        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        sql,
         columns,
         description="Mọi chỉ tiêu của bộ chỉ số; chỉ tiêu không áp dụng cho cấp của đơn vị có "
         "điểm tối đa 0. Bấm mã để xem chỉ tiêu ở các đơn vị khác.",
@@ -196,7 +164,7 @@ def late_dossiers() -> g.Table:
     ]
     return table(
         "Hồ sơ trễ hạn (mất điểm chỉ tiêu 2.1)",
-        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        sql,
         columns,
         description=f"Hồ sơ tiếp nhận trong kỳ, của đơn vị và các đơn vị trực thuộc, không "
         f"được xử lý đúng hạn; tối đa {LIST_LIMIT} hồ sơ trễ nhiều nhất. Hạn xử lý đã cộng "
@@ -230,7 +198,7 @@ def procedures_table() -> g.Table:
     ]
     return table(
         "Theo từng thủ tục (2.1, 2.2)",
-        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        sql,
         columns,
         description="Mỗi thủ tục có hồ sơ tiếp nhận trong kỳ: tỷ lệ đúng hạn và thời gian giải "
         "quyết trung bình (không tính thời gian chờ bổ sung), thủ tục kém nhất ở trên cùng.",
@@ -255,7 +223,7 @@ def turning_late_dossiers() -> g.Table:
     ]
     return table(
         f"Hồ sơ sắp quá hạn trong {WARNING_HOURS} giờ",
-        ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns)),
+        sql,
         columns,
         description="Hồ sơ đang xử lý, chưa trễ hạn, không chờ bổ sung, sẽ trễ nếu không được "
         "giải quyết trước hạn.",

@@ -14,9 +14,12 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Collection, MutableMapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -27,7 +30,14 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Metrics", "RequestObserver", "configure_logging", "get_logger"]
+__all__ = [
+    "Metrics",
+    "RequestObserver",
+    "WebMetrics",
+    "configure_logging",
+    "get_logger",
+    "web_app",
+]
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -105,6 +115,26 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+class WebMetrics:
+    """Base of a web service's metrics: every request's route, status and latency, and the
+    service's own metrics that a subclass adds to `facade`."""
+
+    def __init__(self, service: str) -> None:
+        self.facade = m = Metrics(service)
+        self.requests = m.counter(
+            "requests_total", "HTTP requests by route and status", ["route", "status"]
+        )
+        self.request_seconds = m.histogram(
+            "request_seconds", "HTTP request latency by route", ["route"]
+        )
+
+    def render(self) -> tuple[bytes, str]:
+        return self.facade.render()
+
+
+LogFields = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class RequestObserver:
     """ASGI middleware: latency and status of every request into the metrics, and one JSON log
     line per request (for the quiet routes, probes and scrapes, only when they fail).
@@ -117,14 +147,13 @@ class RequestObserver:
         self,
         app: ASGIApp,
         *,
-        requests: Counter,
-        seconds: Histogram,
+        metrics: WebMetrics,
         quiet_routes: Collection[str] = ("/metrics", "/healthz", "/readyz"),
-        log_fields: Callable[[dict[str, Any]], dict[str, Any]] = lambda _: {},
+        log_fields: LogFields = lambda _: {},
     ) -> None:
         self.app = app
-        self.requests = requests
-        self.seconds = seconds
+        self.requests = metrics.requests
+        self.seconds = metrics.request_seconds
         self.quiet_routes = frozenset(quiet_routes)
         self.log_fields = log_fields
 
@@ -161,3 +190,21 @@ class RequestObserver:
                     duration_ms=round(elapsed * 1000, 2),
                     **self.log_fields(scope.get("state", {})),
                 )
+
+
+def web_app(
+    *,
+    title: str,
+    summary: str,
+    description: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    metrics: WebMetrics,
+    log_fields: LogFields,
+) -> FastAPI:
+    """A service's FastAPI app, its requests observed (metrics, one log line each)."""
+    # FastAPIOffline serves Swagger UI and ReDoc from the package: /docs works with no CDN.
+    app = FastAPIOffline(
+        title=title, summary=summary, description=description, version="1", lifespan=lifespan
+    )
+    app.add_middleware(RequestObserver, metrics=metrics, log_fields=log_fields)
+    return app

@@ -22,13 +22,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+ON_TIME_MEASURE = "dossiers_on_time"  # the indicator whose part counts it: 2.1
 GRADE_STYLE = {
     "Xuất sắc": "bold green",
     "Tốt": "green",
     "Khá": "yellow",
     "Trung bình": "dark_orange",
 }
-ON_TIME_INDICATOR = "2.1"  # the one indicator the board spells out, as the province reads it
 ACCEPTED = re.compile(
     r'^tthc_ingest_events_total\{[^}]*outcome="accepted"[^}]*\} ([0-9.e+]+)$', re.M
 )
@@ -149,7 +149,12 @@ def _rescaled(scores: dict[str, Any]) -> str | None:
 def _facts(reading: Reading) -> Text:
     facts = Text()
     on_time = next(
-        (i for i in reading.scores["indicators"] if i["code"] == ON_TIME_INDICATOR), None
+        (
+            i
+            for i in reading.scores["indicators"]
+            if any(p["measure"] == ON_TIME_MEASURE for p in i.get("parts") or ())
+        ),
+        None,
     )
     if on_time is not None:
         rate = on_time["rate"]

@@ -16,9 +16,10 @@ from operator import attrgetter
 from typing import Any
 
 from tthc.calendar import VN_TZ, WorkingCalendar, local_date
-from tthc.events import ApplicantType, OnlineService, ProcedureComponent
+from tthc.events import ApplicantType, Entity, OnlineService, ProcedureComponent
+from tthc.measures import Subject
 from tthc.profile import Settings
-from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState
+from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState, State
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -268,3 +269,43 @@ def _shift(calendar: WorkingCalendar, day: date, working_days: int) -> date:
     """The day `working_days` working days after (or, negative, before) `day`."""
     start = datetime(day.year, day.month, day.day, tzinfo=VN_TZ)
     return local_date(calendar.add_working_days(start, working_days))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of entity from end to end: its events' entity, the fact rows its state gives,
+    and the subject the measures count them as."""
+
+    entity: Entity
+    facts: type[Facts]
+    subject: Subject
+
+
+KINDS: dict[Entity, Kind] = {
+    k.entity: k
+    for k in (
+        Kind(Entity.dossier, DossierFacts, Subject.dossier),
+        Kind(Entity.feedback, FeedbackFacts, Subject.feedback),
+        Kind(Entity.procedure, ProcedureFacts, Subject.procedure),
+        Kind(Entity.commune_service, CommuneFacts, Subject.commune),
+    )
+}
+FACTS_OF: dict[Subject, type[Facts]] = {k.subject: k.facts for k in KINDS.values()}
+
+
+def derive(
+    state: State,
+    procedure: ProcedureState | None,
+    calendar: WorkingCalendar,
+    settings: Settings,
+) -> Facts | None:
+    """The fact row of any entity's state; a dossier's needs its procedure (None if unknown)."""
+    match state:
+        case DossierState():
+            return dossier_facts(state, procedure, calendar, settings)
+        case FeedbackState():
+            return feedback_facts(state, calendar, settings)
+        case ProcedureState():
+            return procedure_facts(state, calendar, settings)
+        case CommuneServiceState():
+            return commune_facts(state)

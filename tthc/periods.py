@@ -37,17 +37,8 @@ class Period:
     def previous(self) -> Period:
         """The period of the same kind just before this one (for rank changes)."""
         kind = _kind(self.label)
-        if kind == "month":
-            start = _shift_months(self.start_date, -1)
-            return parse_period(f"{start.year}-{start.month:02d}")
-        if kind == "quarter":
-            start = _shift_months(self.start_date, -3)
-            return parse_period(f"{start.year}-Q{(start.month - 1) // 3 + 1}")
-        if kind == "half":
-            start = _shift_months(self.start_date, -6)
-            return parse_period(f"{start.year}-H{(start.month - 1) // 6 + 1}")
-        if kind == "year":
-            return parse_period(str(self.start_date.year - 1))
+        if kind is not None:
+            return containing(kind, _shift_months(self.start_date, -_MONTHS[kind]))
         length = self.end - self.start
         return Period(f"before {self.label}", self.start - length, self.start)
 
@@ -58,6 +49,9 @@ _PATTERNS = {
     "half": re.compile(r"^(\d{4})-H([12])$"),
     "year": re.compile(r"^(\d{4})$"),
 }
+
+
+_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
 
 def _kind(label: str) -> str | None:
@@ -80,18 +74,26 @@ def parse_period(label: str) -> Period:
         match = pattern.match(label)
         if not match:
             continue
-        year = int(match.group(1))
-        if kind == "year":
-            first, months = date(year, 1, 1), 12
-        else:
-            n = int(match.group(2))
-            months = {"month": 1, "quarter": 3, "half": 6}[kind]
-            first = date(year, (n - 1) * months + 1, 1)
+        year, months = int(match.group(1)), _MONTHS[kind]
+        n = int(match.group(2)) if kind != "year" else 1
+        first = date(year, (n - 1) * months + 1, 1)
         return Period(label, _local(first), _local(_shift_months(first, months)))
     raise ValueError(
         f"period {label!r} is not one of YYYY-MM, YYYY-Qn, YYYY-Hn, YYYY "
         "(or give from= and to= dates)"
     )
+
+
+def containing(kind: str, day: date) -> Period:
+    """The month, quarter, half(-year) or year that holds `day`."""
+    n = (day.month - 1) // _MONTHS[kind] + 1
+    label = {
+        "month": f"{day.year}-{day.month:02d}",
+        "quarter": f"{day.year}-Q{n}",
+        "half": f"{day.year}-H{n}",
+        "year": str(day.year),
+    }[kind]
+    return parse_period(label)
 
 
 def date_range(start: date, end: date) -> Period:

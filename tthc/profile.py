@@ -185,6 +185,10 @@ class Profile(_Strict):
     def by_code(self) -> dict[str, Indicator]:
         return {i.code: i for i in self.indicators}
 
+    def indicator_counting(self, measure: str) -> Indicator:
+        """The indicator a part of which counts `measure` (2.1 for dossiers_on_time)."""
+        return next(i for i in self.indicators if any(p.measure == measure for p in i.parts))
+
     def grade(self, score: float) -> Grade:
         return max((g for g in self.grades if score >= g.min_score), key=lambda g: g.min_score)
 

@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity, Event
-from tthc.facts import commune_facts, dossier_facts, feedback_facts, procedure_facts
-from tthc.measures import MEASURES, FactTables, Scope, Tally, tally
+from tthc.facts import KINDS, derive
+from tthc.measures import FactTables, Scope, Subject, Tally, tally
 from tthc.periods import Period
 from tthc.profile import Profile
-from tthc.scoring import Scorecard, score
-from tthc.state import (
-    CommuneServiceState,
-    DossierState,
-    FeedbackState,
-    Ledger,
-    ProcedureState,
-)
+from tthc.scoring import Scorecard, profile_measures, score
+from tthc.state import DossierState, Ledger, ProcedureState
 from tthc.units import UnitLevel, UnitTree
 
 
@@ -46,36 +41,28 @@ def scope_of(tree: UnitTree, unit: str, period: Period, as_of: datetime) -> Scop
 
 
 def fact_tables(ledger: Ledger, calendar: WorkingCalendar, profile: Profile) -> FactTables:
-    settings = profile.settings
     procedures: dict[str, ProcedureState] = {
         s.code: s for s in ledger.states(Entity.procedure) if isinstance(s, ProcedureState)
     }
-    dossiers = [
-        dossier_facts(s, procedures.get(s.procedure or ""), calendar, settings)
-        for s in ledger.states(Entity.dossier)
-        if isinstance(s, DossierState)
-    ]
-    feedback = [
-        feedback_facts(s, calendar, settings)
-        for s in ledger.states(Entity.feedback)
-        if isinstance(s, FeedbackState)
-    ]
-    communes = [
-        commune_facts(s)
-        for s in ledger.states(Entity.commune_service)
-        if isinstance(s, CommuneServiceState)
-    ]
+    rows: dict[Subject, list[dict[str, Any]]] = {subject: [] for subject in Subject}
+    for kind in KINDS.values():
+        for state in ledger.states(kind.entity):
+            procedure = None
+            if isinstance(state, DossierState):
+                procedure = procedures.get(state.procedure or "")
+            facts = derive(state, procedure, calendar, profile.settings)
+            if facts is not None:
+                rows[kind.subject].append(facts.row())
     return FactTables(
-        dossier=[f.row() for f in dossiers if f is not None],
-        feedback=[f.row() for f in feedback if f is not None],
-        procedure=[procedure_facts(s, calendar, settings).row() for s in procedures.values()],
-        commune={f.code: f.row() for f in communes},
+        dossier=rows[Subject.dossier],
+        feedback=rows[Subject.feedback],
+        procedure=rows[Subject.procedure],
+        commune={row["code"]: row for row in rows[Subject.commune]},
     )
 
 
 def reference_tallies(profile: Profile, facts: FactTables, scope: Scope) -> dict[str, Tally]:
-    keys = {part.measure for indicator in profile.indicators for part in indicator.parts}
-    return {key: tally(MEASURES[key], facts, scope) for key in sorted(keys)}
+    return {m.key: tally(m, facts, scope) for m in profile_measures(profile)}
 
 
 def reference_scorecard(

@@ -6,10 +6,11 @@ reference computation or a ClickHouse query. Both go through this one function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from tthc.measures import MEASURES, Tally
+from tthc.measures import MEASURES, Measure, Tally
 from tthc.profile import Indicator, Part, Profile, Rule, WhenEmpty
 from tthc.units import UnitLevel
 
@@ -57,6 +58,19 @@ class IndicatorScore:
         return sum(p.lost for p in self.parts)
 
     @property
+    def counted_parts(self) -> tuple[PartScore, ...]:
+        """The parts whose counts the indicator shows: the applicable ones, else all."""
+        return tuple(p for p in self.parts if p.applicable) or self.parts
+
+    @property
+    def numerator(self) -> float:
+        return sum(p.numerator for p in self.counted_parts)
+
+    @property
+    def denominator(self) -> int:
+        return sum(p.denominator for p in self.counted_parts)
+
+    @property
     def rate(self) -> float | None:
         """The indicator's rate: its one part's, or the points share of a multi-part one."""
         if len(self.parts) == 1:
@@ -71,6 +85,41 @@ class GroupScore:
     name_en: str
     points: float
     max_points: float
+
+    @property
+    def lost(self) -> float:
+        return self.max_points - self.points
+
+
+class Scored(Protocol):
+    """An indicator's result, from a scorecard or read back from a stored one."""
+
+    @property
+    def group(self) -> int: ...
+    @property
+    def points(self) -> float: ...
+    @property
+    def max_points(self) -> float: ...
+
+
+def profile_measures(profile: Profile) -> list[Measure]:
+    """The measures the profile scores, each once, by key."""
+    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
+    return [MEASURES[k] for k in keys]
+
+
+def group_scores(profile: Profile, indicators: Sequence[Scored]) -> tuple[GroupScore, ...]:
+    """Each group of the profile with the points of its indicators."""
+    return tuple(
+        GroupScore(
+            number=g.number,
+            name_vi=g.name_vi,
+            name_en=g.name_en,
+            points=sum(i.points for i in indicators if i.group == g.number),
+            max_points=sum(i.max_points for i in indicators if i.group == g.number),
+        )
+        for g in profile.groups
+    )
 
 
 @dataclass(frozen=True)
@@ -140,16 +189,6 @@ def score(profile: Profile, tallies: Mapping[str, Tally], level: UnitLevel) -> S
     else:  # what does not apply counts as full
         total = 100 * (points + full_max - applicable_max) / full_max
     grade = profile.grade(total)
-    groups = tuple(
-        GroupScore(
-            number=g.number,
-            name_vi=g.name_vi,
-            name_en=g.name_en,
-            points=sum(i.points for i in indicators if i.group == g.number),
-            max_points=sum(i.max_points for i in indicators if i.group == g.number),
-        )
-        for g in profile.groups
-    )
     return Scorecard(
         level=level,
         total=total,
@@ -157,6 +196,6 @@ def score(profile: Profile, tallies: Mapping[str, Tally], level: UnitLevel) -> S
         grade_en=grade.name_en,
         points=points,
         max_points=applicable_max,
-        groups=groups,
+        groups=group_scores(profile, indicators),
         indicators=indicators,
     )

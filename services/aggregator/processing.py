@@ -27,26 +27,12 @@ import orjson
 from services.storage.clickhouse import VersionedFacts
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity, Event, EventError, parse_event
-from tthc.facts import commune_facts, dossier_facts, feedback_facts, procedure_facts
+from tthc.facts import KINDS, derive
 from tthc.measures import Subject
 from tthc.profile import Settings
-from tthc.state import (
-    CommuneServiceState,
-    DossierState,
-    FeedbackState,
-    History,
-    ProcedureState,
-    fold,
-)
+from tthc.state import DossierState, History, ProcedureState, fold
 
 PROCEDURE_VERSION_BITS = 32
-
-SUBJECT_OF: dict[Entity, Subject] = {
-    Entity.dossier: Subject.dossier,
-    Entity.feedback: Subject.feedback,
-    Entity.procedure: Subject.procedure,
-    Entity.commune_service: Subject.commune,
-}
 
 
 # --- Decoding ----------------------------------------------------------------------------------
@@ -288,23 +274,11 @@ class Deriver:
 
     def facts(self, entity: Entity, code: str, history: History) -> VersionedFacts | None:
         state = fold(entity, code, history)
-        length = len(history.events)
-        match state:
-            case DossierState():
-                procedure, procedure_length = self.catalog.get(state.procedure)
-                facts = dossier_facts(state, procedure, self.calendar, self.settings)
-                version = dossier_version(length, procedure_length)
-            case FeedbackState():
-                facts = feedback_facts(state, self.calendar, self.settings)
-                version = length
-            case ProcedureState():
-                facts = procedure_facts(state, self.calendar, self.settings)
-                version = length
-            case CommuneServiceState():
-                facts = commune_facts(state)
-                version = length
-            case _:
-                raise TypeError(f"no facts for {type(state).__name__}")
+        procedure, version = None, len(history.events)
+        if isinstance(state, DossierState):
+            procedure, procedure_length = self.catalog.get(state.procedure)
+            version = dossier_version(version, procedure_length)
+        facts = derive(state, procedure, self.calendar, self.settings)
         return None if facts is None else VersionedFacts(facts, version)
 
 
@@ -370,7 +344,7 @@ class BatchProcessor:
             entity, code = entity_of(key)
             row = self.deriver.facts(entity, code, history)
             if row is not None:
-                outcome.rows.setdefault(SUBJECT_OF[entity], []).append(row)
+                outcome.rows.setdefault(KINDS[entity].subject, []).append(row)
         return outcome
 
     def rederive_dossiers(self, codes: Iterable[str]) -> list[VersionedFacts]:

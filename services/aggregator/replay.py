@@ -28,7 +28,6 @@ from rich.progress import (
 
 from services.aggregator.heap import Heap, release
 from services.aggregator.processing import (
-    SUBJECT_OF,
     Catalog,
     Decoded,
     Deriver,
@@ -48,6 +47,7 @@ from services.storage.clickhouse import (
 )
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity
+from tthc.facts import KINDS
 from tthc.measures import Subject
 from tthc.profile import load_profile
 from tthc.state import History
@@ -114,7 +114,7 @@ class Replay:
             advance(1)
             if row is None:
                 continue
-            rows.setdefault(SUBJECT_OF[entity], []).append(row)
+            rows.setdefault(KINDS[entity].subject, []).append(row)
             pending += 1
             if pending >= self.batch_rows:
                 self._insert(rows)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 
 from services.api import errors, export
 from services.api.routers import (
@@ -23,7 +22,7 @@ from services.api.routers import (
 )
 from services.api.settings import ApiSettings
 from services.api.state import ApiState, utc_now
-from services.observability import RequestObserver, configure_logging, get_logger
+from services.observability import configure_logging, get_logger, web_app
 from services.storage.clickhouse import migrate
 
 log = get_logger("services.api")
@@ -98,22 +97,17 @@ def create_app(
             state.pool.close()
             log.info("api_stopped")
 
-    app = FastAPIOffline(
+    app = web_app(
         title="tthc api",
         summary="Điểm Bộ chỉ số 766 / Decision 766 scores",
         description=DESCRIPTION,
-        version="1",
         lifespan=lifespan,
+        metrics=state.metrics,
+        log_fields=lambda request_state: {"viewer": request_state.get("viewer")},
     )
     app.state.api = state
     errors.install(app)
     for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
-    app.add_middleware(
-        RequestObserver,
-        requests=state.metrics.requests,
-        seconds=state.metrics.request_seconds,
-        log_fields=lambda request_state: {"viewer": request_state.get("viewer")},
-    )
     return app

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from services.observability import Metrics
+from services.observability import WebMetrics
 
 
-class ApiMetrics:
+class ApiMetrics(WebMetrics):
     def __init__(self) -> None:
-        self.facade = m = Metrics("api")
-        self.requests = m.counter(
-            "requests_total", "HTTP requests by route and status", ["route", "status"]
-        )
-        self.request_seconds = m.histogram(
-            "request_seconds", "HTTP request latency by route", ["route"]
-        )
+        super().__init__("api")
+        m = self.facade
         self.query_seconds = m.histogram(
             "clickhouse_query_seconds", "Duration of one ClickHouse query, by purpose", ["purpose"]
         )
@@ -41,6 +36,3 @@ class ApiMetrics:
             "Open dossiers of a unit's subtree that turn late within the warning horizon",
             ["unit", "level"],
         )
-
-    def render(self) -> tuple[bytes, str]:
-        return self.facade.render()

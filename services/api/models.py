@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tthc.catalog_doc import part_info
 from tthc.periods import Period
 from tthc.profile import Profile
-from tthc.scoring import IndicatorScore, PartScore, Scorecard
+from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard
 from tthc.units import Unit, UnitTree
 
 Source = Literal["live", "snapshot", "windows"]
@@ -127,7 +127,6 @@ class IndicatorOut(BaseModel):
 
     @classmethod
     def of(cls, indicator: IndicatorScore) -> IndicatorOut:
-        applicable = [p for p in indicator.parts if p.applicable] or list(indicator.parts)
         return cls(
             code=indicator.code,
             group=indicator.group,
@@ -136,8 +135,8 @@ class IndicatorOut(BaseModel):
             monitoring=indicator.monitoring,
             assessed=indicator.assessed,
             applicable=indicator.applicable,
-            numerator=sum(p.numerator for p in applicable),
-            denominator=sum(p.denominator for p in applicable),
+            numerator=indicator.numerator,
+            denominator=indicator.denominator,
             rate=indicator.rate,
             points=indicator.points,
             max_points=indicator.max_points,
@@ -153,6 +152,17 @@ class GroupOut(BaseModel):
     points: float
     max_points: float
     lost: float
+
+    @classmethod
+    def of(cls, group: GroupScore) -> GroupOut:
+        return cls(
+            number=group.number,
+            name_vi=group.name_vi,
+            name_en=group.name_en,
+            points=group.points,
+            max_points=group.max_points,
+            lost=group.lost,
+        )
 
 
 class ProfileRef(BaseModel):
@@ -233,17 +243,7 @@ class ScoresOut(BaseModel):
             points=card.points,
             max_points=card.max_points,
             lost=card.max_points - card.points,
-            groups=[
-                GroupOut(
-                    number=g.number,
-                    name_vi=g.name_vi,
-                    name_en=g.name_en,
-                    points=g.points,
-                    max_points=g.max_points,
-                    lost=g.max_points - g.points,
-                )
-                for g in card.groups
-            ],
+            groups=[GroupOut.of(g) for g in card.groups],
             indicators=[IndicatorOut.of(i) for i in card.indicators],
             source=source,
             computed_at=computed_at,

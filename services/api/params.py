@@ -14,7 +14,7 @@ from services.api.auth import Viewer, authorize
 from services.api.errors import invalid, not_found
 from services.api.state import ApiState, State
 from tthc.calendar import VN_TZ
-from tthc.periods import Period, date_range, parse_period
+from tthc.periods import Period, containing, date_range, parse_period
 from tthc.profile import Indicator, Part
 from tthc.units import Unit, UnitLevel
 
@@ -92,8 +92,7 @@ def period_of(period: str | None, start: str | None, end: str | None, *, default
 
 
 def current_quarter(now: datetime) -> Period:
-    today = now.astimezone(VN_TZ).date()
-    return parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    return containing("quarter", now.astimezone(VN_TZ).date())
 
 
 def indicator_of(state: ApiState, code: str) -> Indicator:
@@ -197,3 +196,28 @@ DossiersOfUnit = Annotated[Asked, _asked(_unit_in_query, dossiers=True)]
 ScoresOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=False)]
 DossiersOfCode = Annotated[Asked, _asked(_unit_in_path, dossiers=True)]
 ScoresUnder = Annotated[Asked, _asked(_parent_in_query, dossiers=False)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """`limit=` and `offset=` of a listing, the limit within the setting's page size."""
+
+    limit: int
+    offset: int
+
+    def next_offset(self, shown: int, total: int) -> int | None:
+        following = self.offset + shown
+        return following if following < total else None
+
+
+def _page(
+    state: State,
+    limit: Annotated[int, Query(ge=1, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
+    if limit > state.settings.max_page_size:
+        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
+    return Page(limit, offset)
+
+
+PageParams = Annotated[Page, Depends(_page)]

@@ -17,7 +17,6 @@ from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
 from tthc.expr import sql_literal
 from tthc.measures import (
-    MEASURES,
     Measure,
     Scope,
     Subject,
@@ -30,7 +29,7 @@ from tthc.measures import (
 from tthc.periods import Period
 from tthc.profile import Profile
 from tthc.reference import scope_of
-from tthc.scoring import Scorecard, score
+from tthc.scoring import Scorecard, profile_measures, score
 from tthc.units import UnitTree
 
 DOSSIER_COLUMNS = (
@@ -44,11 +43,6 @@ DOSSIER_COLUMNS = (
     "supplement_requests",
 )
 FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
-
-
-def profile_measures(profile: Profile) -> list[Measure]:
-    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
-    return [MEASURES[k] for k in keys]
 
 
 def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:
@@ -118,12 +112,8 @@ def listing_page(
     pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
-    page, count = listing_sql(
-        measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES
-    )
-    total = int(pool.rows(count, "dossiers")[0]["n"])
-    rows = pool.rows(page, "dossiers") if offset < total else []
-    return rows, total
+    sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
+    return _page(pool, sql, offset, "dossiers")
 
 
 def warnings_page(
@@ -134,12 +124,19 @@ def warnings_page(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    page, count = turning_late_sql(
+    sql = turning_late_sql(
         units, now, horizon, DOSSIER_COLUMNS, limit=limit, offset=offset, tables=TABLES
     )
-    total = int(pool.rows(count, "warnings")[0]["n"])
-    rows = pool.rows(page, "warnings") if offset < total else []
-    return rows, total
+    return _page(pool, sql, offset, "warnings")
+
+
+def _page(
+    pool: ClientPool, sql: tuple[str, str], offset: int, purpose: str
+) -> tuple[list[dict[str, Any]], int]:
+    """The page's rows and the count of all, from (page SQL, count SQL); no read past the end."""
+    page, count = sql
+    total = int(pool.rows(count, purpose)[0]["n"])
+    return (pool.rows(page, purpose) if offset < total else []), total
 
 
 def turning_late_counts(

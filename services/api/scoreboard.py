@@ -27,7 +27,7 @@ from typing import Any
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.queries import profile_measures, scorecards, turning_late_counts
+from services.api.queries import scorecards, turning_late_counts
 from services.api.windows import write_generation
 from services.observability import get_logger
 from services.storage.schema import (
@@ -36,9 +36,9 @@ from services.storage.schema import (
     UNIT_SCORES_TABLE,
 )
 from tthc.calendar import VN_TZ
-from tthc.periods import Period, parse_period
+from tthc.periods import Period, containing
 from tthc.profile import Profile
-from tthc.scoring import Scorecard
+from tthc.scoring import Scorecard, profile_measures
 from tthc.units import UnitTree
 
 log = get_logger("services.api.scoreboard")
@@ -57,12 +57,9 @@ class Tracked:
 def current_periods(now: datetime, *, previous: bool = True) -> list[Tracked]:
     """The month, quarter and year of `now` in Vietnam, and (optionally) the ones before."""
     today = now.astimezone(VN_TZ).date()
-    labels = {
-        "month": f"{today.year}-{today.month:02d}",
-        "quarter": f"{today.year}-Q{(today.month - 1) // 3 + 1}",
-        "year": str(today.year),
-    }
-    tracked = [Tracked(kind, parse_period(label), True) for kind, label in labels.items()]
+    tracked = [
+        Tracked(kind, containing(kind, today), True) for kind in ("month", "quarter", "year")
+    ]
     if previous:
         tracked += [Tracked(t.kind, t.period.previous(), False) for t in list(tracked)]
     return tracked
@@ -113,7 +110,6 @@ def score_rows(
         }
     ]
     for i in card.indicators:
-        parts = [p for p in i.parts if p.applicable] or list(i.parts)
         rows.append(
             {
                 **common,
@@ -122,8 +118,8 @@ def score_rows(
                 "group_name_vi": groups[i.group],
                 "name_vi": i.name_vi,
                 "assessed": i.assessed,
-                "numerator": float(sum(p.numerator for p in parts)),
-                "denominator": sum(p.denominator for p in parts),
+                "numerator": float(i.numerator),
+                "denominator": i.denominator,
                 "rate": i.rate,
                 "points": i.points,
                 "max_points": i.max_points,

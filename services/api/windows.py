@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from services.api.pool import ClientPool
-from services.api.queries import profile_measures
 from services.storage.clickhouse import Client
 from services.storage.schema import TABLES, WINDOWS
 from tthc.measures import (
@@ -33,7 +32,7 @@ from tthc.measures import (
 from tthc.periods import Period
 from tthc.profile import Profile
 from tthc.reference import scope_of
-from tthc.scoring import Scorecard, score
+from tthc.scoring import Scorecard, profile_measures, score
 from tthc.units import UnitTree
 
 _GENERATION_COLUMNS = ["generation", "cutoff", "computed_at", "complete"]

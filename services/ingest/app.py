@@ -10,14 +10,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
 
 from services.ingest.bodies import RequestError
 from services.ingest.models import ErrorBody, Problem
 from services.ingest.routers import catalogue, events, health
 from services.ingest.settings import IngestSettings
 from services.ingest.state import IngestState
-from services.observability import RequestObserver, configure_logging, get_logger
+from services.observability import configure_logging, get_logger, web_app
 
 log = get_logger("services.ingest")
 
@@ -82,12 +81,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await state.publisher.close()
             log.info("ingest_stopped")
 
-    app = FastAPIOffline(
+    app = web_app(
         title="tthc ingest",
         summary="Nhận sự kiện thủ tục hành chính / Receive administrative-procedure events",
         description=DESCRIPTION,
-        version="1",
         lifespan=lifespan,
+        metrics=state.metrics,
+        log_fields=_log_fields,
     )
     app.state.ingest = state
 
@@ -104,10 +104,4 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.include_router(events.build_router(state.examples))
     app.include_router(catalogue.router)
     app.include_router(health.router)
-    app.add_middleware(
-        RequestObserver,
-        requests=state.metrics.requests,
-        seconds=state.metrics.request_seconds,
-        log_fields=_log_fields,
-    )
     return app

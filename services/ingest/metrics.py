@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from services.observability import Metrics
+from services.observability import WebMetrics
 
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
 
-class IngestMetrics:
+class IngestMetrics(WebMetrics):
     def __init__(self) -> None:
-        self.facade = Metrics("ingest")
+        super().__init__("ingest")
         m = self.facade
         self.events = m.counter(
             "events_total",
             "Events by type and outcome (accepted, duplicate, rejected, unavailable) and reason",
             ["type", "outcome", "reason"],
-        )
-        self.requests = m.counter(
-            "requests_total", "HTTP requests by route and status", ["route", "status"]
-        )
-        self.request_seconds = m.histogram(
-            "request_seconds", "HTTP request latency by route", ["route"]
         )
         self.produce_seconds = m.histogram(
             "kafka_produce_seconds", "Time from handing events to Kafka until all are acknowledged"
@@ -35,6 +29,3 @@ class IngestMetrics:
         self.duplicate_window = m.gauge(
             "duplicate_window_entries", "(source, id) pairs remembered for duplicate detection"
         )
-
-    def render(self) -> tuple[bytes, str]:
-        return self.facade.render()

@@ -16,7 +16,6 @@ from clickhouse_connect.driver.client import Client
 
 from services.observability import get_logger
 from services.storage.schema import (
-    FACTS_OF,
     MIGRATIONS,
     MIGRATIONS_TABLE,
     TABLES,
@@ -24,9 +23,10 @@ from services.storage.schema import (
     fact_columns,
     schema_migrations_table_sql,
 )
-from tthc.facts import Facts
-from tthc.measures import MEASURES, Scope, Subject, Tally, subject_sql
+from tthc.facts import FACTS_OF, Facts
+from tthc.measures import Scope, Subject, Tally, subject_sql
 from tthc.profile import Profile
+from tthc.scoring import profile_measures
 
 log = get_logger("clickhouse")
 
@@ -140,10 +140,10 @@ def truncate_facts(client: Client) -> None:
 
 def tallies(client: Client, profile: Profile, scope: Scope) -> dict[str, Tally]:
     """Numerator and denominator of every measure the profile scores, one query per subject."""
-    keys = sorted({part.measure for indicator in profile.indicators for part in indicator.parts})
+    scored = profile_measures(profile)
     result: dict[str, Tally] = {}
     for subject in Subject:
-        measures = [MEASURES[k] for k in keys if MEASURES[k].subject is subject]
+        measures = [m for m in scored if m.subject is subject]
         if not measures:
             continue
         row = client.query(subject_sql(subject, measures, scope, TABLES)).named_results()

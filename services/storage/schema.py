@@ -20,20 +20,13 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from tthc.facts import CommuneFacts, DossierFacts, Facts, FeedbackFacts, ProcedureFacts
+from tthc.facts import FACTS_OF, Facts
 from tthc.measures import Subject, TableNames, WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
 WINDOWS = WindowTables()  # the rolling windows the API's refresher writes
-
-FACTS_OF: dict[Subject, type[Facts]] = {
-    Subject.dossier: DossierFacts,
-    Subject.feedback: FeedbackFacts,
-    Subject.procedure: ProcedureFacts,
-    Subject.commune: CommuneFacts,
-}
 
 _SCALARS: dict[Any, str] = {
     str: "String",

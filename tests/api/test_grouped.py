@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.api.queries import profile_measures, tallies_by_bucket, tallies_by_scope
+from services.api.queries import tallies_by_bucket, tallies_by_scope
 from services.storage.clickhouse import tallies
 from tests.api.conftest import AS_OF, Reference
 from tthc.periods import date_range, parse_period
 from tthc.reference import reference_tallies, scope_of
+from tthc.scoring import profile_measures
 from tthc.trends import Granularity, buckets
 
 PERIODS = [

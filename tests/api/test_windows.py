@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.api.pool import ClientPool
-from services.api.queries import profile_measures
 from services.api.windows import latest_generation, tallies_from_windows, write_generation
 from services.storage.schema import TABLES, WINDOWS
 from tests.api.conftest import AS_OF, Reference
@@ -18,6 +17,7 @@ from tthc.measures import Generation, window_sql
 from tthc.periods import date_range, parse_period
 from tthc.ranking import rank
 from tthc.reference import scope_of
+from tthc.scoring import profile_measures
 
 PERIODS = [
     parse_period("2024-06"),

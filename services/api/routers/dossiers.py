@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.api.errors import invalid, responses
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
-from services.api.params import DossiersOfCode, indicator_of, parts_of
+from services.api.params import DossiersOfCode, PageParams, indicator_of, parts_of
 from services.api.queries import listing_page
 from services.api.state import ApiState, State
 from tthc.drilldown import NotListable, Outcome, check_listable, reasons
@@ -35,23 +35,19 @@ LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_
 def get_dossiers(
     state: State,
     asked: DossiersOfCode,
+    page: PageParams,
     indicator: Annotated[str, Query(description="e.g. 2.1, 3.6, 5.4")],
     outcome: Outcome = Outcome.lost,
     part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
-    limit: Annotated[int, Query(ge=1, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CasesOut:
     u, moment = asked.unit, asked.as_of
-    if limit > state.settings.max_page_size:
-        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
     chosen = indicator_of(state, indicator)
     measure = listed_measure(chosen, part)
     span = asked.period()
     scope = scope_of(state.tree, u.code, span, moment)
-    rows, total = listing_page(state.pool, measure, scope, outcome, limit, offset)
+    rows, total = listing_page(state.pool, measure, scope, outcome, page.limit, page.offset)
     cutoff = scope.cutoff
     items = [case_of(state, measure, row, cutoff) for row in rows]
-    following = offset + len(items)
     return CasesOut(
         unit=UnitRef.of(u),
         indicator=chosen.code,
@@ -59,9 +55,9 @@ def get_dossiers(
         outcome=outcome.value,
         period=PeriodRef.of(span, moment),
         total=total,
-        limit=limit,
-        offset=offset,
-        next_offset=following if following < total else None,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.next_offset(len(items), total),
         items=items,
     )
 

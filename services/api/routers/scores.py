@@ -22,7 +22,7 @@ from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
 from tthc.measures import Generation
 from tthc.reference import scope_of
-from tthc.scoring import score
+from tthc.scoring import group_scores, score
 
 router = APIRouter(tags=["scores"])
 
@@ -129,17 +129,7 @@ def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> 
         for i in profile.indicators
         if (row := rows.get(i.code)) is not None
     ]
-    groups = [
-        GroupOut(
-            number=g.number,
-            name_vi=g.name_vi,
-            name_en=g.name_en,
-            points=sum(x.points for x in indicators if x.group == g.number),
-            max_points=sum(x.max_points for x in indicators if x.group == g.number),
-            lost=sum(x.lost for x in indicators if x.group == g.number),
-        )
-        for g in profile.groups
-    ]
+    groups = [GroupOut.of(g) for g in group_scores(profile, indicators)]
     return ScoresOut(
         unit=UnitRef.of(state.tree.get(unit)),
         period=PeriodRef(

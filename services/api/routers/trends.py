@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from services.api.errors import invalid, responses
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
 from services.api.params import ScoresOfUnit, indicator_of
-from services.api.queries import profile_measures, tallies_by_bucket
+from services.api.queries import tallies_by_bucket
 from services.api.state import State
 from tthc.calendar import VN_TZ
 from tthc.measures import MEASURES
 from tthc.reference import scope_of
-from tthc.scoring import score, score_indicator
+from tthc.scoring import profile_measures, score, score_indicator
 from tthc.trends import Granularity, buckets, default_range
 
 router = APIRouter(tags=["scores"])
@@ -60,14 +60,13 @@ def get_trends(
         last_day = bucket.period.end_date - timedelta(days=1)
         if chosen_indicator is not None:
             scored = score_indicator(chosen_indicator, found, u.level)
-            applicable = [p for p in scored.parts if p.applicable] or list(scored.parts)
             out.append(
                 TrendPoint(
                     label=bucket.label,
                     first_day=first_day,
                     last_day=last_day,
-                    numerator=sum(p.numerator for p in applicable),
-                    denominator=sum(p.denominator for p in applicable),
+                    numerator=scored.numerator,
+                    denominator=scored.denominator,
                     rate=scored.rate,
                     points=scored.points,
                     max_points=scored.max_points,

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.api.errors import invalid, responses
+from services.api.errors import responses
 from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
-from services.api.params import DossiersOfUnit, horizon_of
+from services.api.params import DossiersOfUnit, PageParams, horizon_of
 from services.api.queries import unit_tallies, warnings_page
 from services.api.routers.dossiers import case_of
 from services.api.scoreboard import current_periods
@@ -42,23 +42,19 @@ def _outlook(card: Scorecard) -> Outlook:
 def get_warnings(
     state: State,
     asked: DossiersOfUnit,
+    page: PageParams,
     horizon: Annotated[
         str | None, Query(description="24h, 3d, 90m or PT48H; default the setting (24h)")
     ] = None,
-    limit: Annotated[int, Query(ge=1)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WarningsOut:
     u, moment = asked.unit, asked.as_of
-    if limit > state.settings.max_page_size:
-        raise invalid("limit", f"at most {state.settings.max_page_size} per page")
     ahead = horizon_of(horizon, state.settings.warning_horizon)
     span = asked.period(current_periods(moment, previous=False)[0].period)
     scope = scope_of(state.tree, u.code, span, moment)
     now = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
     end = score(state.profile, unit_tallies(state.pool, state.profile, projected(scope)), u.level)
-    rows, total = warnings_page(state.pool, scope.units, moment, ahead, limit, offset)
+    rows, total = warnings_page(state.pool, scope.units, moment, ahead, page.limit, page.offset)
     items = [case_of(state, ON_TIME, row, moment) for row in rows]
-    following = offset + len(items)
     return WarningsOut(
         unit=UnitRef.of(u),
         as_of=moment,
@@ -67,8 +63,8 @@ def get_warnings(
         now=_outlook(now),
         projected=_outlook(end),
         total=total,
-        limit=limit,
-        offset=offset,
-        next_offset=following if following < total else None,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.next_offset(len(items), total),
         items=items,
     )
