@@ -11,6 +11,8 @@ change replication, not a query's work on the shard). Measured on each:
 
 - the build (an INSERT … SELECT of the dossier facts, through the Distributed table in the
   cluster layout) and the bytes on disk per dossier and per feedback row;
+- 100,000 dossier fact rows inserted again as the aggregator inserts them (clickhouse-connect,
+  through the Distributed table in the cluster layout);
 - the API's SQL for the province scoreboard and for the commune ranking (tthc.measures'
   grouped queries, what `source=live` runs), and one generation of rolling windows (what the
   refresher writes each refresh), each the median of `--runs` runs.
@@ -53,6 +55,7 @@ from tthc.units import UnitLevel, UnitTree, load_units
 ONE_SHARD_CONFIG = Path(__file__).with_name("one_shard.xml")
 ONE_SHARD = Layout("tthc", replicated=False)  # one_shard.xml's cluster, without a Keeper
 PROVINCE = "75"
+INSERT_ROWS = 100_000  # fact rows re-inserted as the aggregator inserts them
 
 # What deploy/clickhouse/users.xml sets for the services on a real cluster.
 CLUSTER_SETTINGS = {"distributed_product_mode": "global", "distributed_foreground_insert": 1}
@@ -115,15 +118,29 @@ def measure_store(
         for statement in window_sql(measures, Generation(generation, clock), WINDOWS, TABLES):
             client.command(statement)
 
+    def reinsert() -> None:  # the aggregator's path: fact rows through clickhouse-connect
+        client.insert(TABLES.dossier, rows.result_rows, column_names=list(rows.column_names))
+
+    # in this order: the inserts leave parts to merge, which FINAL would pay for
+    figures: dict[str, Any] = {
+        "scoreboard_sql_ms": _median_ms(run_all(province), runs),
+        "ranking_sql_ms": _median_ms(run_all(communes), runs),
+        "communes": len(communes),
+        "window_generation_ms": _median_ms(windows, runs),
+    }
+    figures["window_tally_rows"] = int(
+        client.command(f"SELECT count() FROM {WINDOWS.tallies} WHERE generation = {generation}")
+    )
+    rows = client.query(f"SELECT * FROM {TABLES.dossier} LIMIT {INSERT_ROWS}")
+    insert_ms = _median_ms(reinsert, runs)
     return {
         "dossiers": built.dossiers,
         "build_seconds": round(built.facts_seconds, 2),
         **disk,
         "bytes_per_dossier": round(disk["dossier_bytes"] / built.dossiers, 1),
-        "scoreboard_sql_ms": _median_ms(run_all(province), runs),
-        "ranking_sql_ms": _median_ms(run_all(communes), runs),
-        "communes": len(communes),
-        "window_generation_ms": _median_ms(windows, runs),
+        **figures,
+        "insert_rows": len(rows.result_rows),
+        "insert_seconds_per_million_rows": round(insert_ms / len(rows.result_rows) * 1000, 2),
     }
 
 
