@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from services.storage.clickhouse import Client, VersionedFacts, insert_facts, migrate
-from services.storage.schema import TABLES
+from services.storage.schema import SINGLE_NODE, TABLES, Layout
 from tthc.calendar import VN_TZ
 from tthc.events import OnlineService
 from tthc.expr import sql_literal
@@ -467,12 +467,18 @@ class Built:
 
 
 def build(
-    client: Client, tree: UnitTree, dossiers: int, *, raw: bool = True, seed: int = 766
+    client: Client,
+    tree: UnitTree,
+    dossiers: int,
+    *,
+    raw: bool = True,
+    seed: int = 766,
+    layout: Layout = SINGLE_NODE,
 ) -> Built:
     """Create the schema and fill it with `dossiers` dossiers (and their raw events)."""
     import time
 
-    migrate(client)
+    migrate(client, layout)
     plan = make_plan(tree, dossiers, seed=seed)
     started = time.perf_counter()
     insert_facts(

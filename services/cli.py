@@ -276,6 +276,7 @@ def replay(
         kafka_bootstrap=kafka or settings.kafka_bootstrap,
         topic=topic or settings.topic,
         clickhouse_url=clickhouse or settings.clickhouse_url,
+        layout=settings.layout,
         profile=profile_path or settings.profile,
         console=errors,
     )

@@ -123,7 +123,7 @@ class Aggregator:
         self.settings = settings
         self.metrics = AggregatorMetrics()
         self.client = client or clickhouse_client(settings.clickhouse_url)
-        applied = migrate(self.client)
+        applied = migrate(self.client, settings.layout)
         if applied:
             log.info("clickhouse migrated", versions=applied)
         profile = load_profile(settings.profile)

@@ -45,6 +45,7 @@ from services.storage.clickhouse import (
     migrate,
     truncate_facts,
 )
+from services.storage.schema import SINGLE_NODE, Layout
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity
 from tthc.facts import KINDS
@@ -170,6 +171,7 @@ def replay(
     kafka_bootstrap: str,
     topic: str,
     clickhouse_url: str,
+    layout: Layout = SINGLE_NODE,
     profile: Path | None = None,
     console: Console | None = None,
 ) -> ReplayResult:
@@ -177,8 +179,8 @@ def replay(
     console = console or Console(stderr=True)
     client = clickhouse_client(clickhouse_url)
     try:
-        migrate(client)
-        truncate_facts(client)
+        migrate(client, layout)
+        truncate_facts(client, layout)
         job = Replay(client, profile)
         progress = Progress(
             TextColumn("[bold]{task.description}"),

@@ -71,7 +71,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         def prepare() -> list[int]:
             with state.pool.client() as client:
-                return migrate(client)
+                return migrate(client, settings.layout)
 
         applied = await asyncio.to_thread(prepare)
         stop = asyncio.Event()

@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.auth import ApiKey, load_keys
+from services.storage.schema import CLUSTER_SETTING_PATTERN, Layout
 from tthc.early_warning import DEFAULT_WARNING_HORIZON
 
 
@@ -22,6 +23,11 @@ class ApiSettings(BaseSettings):
     # ClickHouse and methodology
     clickhouse_url: str = Field(
         "http://127.0.0.1:8123", description="http://host:8123 or chdb:///absolute/dir"
+    )
+    clickhouse_cluster: str = Field(
+        "",
+        pattern=CLUSTER_SETTING_PATTERN,
+        description="ClickHouse cluster of remote_servers; empty: one node (docs/scaling.md)",
     )
     clickhouse_clients: int = Field(4, ge=1, le=64, description="queries run at once")
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
@@ -58,6 +64,10 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.clickhouse_cluster)
 
     def all_viewer_tokens(self) -> list[ApiKey]:
         """Tokens of the token file, then the inline ones."""

@@ -18,10 +18,13 @@ from services.observability import get_logger
 from services.storage.schema import (
     MIGRATIONS,
     MIGRATIONS_TABLE,
+    SINGLE_NODE,
     TABLES,
     VERSION_COLUMN,
+    Layout,
     fact_columns,
-    schema_migrations_table_sql,
+    schema_migrations_table,
+    truncate_facts_sql,
 )
 from tthc.facts import FACTS_OF, Facts
 from tthc.measures import Scope, Subject, Tally, subject_sql
@@ -32,6 +35,7 @@ log = get_logger("clickhouse")
 
 __all__ = [
     "Client",
+    "Layout",
     "SchemaError",
     "VersionedFacts",
     "clickhouse_client",
@@ -64,24 +68,25 @@ def clickhouse_client(url: str) -> Client:
     return clickhouse_connect.get_client(dsn=url)
 
 
-def applied_migrations(client: Client) -> set[int]:
-    client.command(schema_migrations_table_sql())
+def applied_migrations(client: Client, layout: Layout = SINGLE_NODE) -> set[int]:
+    for statement in schema_migrations_table().sql(layout):
+        client.command(statement)
     result = client.query(f"SELECT DISTINCT version FROM {MIGRATIONS_TABLE}")
     return {int(row[0]) for row in result.result_rows}
 
 
-def migrate(client: Client) -> list[int]:
+def migrate(client: Client, layout: Layout = SINGLE_NODE) -> list[int]:
     """Apply the migrations not yet applied, in order; return their versions.
 
     Statements are idempotent, so a migration interrupted before it was recorded is simply run
     again. Afterwards the facts tables are checked against the fact rows of this code.
     """
-    done = applied_migrations(client)
+    done = applied_migrations(client, layout)
     applied: list[int] = []
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
-        for statement in migration.statements:
+        for statement in migration.sql(layout):
             client.command(statement)
         client.insert(
             MIGRATIONS_TABLE,
@@ -133,9 +138,9 @@ def insert_facts(
     return durations
 
 
-def truncate_facts(client: Client) -> None:
-    for subject in FACTS_OF:
-        client.command(f"TRUNCATE TABLE IF EXISTS {getattr(TABLES, subject.value)}")
+def truncate_facts(client: Client, layout: Layout = SINGLE_NODE) -> None:
+    for statement in truncate_facts_sql(layout):
+        client.command(statement)
 
 
 def tallies(client: Client, profile: Profile, scope: Scope) -> dict[str, Tally]:

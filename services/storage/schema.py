@@ -1,9 +1,43 @@
-"""The ClickHouse schema of the facts tables, derived from the domain's fact dataclasses.
+"""The ClickHouse schema: migrations written out as operations, rendered for one node or a cluster.
 
-Each table is a function that returns its SQL, built from small helpers, so that the generated
-DDL can be pinned by a snapshot test and a change to a fact row shows up as a readable diff.
-Migrations are an ordered list of statements applied once each, recorded in `schema_migrations`;
-every statement is idempotent (IF NOT EXISTS) so that a start interrupted half-way is harmless.
+Migrations are an ordered list, applied once each and recorded in `schema_migrations`. Each is
+frozen text: its tables and columns are written out as they were when it was released, never
+derived from today's fact rows, so a fresh database and one upgraded from migration 1 end with
+the same schema (tests/aggregator/test_schema.py builds both and compares them). What ties the
+tables to the code is `check_schema` in `clickhouse.py`: at start it compares the live columns
+with today's fact rows, so a fact change without a migration fails early.
+
+Writing a migration (both layouts render from it; never write SQL text for one layout):
+
+    Migration(6, "what it is for", (
+        add_column(TABLES.dossier, "answered_on", "Nullable(Date)", after="returned_at"),
+        create_table("new_table", [("unit", "String"), ...], merge_tree(), "(unit)"),
+    ), needs_replay=True)   # needs_replay: it adds a fact column rows written before lack
+
+`create_table`, `add_column` and `truncate` return operations; `Operation.sql(layout)` renders
+the statements. A table's placement follows from its name (`SHARD_KEYS`), not from the
+migration. Every statement is idempotent (IF [NOT] EXISTS): a start interrupted half-way, or
+two services migrating at once, is harmless.
+
+Layouts. One node (the default, `Layout()`): the tables under their names, as always. A cluster
+(`Layout("tthc")`, the setting TTHC_*_CLICKHOUSE_CLUSTER):
+- per-entity tables (dossier and feedback facts, the big ones) are sharded by their code: each
+  shard holds `<name>_local`, a Replicated…MergeTree, and every node has `<name>`, a Distributed
+  table in front, sharding by cityHash64(code). Every version of an entity's row lands on one
+  shard, so ReplacingMergeTree's deduplication and FINAL stay shard-local and exact.
+- the other tables (procedure and commune facts, score snapshots, rolling windows, migrations)
+  are small, or computed over all shards at once: every node holds a whole copy, replicated
+  through Keeper. A query on the Distributed tables that reads them in a subquery or a JOIN
+  reads the shard's own copy; nothing needs a second network hop.
+- DDL runs ON CLUSTER where every node must run it (CREATE, and ALTER of the sharded tables);
+  an ALTER or TRUNCATE of a replicated-everywhere table runs once and Keeper carries it.
+Readers and writers use the same names in both layouts: every query works unchanged, given the
+server settings of deploy/clickhouse/ (distributed_product_mode = 'global' for IN subqueries on
+two Distributed tables, foreground inserts so a written batch is on its shard before Kafka
+offsets are committed).
+`Layout(cluster, replicated=False)` is the same shape without Keeper (plain engines, no ON
+CLUSTER): a one-node cluster such as embedded chDB's, where the tests and the scaling benchmark
+run the Distributed SQL.
 
 Deduplication is designed into the tables: one row per entity code (ORDER BY code), replaced by
 a newer row (ReplacingMergeTree on `version`, monotonic per entity). A redelivered event rewrites
@@ -14,19 +48,28 @@ a dossier to another month.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tthc.facts import FACTS_OF, Facts
-from tthc.measures import Subject, TableNames, WindowTables
+from tthc.measures import TableNames, WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
 WINDOWS = WindowTables()  # the rolling windows the API's refresher writes
+LOCAL_SUFFIX = "_local"  # a shard's own part of a sharded table, in cluster mode
+
+# The sharded tables and their sharding keys; every other table is whole on every node.
+SHARD_KEYS: dict[str, str] = {
+    TABLES.dossier: "cityHash64(code)",
+    TABLES.feedback: "cityHash64(code)",
+}
 
 _SCALARS: dict[Any, str] = {
     str: "String",
@@ -56,59 +99,259 @@ def clickhouse_type(annotation: Any) -> str:
 
 
 def fact_columns(facts: type[Facts]) -> list[tuple[str, str]]:
-    """(name, ClickHouse type) of every column of a fact row, in declaration order."""
+    """(name, ClickHouse type) of every column today's fact row writes, in declaration order."""
     hints = typing.get_type_hints(facts)
     return [(f.name, clickhouse_type(hints[f.name])) for f in fields(facts)]  # type: ignore[arg-type]
 
 
-# --- Helpers for engines and settings -----------------------------------------------------------
+# --- Layouts ------------------------------------------------------------------------------------
+
+# The cluster setting: empty (one node) or a cluster of the servers' remote_servers.
+CLUSTER_SETTING_PATTERN = r"^([A-Za-z_][A-Za-z0-9_]*)?$"
 
 
-def replacing_merge_tree(version: str) -> str:
-    return f"ReplacingMergeTree({version})"
+@dataclass(frozen=True)
+class Layout:
+    """Where the tables live: one node (cluster '') or the shards of a named cluster."""
+
+    cluster: str = ""
+    # Keeper-backed: Replicated engines and ON CLUSTER DDL. False: one node without a Keeper.
+    replicated: bool = True
+
+    def __post_init__(self) -> None:
+        if not re.match(CLUSTER_SETTING_PATTERN, self.cluster):
+            raise ValueError(f"a cluster name is letters, digits and _: {self.cluster!r}")
+
+    def on_cluster(self) -> str:
+        return f" ON CLUSTER {self.cluster}" if self.cluster and self.replicated else ""
+
+    def sharded(self, table: str) -> bool:
+        return bool(self.cluster) and table in SHARD_KEYS
+
+    def local(self, table: str) -> str:
+        """The table that holds the rows: `<name>_local` on each shard for a sharded table."""
+        return table + LOCAL_SUFFIX if self.sharded(table) else table
 
 
-def _columns_sql(columns: list[tuple[str, str]]) -> str:
+SINGLE_NODE = Layout()
+
+
+# --- Operations: what a migration does, rendered for a layout -----------------------------------
+
+
+class Operation(Protocol):
+    def sql(self, layout: Layout) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A MergeTree family engine: `kind` MergeTree or ReplacingMergeTree, its own arguments."""
+
+    kind: str
+    args: tuple[str, ...] = ()
+
+    def sql(self, layout: Layout, table: str) -> str:
+        if not (layout.cluster and layout.replicated):
+            return f"{self.kind}({', '.join(self.args)})" if self.args else self.kind
+        # A sharded table's replicas are per shard; a whole-everywhere one has one set of replicas.
+        shard = "{shard}" if layout.sharded(table) else "all"
+        path = f"'/clickhouse/tables/{shard}/{{database}}/{{table}}', '{{replica}}'"
+        return f"Replicated{self.kind}({', '.join((path, *self.args))})"
+
+
+def merge_tree() -> Engine:
+    return Engine("MergeTree")
+
+
+def replacing_merge_tree(version: str) -> Engine:
+    return Engine("ReplacingMergeTree", (version,))
+
+
+def _columns_sql(columns: Sequence[tuple[str, str]]) -> str:
     return ",\n".join(f"    `{name}` {type_}" for name, type_ in columns)
 
 
-def _create_table(name: str, columns: list[tuple[str, str]], engine: str, order_by: str) -> str:
-    return (
-        f"CREATE TABLE IF NOT EXISTS {name}\n(\n{_columns_sql(columns)}\n)\n"
-        f"ENGINE = {engine}\nORDER BY {order_by}"
-    )
+@dataclass(frozen=True)
+class CreateTable:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    engine: Engine
+    order_by: str
+    partition_by: str = ""
+
+    def sql(self, layout: Layout) -> list[str]:
+        def create(name: str, engine: str) -> str:
+            return (
+                f"CREATE TABLE IF NOT EXISTS {name}{layout.on_cluster()}\n"
+                f"(\n{_columns_sql(self.columns)}\n)\nENGINE = {engine}"
+            )
+
+        local = layout.local(self.name)
+        table = create(local, self.engine.sql(layout, self.name)) + f"\nORDER BY {self.order_by}"
+        if self.partition_by:
+            table += f"\nPARTITION BY {self.partition_by}"
+        if not layout.sharded(self.name):
+            return [table]
+        key = SHARD_KEYS[self.name]
+        front = f"Distributed({layout.cluster}, currentDatabase(), {local}, {key})"
+        return [table, create(self.name, front)]
 
 
-# --- Tables -------------------------------------------------------------------------------------
+def create_table(
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    engine: Engine,
+    order_by: str,
+    *,
+    partition_by: str = "",
+) -> CreateTable:
+    return CreateTable(name, tuple(columns), engine, order_by, partition_by)
 
 
-def facts_table_sql(subject: Subject, tables: TableNames = TABLES) -> str:
+@dataclass(frozen=True)
+class AddColumn:
+    table: str
+    column: str
+    type_: str
+    after: str
+
+    def sql(self, layout: Layout) -> list[str]:
+        clause = f"ADD COLUMN IF NOT EXISTS `{self.column}` {self.type_} AFTER `{self.after}`"
+        if not layout.sharded(self.table):  # one node, or replicated: Keeper carries it
+            return [f"ALTER TABLE {self.table} {clause}"]
+        # the shards' tables, then the Distributed ones in front (every node has one)
+        return [
+            f"ALTER TABLE {name}{layout.on_cluster()} {clause}"
+            for name in (layout.local(self.table), self.table)
+        ]
+
+
+def add_column(table: str, column: str, type_: str, *, after: str) -> AddColumn:
+    return AddColumn(table, column, type_, after)
+
+
+@dataclass(frozen=True)
+class Truncate:
+    table: str
+
+    def sql(self, layout: Layout) -> list[str]:
+        on_cluster = layout.on_cluster() if layout.sharded(self.table) else ""
+        return [f"TRUNCATE TABLE IF EXISTS {layout.local(self.table)}{on_cluster}"]
+
+
+def truncate(table: str) -> Truncate:
+    return Truncate(table)
+
+
+# --- Tables, as each migration created them -----------------------------------------------------
+# Frozen: a later change to a table is a new migration (add_column), never an edit here.
+
+
+def _facts_table(name: str, columns: Sequence[tuple[str, str]]) -> CreateTable:
     """One row per entity code, the row with the highest version wins."""
-    columns = fact_columns(FACTS_OF[subject]) + [(VERSION_COLUMN, "UInt64")]
-    return _create_table(
-        getattr(tables, subject.value), columns, replacing_merge_tree(VERSION_COLUMN), "code"
+    return create_table(
+        name,
+        [*columns, (VERSION_COLUMN, "UInt64")],
+        replacing_merge_tree(VERSION_COLUMN),
+        "code",
     )
 
 
-def dossier_facts_table_sql(tables: TableNames = TABLES) -> str:
-    return facts_table_sql(Subject.dossier, tables)
+def dossier_facts_table() -> CreateTable:
+    return _facts_table(
+        TABLES.dossier,
+        [
+            ("code", "String"),
+            ("unit", "String"),
+            ("procedure", "String"),
+            ("counted", "Bool"),
+            ("channel", "Int64"),
+            ("received_at", "DateTime('UTC')"),
+            ("due_at", "Nullable(DateTime('UTC'))"),
+            ("ended_at", "Nullable(DateTime('UTC'))"),
+            ("withdrawn", "Bool"),
+            ("supplement_requests", "Int64"),
+            ("paused_seconds", "Int64"),
+            ("paused_since", "Nullable(DateTime('UTC'))"),
+            ("returned_at", "Nullable(DateTime('UTC'))"),
+            ("result_electronic", "Bool"),
+            ("result_digitized", "Bool"),
+            ("result_pushed_to_data_store", "Bool"),
+            ("synced_at", "Nullable(DateTime('UTC'))"),
+            ("sync_due_at", "Nullable(DateTime('UTC'))"),
+            ("fee", "Int64"),
+            ("paid_online", "Bool"),
+            ("digitized_components", "Int64"),
+            ("reused_components", "Int64"),
+            ("data_store_components", "Int64"),
+            ("population_data_used", "Bool"),
+            ("dissatisfied", "Bool"),
+            ("complaint", "Bool"),
+            ("online_service", "String"),
+            ("full_online_eligible", "Bool"),
+            ("returns_result_document", "Bool"),
+        ],
+    )
 
 
-def feedback_facts_table_sql(tables: TableNames = TABLES) -> str:
-    return facts_table_sql(Subject.feedback, tables)
+def feedback_facts_table() -> CreateTable:
+    return _facts_table(
+        TABLES.feedback,
+        [
+            ("code", "String"),
+            ("unit", "String"),
+            ("received_at", "DateTime('UTC')"),
+            ("classified", "Bool"),
+            ("decided_at", "Nullable(DateTime('UTC'))"),
+            ("decide_due_at", "DateTime('UTC')"),
+            ("info_requested_at", "Nullable(DateTime('UTC'))"),
+            ("info_request_due_at", "DateTime('UTC')"),
+            ("ended_at", "Nullable(DateTime('UTC'))"),
+            ("handle_due_at", "DateTime('UTC')"),
+            ("dissatisfied", "Bool"),
+            ("complained_again", "Bool"),
+        ],
+    )
 
 
-def procedure_facts_table_sql(tables: TableNames = TABLES) -> str:
-    return facts_table_sql(Subject.procedure, tables)
+def procedure_facts_table() -> CreateTable:
+    return _facts_table(
+        TABLES.procedure,
+        [
+            ("code", "String"),
+            ("announcing_unit", "String"),
+            ("configured", "Bool"),
+            ("authority_levels", "Array(String)"),
+            ("online_service", "String"),
+            ("full_online_eligible", "Bool"),
+            ("fee_bearing", "Bool"),
+            ("payment_integrated", "Bool"),
+            ("for_individuals", "Bool"),
+            ("uses_population_data", "Bool"),
+            ("first_announced_on", "Nullable(Date)"),
+            # Read by nothing since migration 5; written by no code since then (its default).
+            ("announced_late", "Bool"),
+            ("publish_due_on", "Nullable(Date)"),
+            ("first_published_on", "Nullable(Date)"),
+            ("components_complete", "Bool"),
+        ],
+    )
 
 
-def commune_facts_table_sql(tables: TableNames = TABLES) -> str:
-    return facts_table_sql(Subject.commune, tables)
+def commune_facts_table() -> CreateTable:
+    return _facts_table(
+        TABLES.commune,
+        [
+            ("code", "String"),
+            ("certified_copy_offered_since", "Nullable(Date)"),
+            ("first_certified_copy_at", "Nullable(DateTime('UTC'))"),
+        ],
+    )
 
 
-def schema_migrations_table_sql() -> str:
+def schema_migrations_table() -> CreateTable:
     # Two processes may migrate at once (aggregator and API): a repeated row collapses.
-    return _create_table(
+    return create_table(
         MIGRATIONS_TABLE,
         [("version", "UInt32"), ("name", "String"), ("applied_at", "DateTime('UTC')")],
         replacing_merge_tree("applied_at"),
@@ -124,7 +367,8 @@ UNIT_SCORE_HISTORY_TABLE = "unit_score_history"
 # One row per (period, unit, indicator); indicator '' is the unit's total row (group_number 0).
 # For an indicator of several parts, numerator and denominator add up its applicable parts and
 # rate is its points share. `total` and `grade_vi` (the unit's) repeat on every row.
-SCORE_COLUMNS: list[tuple[str, str]] = [
+# The columns of migration 2, which the refresher writes: no migration has changed them since.
+SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("period", "String"),  # '2025-11', '2025-Q4', '2025'
     ("period_kind", "LowCardinality(String)"),  # month | quarter | half | year
     ("period_start", "Date"),
@@ -148,12 +392,12 @@ SCORE_COLUMNS: list[tuple[str, str]] = [
     ("grade_vi", "LowCardinality(String)"),
     ("cutoff", "DateTime('UTC')"),  # the instant the period was judged at
     ("computed_at", "DateTime64(3, 'UTC')"),
-]
+)
 
 
-def unit_scores_table_sql() -> str:
+def unit_scores_table() -> CreateTable:
     """The latest scorecard of every unit for the current periods (read with FINAL)."""
-    return _create_table(
+    return create_table(
         UNIT_SCORES_TABLE,
         SCORE_COLUMNS,
         replacing_merge_tree("computed_at"),
@@ -161,16 +405,14 @@ def unit_scores_table_sql() -> str:
     )
 
 
-def unit_score_history_table_sql() -> str:
+def unit_score_history_table() -> CreateTable:
     """Scorecards over time: a row each time a value changed, and every row at least hourly."""
-    return (
-        _create_table(
-            UNIT_SCORE_HISTORY_TABLE,
-            SCORE_COLUMNS,
-            "MergeTree",
-            "(unit, indicator, period, computed_at)",
-        )
-        + "\nPARTITION BY toYYYYMM(computed_at)"
+    return create_table(
+        UNIT_SCORE_HISTORY_TABLE,
+        SCORE_COLUMNS,
+        merge_tree(),
+        "(unit, indicator, period, computed_at)",
+        partition_by="toYYYYMM(computed_at)",
     )
 
 
@@ -179,14 +421,17 @@ def unit_score_history_table_sql() -> str:
 # goes with a cheap DROP PARTITION; readers read the latest generation recorded as complete.
 
 
-def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> str:
-    return (
-        _create_table(name, [("generation", "UInt64"), *columns], "MergeTree", order_by)
-        + "\nPARTITION BY generation"
+def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> CreateTable:
+    return create_table(
+        name,
+        [("generation", "UInt64"), *columns],
+        merge_tree(),
+        order_by,
+        partition_by="generation",
     )
 
 
-def unit_day_tallies_table_sql() -> str:
+def unit_day_tallies_table() -> CreateTable:
     """Numerator and denominator of each windowed measure per unit and local day of receipt."""
     return _by_generation(
         WINDOWS.tallies,
@@ -201,7 +446,7 @@ def unit_day_tallies_table_sql() -> str:
     )
 
 
-def unit_day_procedure_sets_table_sql() -> str:
+def unit_day_procedure_sets_table() -> CreateTable:
     """The procedures of each dossier set (online dossiers, paid online) per unit and day."""
     return _by_generation(
         WINDOWS.sets,
@@ -215,7 +460,7 @@ def unit_day_procedure_sets_table_sql() -> str:
     )
 
 
-def window_generations_table_sql() -> str:
+def window_generations_table() -> CreateTable:
     """A row when a generation starts (complete = false) and one when it is whole."""
     return _by_generation(
         WINDOWS.generations,
@@ -235,10 +480,13 @@ def window_generations_table_sql() -> str:
 class Migration:
     version: int
     name: str
-    statements: tuple[str, ...]
+    operations: tuple[Operation, ...]
     # It adds a fact column: rows written before it hold the column's default until
     # `tthc replay` derives them again.
     needs_replay: bool = False
+
+    def sql(self, layout: Layout = SINGLE_NODE) -> list[str]:
+        return [statement for op in self.operations for statement in op.sql(layout)]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -246,56 +494,51 @@ MIGRATIONS: tuple[Migration, ...] = (
         1,
         "facts tables",
         (
-            dossier_facts_table_sql(),
-            feedback_facts_table_sql(),
-            procedure_facts_table_sql(),
-            commune_facts_table_sql(),
+            dossier_facts_table(),
+            feedback_facts_table(),
+            procedure_facts_table(),
+            commune_facts_table(),
         ),
     ),
-    Migration(
-        2,
-        "score snapshots",
-        (unit_scores_table_sql(), unit_score_history_table_sql()),
-    ),
+    Migration(2, "score snapshots", (unit_scores_table(), unit_score_history_table())),
     Migration(
         3,
         "rolling windows",
-        (
-            unit_day_tallies_table_sql(),
-            unit_day_procedure_sets_table_sql(),
-            window_generations_table_sql(),
-        ),
+        (unit_day_tallies_table(), unit_day_procedure_sets_table(), window_generations_table()),
     ),
     Migration(
         4,
         "all supplement time, for 2.2",
-        # Written out, not derived from today's fact row: a migration must not change later.
-        # (A fresh database has the column from its CREATE already: IF NOT EXISTS.)
-        (
-            "ALTER TABLE dossier_facts "
-            "ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`",
-        ),
+        (add_column(TABLES.dossier, "supplement_seconds", "Int64", after="paused_seconds"),),
         needs_replay=True,
     ),
     Migration(
         5,
         "the day of the first late decision, for 1.1",
+        # `announced_late` stays: a writer of the code before still names it in its inserts
+        # until it is upgraded; nothing reads it any more.
         (
-            "ALTER TABLE procedure_facts "
-            "ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) "
-            "AFTER `first_announced_on`",
-            # `announced_late` stays: a writer of the code before still names it in its inserts
-            # until it is upgraded; nothing reads it any more.
+            add_column(
+                TABLES.procedure,
+                "first_late_decision_on",
+                "Nullable(Date)",
+                after="first_announced_on",
+            ),
         ),
         needs_replay=True,
     ),
 )
 
 
-def schema_sql() -> str:
-    """Every statement a fresh database runs, in order: what the snapshot test pins."""
-    blocks = [schema_migrations_table_sql() + ";"]
+def truncate_facts_sql(layout: Layout = SINGLE_NODE) -> list[str]:
+    """Empty every facts table (replay starts from nothing)."""
+    return [s for subject in FACTS_OF for s in truncate(getattr(TABLES, subject.value)).sql(layout)]
+
+
+def schema_sql(layout: Layout = SINGLE_NODE) -> str:
+    """Every statement a fresh database runs, in order: what the snapshot tests pin."""
+    blocks = [s + ";" for s in schema_migrations_table().sql(layout)]
     for migration in MIGRATIONS:
         blocks.append(f"-- migration {migration.version}: {migration.name}")
-        blocks.extend(statement + ";" for statement in migration.statements)
+        blocks.extend(statement + ";" for statement in migration.sql(layout))
     return "\n\n".join(blocks) + "\n"

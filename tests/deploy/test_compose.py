@@ -58,7 +58,12 @@ def interpolate(value: Any) -> Any:
 
 
 COMPOSED = interpolate(raw())
-SERVICES: dict[str, dict[str, Any]] = COMPOSED["services"]
+# The single-node stack; the profile `cluster` is tests/deploy/test_compose_cluster.py's.
+SERVICES: dict[str, dict[str, Any]] = {
+    name: service
+    for name, service in COMPOSED["services"].items()
+    if "cluster" not in service.get("profiles", [])
+}
 
 
 def env(service: str) -> dict[str, str]:

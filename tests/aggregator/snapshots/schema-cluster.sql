@@ -1,0 +1,259 @@
+CREATE TABLE IF NOT EXISTS schema_migrations ON CLUSTER tthc
+(
+    `version` UInt32,
+    `name` String,
+    `applied_at` DateTime('UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', applied_at)
+ORDER BY version;
+
+-- migration 1: facts tables
+
+CREATE TABLE IF NOT EXISTS dossier_facts_local ON CLUSTER tthc
+(
+    `code` String,
+    `unit` String,
+    `procedure` String,
+    `counted` Bool,
+    `channel` Int64,
+    `received_at` DateTime('UTC'),
+    `due_at` Nullable(DateTime('UTC')),
+    `ended_at` Nullable(DateTime('UTC')),
+    `withdrawn` Bool,
+    `supplement_requests` Int64,
+    `paused_seconds` Int64,
+    `paused_since` Nullable(DateTime('UTC')),
+    `returned_at` Nullable(DateTime('UTC')),
+    `result_electronic` Bool,
+    `result_digitized` Bool,
+    `result_pushed_to_data_store` Bool,
+    `synced_at` Nullable(DateTime('UTC')),
+    `sync_due_at` Nullable(DateTime('UTC')),
+    `fee` Int64,
+    `paid_online` Bool,
+    `digitized_components` Int64,
+    `reused_components` Int64,
+    `data_store_components` Int64,
+    `population_data_used` Bool,
+    `dissatisfied` Bool,
+    `complaint` Bool,
+    `online_service` String,
+    `full_online_eligible` Bool,
+    `returns_result_document` Bool,
+    `version` UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)
+ORDER BY code;
+
+CREATE TABLE IF NOT EXISTS dossier_facts ON CLUSTER tthc
+(
+    `code` String,
+    `unit` String,
+    `procedure` String,
+    `counted` Bool,
+    `channel` Int64,
+    `received_at` DateTime('UTC'),
+    `due_at` Nullable(DateTime('UTC')),
+    `ended_at` Nullable(DateTime('UTC')),
+    `withdrawn` Bool,
+    `supplement_requests` Int64,
+    `paused_seconds` Int64,
+    `paused_since` Nullable(DateTime('UTC')),
+    `returned_at` Nullable(DateTime('UTC')),
+    `result_electronic` Bool,
+    `result_digitized` Bool,
+    `result_pushed_to_data_store` Bool,
+    `synced_at` Nullable(DateTime('UTC')),
+    `sync_due_at` Nullable(DateTime('UTC')),
+    `fee` Int64,
+    `paid_online` Bool,
+    `digitized_components` Int64,
+    `reused_components` Int64,
+    `data_store_components` Int64,
+    `population_data_used` Bool,
+    `dissatisfied` Bool,
+    `complaint` Bool,
+    `online_service` String,
+    `full_online_eligible` Bool,
+    `returns_result_document` Bool,
+    `version` UInt64
+)
+ENGINE = Distributed(tthc, currentDatabase(), dossier_facts_local, cityHash64(code));
+
+CREATE TABLE IF NOT EXISTS feedback_facts_local ON CLUSTER tthc
+(
+    `code` String,
+    `unit` String,
+    `received_at` DateTime('UTC'),
+    `classified` Bool,
+    `decided_at` Nullable(DateTime('UTC')),
+    `decide_due_at` DateTime('UTC'),
+    `info_requested_at` Nullable(DateTime('UTC')),
+    `info_request_due_at` DateTime('UTC'),
+    `ended_at` Nullable(DateTime('UTC')),
+    `handle_due_at` DateTime('UTC'),
+    `dissatisfied` Bool,
+    `complained_again` Bool,
+    `version` UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)
+ORDER BY code;
+
+CREATE TABLE IF NOT EXISTS feedback_facts ON CLUSTER tthc
+(
+    `code` String,
+    `unit` String,
+    `received_at` DateTime('UTC'),
+    `classified` Bool,
+    `decided_at` Nullable(DateTime('UTC')),
+    `decide_due_at` DateTime('UTC'),
+    `info_requested_at` Nullable(DateTime('UTC')),
+    `info_request_due_at` DateTime('UTC'),
+    `ended_at` Nullable(DateTime('UTC')),
+    `handle_due_at` DateTime('UTC'),
+    `dissatisfied` Bool,
+    `complained_again` Bool,
+    `version` UInt64
+)
+ENGINE = Distributed(tthc, currentDatabase(), feedback_facts_local, cityHash64(code));
+
+CREATE TABLE IF NOT EXISTS procedure_facts ON CLUSTER tthc
+(
+    `code` String,
+    `announcing_unit` String,
+    `configured` Bool,
+    `authority_levels` Array(String),
+    `online_service` String,
+    `full_online_eligible` Bool,
+    `fee_bearing` Bool,
+    `payment_integrated` Bool,
+    `for_individuals` Bool,
+    `uses_population_data` Bool,
+    `first_announced_on` Nullable(Date),
+    `announced_late` Bool,
+    `publish_due_on` Nullable(Date),
+    `first_published_on` Nullable(Date),
+    `components_complete` Bool,
+    `version` UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', version)
+ORDER BY code;
+
+CREATE TABLE IF NOT EXISTS commune_facts ON CLUSTER tthc
+(
+    `code` String,
+    `certified_copy_offered_since` Nullable(Date),
+    `first_certified_copy_at` Nullable(DateTime('UTC')),
+    `version` UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', version)
+ORDER BY code;
+
+-- migration 2: score snapshots
+
+CREATE TABLE IF NOT EXISTS unit_scores ON CLUSTER tthc
+(
+    `period` String,
+    `period_kind` LowCardinality(String),
+    `period_start` Date,
+    `period_end` Date,
+    `unit` String,
+    `indicator` String,
+    `level` LowCardinality(String),
+    `parent` String,
+    `unit_name` String,
+    `group_number` UInt8,
+    `group_name_vi` String,
+    `name_vi` String,
+    `assessed` Bool,
+    `numerator` Float64,
+    `denominator` Int64,
+    `rate` Nullable(Float64),
+    `points` Float64,
+    `max_points` Float64,
+    `lost` Float64,
+    `total` Float64,
+    `grade_vi` LowCardinality(String),
+    `cutoff` DateTime('UTC'),
+    `computed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', computed_at)
+ORDER BY (period, unit, indicator);
+
+CREATE TABLE IF NOT EXISTS unit_score_history ON CLUSTER tthc
+(
+    `period` String,
+    `period_kind` LowCardinality(String),
+    `period_start` Date,
+    `period_end` Date,
+    `unit` String,
+    `indicator` String,
+    `level` LowCardinality(String),
+    `parent` String,
+    `unit_name` String,
+    `group_number` UInt8,
+    `group_name_vi` String,
+    `name_vi` String,
+    `assessed` Bool,
+    `numerator` Float64,
+    `denominator` Int64,
+    `rate` Nullable(Float64),
+    `points` Float64,
+    `max_points` Float64,
+    `lost` Float64,
+    `total` Float64,
+    `grade_vi` LowCardinality(String),
+    `cutoff` DateTime('UTC'),
+    `computed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (unit, indicator, period, computed_at)
+PARTITION BY toYYYYMM(computed_at);
+
+-- migration 3: rolling windows
+
+CREATE TABLE IF NOT EXISTS unit_day_tallies ON CLUSTER tthc
+(
+    `generation` UInt64,
+    `unit` String,
+    `day` Date,
+    `measure` LowCardinality(String),
+    `numerator` Float64,
+    `denominator` Int64
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (unit, day, measure)
+PARTITION BY generation;
+
+CREATE TABLE IF NOT EXISTS unit_day_procedure_sets ON CLUSTER tthc
+(
+    `generation` UInt64,
+    `unit` String,
+    `day` Date,
+    `set_name` LowCardinality(String),
+    `procedure` String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (set_name, unit, day, procedure)
+PARTITION BY generation;
+
+CREATE TABLE IF NOT EXISTS window_generations ON CLUSTER tthc
+(
+    `generation` UInt64,
+    `cutoff` DateTime('UTC'),
+    `computed_at` DateTime64(3, 'UTC'),
+    `complete` Bool
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY complete
+PARTITION BY generation;
+
+-- migration 4: all supplement time, for 2.2
+
+ALTER TABLE dossier_facts_local ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`;
+
+ALTER TABLE dossier_facts ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AFTER `paused_seconds`;
+
+-- migration 5: the day of the first late decision, for 1.1
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) AFTER `first_announced_on`;
