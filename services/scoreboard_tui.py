@@ -137,11 +137,12 @@ def read(
 
 
 def _rescaled(scores: dict[str, Any]) -> str | None:
-    """Below the province some indicators do not apply: the total is put back on 100."""
+    """Indicators that do not apply (to a commune, or with nothing counted yet) are left out:
+    the points of those that apply are put back on 100."""
     if scores["max_points"] == 100:
         return None
     return (
-        f"{scores['points']:.2f}/{scores['max_points']:g} điểm áp dụng cho cấp này, "
+        f"{scores['points']:.2f}/{scores['max_points']:g} điểm của các chỉ số áp dụng, "
         f"quy về thang 100: {scores['total']:.2f}"
     )
 
