@@ -28,7 +28,8 @@ GRADE_STYLE = {
     "Khá": "yellow",
     "Trung bình": "dark_orange",
 }
-ON_TIME_INDICATOR = "2.1"  # the one indicator the board spells out, as the province reads it
+# The one indicator the board spells out, found by what it measures (2.1 in the default profile).
+ON_TIME_MEASURE = "dossiers_on_time"
 ACCEPTED = re.compile(
     r'^tthc_ingest_events_total\{[^}]*outcome="accepted"[^}]*\} ([0-9.e+]+)$', re.M
 )
@@ -77,12 +78,19 @@ def metric_sum(client: httpx.Client, url: str | None, pattern: re.Pattern[str]) 
     return int(sum(float(v) for v in pattern.findall(text)))
 
 
-def pending_events(client: httpx.Client, sources: Sources, accepted: int | None) -> int | None:
-    """Events the ingest accepted that the aggregator has not yet taken off the log.
+def pending_events(
+    client: httpx.Client, sources: Sources, accepted: int | None, scores: dict[str, Any]
+) -> int | None:
+    """Events accepted that are not yet in the numbers.
 
-    Read from the two services' counters (both count from the start of their process, as in
-    `tthc run`); None when either is not given or not reachable.
+    The API's pipeline watermark when its answer carries one (`pipeline.events_not_counted`);
+    else the ingest's accepted events less what the aggregator has taken off the log, from
+    their counters (both count from the start of their process, as in `tthc run`). None when
+    neither can be read.
     """
+    watermark = (scores.get("pipeline") or {}).get("events_not_counted")
+    if watermark is not None:
+        return int(watermark)
     taken = metric_sum(client, sources.aggregator_url, TAKEN)
     if accepted is None or taken is None:
         return None
@@ -131,7 +139,7 @@ def read(
         scores=scores,
         ranking=ranking,
         accepted=accepted,
-        pending=pending_events(client, sources, accepted),
+        pending=pending_events(client, sources, accepted, scores),
         took=time.perf_counter() - started,
     )
 
@@ -150,7 +158,12 @@ def _rescaled(scores: dict[str, Any]) -> str | None:
 def _facts(reading: Reading) -> Text:
     facts = Text()
     on_time = next(
-        (i for i in reading.scores["indicators"] if i["code"] == ON_TIME_INDICATOR), None
+        (
+            i
+            for i in reading.scores["indicators"]
+            if any(p["measure"] == ON_TIME_MEASURE for p in i.get("parts") or [])
+        ),
+        None,
     )
     if on_time is not None:
         rate = on_time["rate"]

@@ -16,6 +16,11 @@ class IngestMetrics:
             "Events by type and outcome (accepted, duplicate, rejected, unavailable) and reason",
             ["type", "outcome", "reason"],
         )
+        self.integration_events = m.counter(
+            "integration_events_total",
+            "Events accepted, by integration (the API key's name): a silent one is an alert",
+            ["integration"],
+        )
         self.requests = m.counter(
             "requests_total", "HTTP requests by route and status", ["route", "status"]
         )
