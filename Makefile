@@ -8,12 +8,12 @@ KAFKA  := deploy/kafka/kafka.sh
 
 venv: $(VENV)/.installed
 
-# Re-installed only when pyproject.toml changes (the stamp file is newer otherwise).
+# Re-installed only when pyproject.toml changes (the stamp file is newer otherwise), by uv
+# (pinned in scripts/venv.sh; pip only when uv cannot be had).
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11+ is needed ($(PYTHON) is $$($(PYTHON) -V 2>&1)); set PYTHON=..."; exit 1; }
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/venv.sh
 	@touch $@
 
 kafka-fetch:

@@ -12,6 +12,7 @@ JOB_MATCHER = 'job=~"' + "|".join(JOBS) + '"'
 
 # ingest
 INGEST_EVENTS = "tthc_ingest_events_total"  # {type, outcome, reason}
+INGEST_INTEGRATION_EVENTS = "tthc_ingest_integration_events_total"  # {integration}
 INGEST_REQUESTS = "tthc_ingest_requests_total"  # {route, status}
 INGEST_REQUEST_SECONDS = "tthc_ingest_request_seconds"  # histogram {route}
 INGEST_PRODUCE_SECONDS = "tthc_ingest_kafka_produce_seconds"  # histogram
@@ -33,4 +34,19 @@ API_REQUEST_SECONDS = "tthc_api_request_seconds"  # histogram {route}
 API_REFRESH_FAILURES = "tthc_api_snapshot_refresh_failures_total"
 API_REFRESHED_AT = "tthc_api_snapshot_refreshed_timestamp_seconds"
 API_INDICATOR_RATE = "tthc_api_unit_indicator_rate"  # {unit, level, indicator, period_kind}
+API_INDICATOR_COUNTED = "tthc_api_unit_indicator_counted"  # {unit, level, indicator, period_kind}
 API_TURNING_LATE = "tthc_api_dossiers_turning_late"  # {unit, level}
+
+# The pipeline watermark (issue 14): how far behind the end of the event log the facts are, in
+# seconds of wall-clock time (0 when every event in the log is counted). Not exported yet: the
+# rule that reads it is in place, and tests/prometheus checks the name once a service exports it.
+AGGREGATOR_WATERMARK_LAG = "tthc_aggregator_watermark_lag_seconds"
+NOT_YET_EXPORTED = {AGGREGATOR_WATERMARK_LAG: frozenset[str]()}
+
+# ClickHouse's own exporter (deploy/clickhouse/prometheus.xml), scrape job "clickhouse": every
+# ProfileEvent as a counter, every asynchronous metric as a gauge (per disk: `_<disk name>`).
+CLICKHOUSE_JOB = "clickhouse"
+CLICKHOUSE_FAILED_QUERIES = "ClickHouseProfileEvents_FailedQuery"
+CLICKHOUSE_DISK_AVAILABLE = "ClickHouseAsyncMetrics_DiskAvailable_default"
+CLICKHOUSE_DISK_TOTAL = "ClickHouseAsyncMetrics_DiskTotal_default"
+CLICKHOUSE_SERIES = (CLICKHOUSE_FAILED_QUERIES, CLICKHOUSE_DISK_AVAILABLE, CLICKHOUSE_DISK_TOTAL)

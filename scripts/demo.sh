@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: Kafka, `tthc run` (ingest + aggregator + API on embedded ClickHouse), a province's
 # workload sent through the ingest as its integrations would, and a live scoreboard.
-# Everything listens on 127.0.0.1 only. Ctrl-C stops what this script started, and only that.
+# Everything listens on 127.0.0.1 only. Ctrl-C (or TERM, or HUP: a closed terminal) stops what
+# this script started, and only that, the broker included, and ends with status 0. Through a pipe
+# (`make demo | tee demo.log`) the scoreboard prints plain lines instead of redrawing.
 #
 # Environment: KAFKA_PORT (9092), DEMO_API_PORT (8000), DEMO_INGEST_PORT (8001),
 # DEMO_AGGREGATOR_PORT (8002), DEMO_RATE events/s (800), DEMO_SCALE (1.0), DEMO_SPEED (0: by
@@ -19,15 +21,18 @@ AGGREGATOR_PORT="${DEMO_AGGREGATOR_PORT:-8002}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 export KAFKA_PORT
 
-say() { echo "== demo: $*"; }
+started=$SECONDS
+# `|| true`: after a Ctrl-C the pipe into `tee` may be gone; the cleanup must go on regardless.
+say() { echo "== demo [$((SECONDS - started))s]: $*" 2>/dev/null || true; }
 
 started_kafka=0
 run_pid=""
 simulate_pid=""
 board_pid=""
 cleanup() {
-    trap - EXIT INT TERM
-    echo
+    trap - EXIT INT TERM HUP
+    trap '' INT TERM HUP PIPE  # a second Ctrl-C, or a closed pipe, must not cut the cleanup short
+    set +e
     if [[ -n "$board_pid" ]] && kill -0 "$board_pid" 2>/dev/null; then
         kill -TERM "$board_pid" 2>/dev/null || true
         wait "$board_pid" 2>/dev/null || true
@@ -50,7 +55,8 @@ cleanup() {
     say "stopped; logs and data in $DIR/"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Asked to stop is the normal end of a demo: exit 0, so make reports no error.
+trap 'exit 0' INT TERM HUP
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in "$API_PORT" "$INGEST_PORT" "$AGGREGATOR_PORT"; do
@@ -63,8 +69,9 @@ done
 if "$KAFKA" status >/dev/null 2>&1; then
     say "Kafka already runs on 127.0.0.1:$KAFKA_PORT (left running at the end)"
 else
+    started_kafka=1  # before `up`: a Ctrl-C while it starts must stop it too
+    say "starting Kafka on 127.0.0.1:$KAFKA_PORT"
     "$KAFKA" up
-    started_kafka=1
 fi
 
 # A fresh ingest key and viewer token each run; only their hashes are stored.
@@ -102,7 +109,7 @@ for _ in $(seq 180); do
 done
 curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null || { echo "demo: the API did not start" >&2; exit 1; }
 
-say "sending Đồng Nai's last three months through the ingest (log: $DIR/simulate.log)"
+say "tthc run is up; sending Đồng Nai's last three months through the ingest (log: $DIR/simulate.log)"
 TTHC_SIMULATE_KEY="$(cat "$DIR/ingest-keys.secret")" "$TTHC" simulate \
     --url "http://127.0.0.1:$INGEST_PORT" --rate "${DEMO_RATE:-800}" \
     --scale "${DEMO_SCALE:-1.0}" --speed "${DEMO_SPEED:-0}" --quiet >"$DIR/simulate.log" 2>&1 &
@@ -115,7 +122,7 @@ echo "   curl -H 'Authorization: Bearer $viewer' 'http://127.0.0.1:$API_PORT/v1/
 say "Ctrl-C stops everything"
 sleep 2
 # In the background and waited for: a signal to this script then runs the cleanup at once.
-"$TTHC" scoreboard --url "http://127.0.0.1:$API_PORT" \
-    --ingest-url "http://127.0.0.1:$INGEST_PORT" --every 3 &
+"$TTHC" scoreboard --url "http://127.0.0.1:$API_PORT" --ingest-url "http://127.0.0.1:$INGEST_PORT" \
+    --aggregator-url "http://127.0.0.1:$AGGREGATOR_PORT" --every 3 &
 board_pid=$!
 wait "$board_pid"

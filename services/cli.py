@@ -412,6 +412,8 @@ def scoreboard(
         fail(str(error), 1)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # the reader of the pipe is gone (Ctrl-C on `make demo | tee`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 keys = typer.Typer(help="API keys of the integrations (stored as SHA-256 only).")

@@ -77,12 +77,19 @@ def metric_sum(client: httpx.Client, url: str | None, pattern: re.Pattern[str]) 
     return int(sum(float(v) for v in pattern.findall(text)))
 
 
-def pending_events(client: httpx.Client, sources: Sources, accepted: int | None) -> int | None:
-    """Events the ingest accepted that the aggregator has not yet taken off the log.
+def pending_events(
+    client: httpx.Client, sources: Sources, accepted: int | None, scores: dict[str, Any]
+) -> int | None:
+    """Events accepted that are not yet in the numbers.
 
-    Read from the two services' counters (both count from the start of their process, as in
-    `tthc run`); None when either is not given or not reachable.
+    The API's pipeline watermark when its answer carries one (`pipeline.events_not_counted`);
+    else the ingest's accepted events less what the aggregator has taken off the log, from
+    their counters (both count from the start of their process, as in `tthc run`). None when
+    neither can be read.
     """
+    watermark = (scores.get("pipeline") or {}).get("events_not_counted")
+    if watermark is not None:
+        return int(watermark)
     taken = metric_sum(client, sources.aggregator_url, TAKEN)
     if accepted is None or taken is None:
         return None
@@ -131,17 +138,18 @@ def read(
         scores=scores,
         ranking=ranking,
         accepted=accepted,
-        pending=pending_events(client, sources, accepted),
+        pending=pending_events(client, sources, accepted, scores),
         took=time.perf_counter() - started,
     )
 
 
 def _rescaled(scores: dict[str, Any]) -> str | None:
-    """Below the province some indicators do not apply: the total is put back on 100."""
+    """Indicators that do not apply (to a commune, or with nothing counted yet) are left out:
+    the points of those that apply are put back on 100."""
     if scores["max_points"] == 100:
         return None
     return (
-        f"{scores['points']:.2f}/{scores['max_points']:g} điểm áp dụng cho cấp này, "
+        f"{scores['points']:.2f}/{scores['max_points']:g} điểm của các chỉ số áp dụng, "
         f"quy về thang 100: {scores['total']:.2f}"
     )
 

@@ -62,11 +62,25 @@ cmd_fetch() {
         return 0
     fi
     need_mvn
-    say "fetching the broker's jars with Maven into deploy/kafka/lib"
+    say "fetching the broker's jars with Maven into deploy/kafka/lib (a minute or two the first time)"
     rm -rf "$LIB"
-    local out
+    local out ticker status=0
     out="$(mktemp)"
-    if ! (cd "$HERE" && mvn -q -B dependency:copy-dependencies) >"$out" 2>&1; then
+    # mvn -q says nothing until it is done: say that it still works, every 15 s (and stop
+    # with this script, however it ends: $$ is the script's pid, in the subshell too).
+    (
+        trap 'exit 0' TERM
+        waited=0
+        while sleep 15 && kill -0 $$ 2>/dev/null; do
+            waited=$((waited + 15))
+            say "still fetching the jars (${waited}s)"
+        done
+    ) &
+    ticker=$!
+    (cd "$HERE" && mvn -q -B dependency:copy-dependencies) >"$out" 2>&1 || status=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    if ((status != 0)); then
         sed 's/\x1b\[[0-9;]*m//g' "$out" >&2
         rm -f "$out"
         die "mvn dependency:copy-dependencies failed (output above)"

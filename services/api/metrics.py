@@ -31,6 +31,11 @@ class ApiMetrics(WebMetrics):
             "A unit's rate of an indicator (0-1; an average in days for 2.2)",
             ["unit", "level", "indicator", "period_kind"],
         )
+        self.indicator_counted = m.gauge(
+            "unit_indicator_counted",
+            "What a unit's indicator rate is out of: its parts' denominators added up",
+            ["unit", "level", "indicator", "period_kind"],
+        )
         self.turning_late = m.gauge(
             "dossiers_turning_late",
             "Open dossiers of a unit's subtree that turn late within the warning horizon",

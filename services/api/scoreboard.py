@@ -231,6 +231,8 @@ class Scoreboard:
         for i in card.indicators:
             if i.rate is not None:
                 self.metrics.indicator_rate.labels(unit, level, i.code, kind).set(i.rate)
+                counted = sum(p.denominator for p in i.parts)
+                self.metrics.indicator_counted.labels(unit, level, i.code, kind).set(counted)
 
     def _history_rows(self, rows: list[list[Any]]) -> list[list[Any]]:
         """Rows whose values changed since they were last appended; all of them when due."""

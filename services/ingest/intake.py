@@ -84,6 +84,8 @@ class Intake:
             self._count(items, unavailable=True)
             raise KafkaUnavailable("Kafka did not acknowledge in time") from None
         self._count(items)
+        accepted = sum(item.outcome == ACCEPTED for item in items)
+        self.metrics.integration_events.labels(grant.name).inc(accepted)
         self.metrics.duplicate_window.set(len(self.window))
 
     def _delivered(self, event: Event, ok: bool) -> None:

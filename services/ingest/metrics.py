@@ -16,6 +16,11 @@ class IngestMetrics(WebMetrics):
             "Events by type and outcome (accepted, duplicate, rejected, unavailable) and reason",
             ["type", "outcome", "reason"],
         )
+        self.integration_events = m.counter(
+            "integration_events_total",
+            "Events accepted, by integration (the API key's name): a silent one is an alert",
+            ["integration"],
+        )
         self.produce_seconds = m.histogram(
             "kafka_produce_seconds", "Time from handing events to Kafka until all are acknowledged"
         )

@@ -39,6 +39,11 @@ class IngestState:
             key = ApiKey(name="anonymous", sha256="0" * 64, scope=(root,))
             anonymous = Grant(key, tree.subtree(root))
         metrics = IngestMetrics()
+        # Every configured integration from the start, at 0: one silent since a restart shows.
+        for key in settings.all_keys():
+            metrics.integration_events.labels(key.name)
+        if anonymous is not None:
+            metrics.integration_events.labels(anonymous.name)
         publisher = Publisher(
             settings.kafka_bootstrap,
             settings.topic,

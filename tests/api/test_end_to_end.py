@@ -245,6 +245,6 @@ def test_the_scoreboard_counts_down_the_events_not_yet_counted(stack, posted, re
         def drained() -> bool:
             accepted = metric_sum(client, sources.ingest_url, ACCEPTED)
             assert accepted is not None and accepted >= posted.accepted
-            return pending_events(client, sources, accepted) == 0
+            return pending_events(client, sources, accepted, {}) == 0
 
         wait_until(drained, 180, "no event left to count", every=0.5)

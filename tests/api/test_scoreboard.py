@@ -96,5 +96,6 @@ def test_metrics_carry_the_business_gauges(api, refreshed):
     text = api.get("/metrics").text
     assert 'tthc_api_unit_total_score{level="province",period_kind="quarter",unit="75"}' in text
     assert 'tthc_api_unit_indicator_rate{indicator="2.1",level="commune"' in text
+    assert 'tthc_api_unit_indicator_counted{indicator="2.1",level="commune"' in text
     assert "tthc_api_dossiers_turning_late{" in text
     assert "tthc_api_snapshot_refresh_seconds_count" in text

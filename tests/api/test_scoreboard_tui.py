@@ -27,6 +27,7 @@ def test_the_province_board_lists_its_weakest_communes(api):
     assert "Ctrl-C" not in shown  # printed once: nothing to stop
     assert "Ctrl-C để dừng" in text(reading, live=True)
     assert "quy về thang 100" not in shown  # the province is assessed on all 100 points
+    assert "2.1 đúng hạn:" in shown  # the indicator found by its measure
 
 
 def test_a_commune_is_ranked_among_the_province_communes_and_its_total_rescaled(api):
@@ -41,7 +42,7 @@ def test_a_commune_is_ranked_among_the_province_communes_and_its_total_rescaled(
     rank = next(e["rank"] for e in reading.ranking["units"] if e["unit"]["code"] == "25264")
     assert f"{rank}/{communes}" in shown
     rescaled = (
-        f"{scores['points']:.2f}/{scores['max_points']:g} điểm áp dụng cho cấp này, "
+        f"{scores['points']:.2f}/{scores['max_points']:g} điểm của các chỉ số áp dụng, "
         f"quy về thang 100: {scores['total']:.2f}"
     )
     assert rescaled in shown

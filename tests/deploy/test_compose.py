@@ -43,21 +43,56 @@ def raw() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
 
 
-_VARIABLE = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+_VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
-def interpolate(value: Any) -> Any:
-    """Compose's interpolation with an empty environment: every `${VAR:-default}` → default."""
+class MissingVariable(ValueError):
+    """What `docker compose` stops on: a `${VAR:?message}` with VAR unset or empty."""
+
+
+def interpolate(value: Any, environment: dict[str, str] | None = None) -> Any:
+    """Compose's interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`."""
+    environment = environment or {}
     if isinstance(value, str):
-        return _VARIABLE.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+
+        def substitute(match: re.Match[str]) -> str:
+            name, operator, argument = match.groups()
+            given = environment.get(name)
+            empty = given is None or (given == "" and operator in (":-", ":?"))
+            if operator in (":?", "?") and empty:
+                raise MissingVariable(f"{name}: {argument}")
+            if operator in (":-", "-") and empty:
+                return argument
+            return given or ""
+
+        return _VARIABLE.sub(substitute, value).replace("$$", "$")
     if isinstance(value, list):
-        return [interpolate(v) for v in value]
+        return [interpolate(v, environment) for v in value]
     if isinstance(value, dict):
-        return {k: interpolate(v) for k, v in value.items()}
+        return {k: interpolate(v, environment) for k, v in value.items()}
     return value
 
 
-COMPOSED = interpolate(raw())
+def env_file(path: Path) -> dict[str, str]:
+    """A compose env file: KEY=VALUE lines, # comments, values optionally in single quotes."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+EXAMPLE_ENV = ROOT / "deploy" / "compose.env.example"
+DEMO_ENV = ROOT / "deploy" / "demo.env"
+DEMO = env_file(DEMO_ENV)
+# The example as an operator fills it in: every empty (required) value given.
+FILLED = {k: v or f"filled-{k.lower()}" for k, v in env_file(EXAMPLE_ENV).items()}
+COMPOSED = interpolate(raw(), DEMO)
 # The single-node stack; the profile `cluster` is tests/deploy/test_compose_cluster.py's.
 SERVICES: dict[str, dict[str, Any]] = {
     name: service
@@ -90,7 +125,8 @@ def test_the_schema_is_the_compose_specification() -> None:
 
 def test_compose_file_is_valid_against_the_specification() -> None:
     assert validate(raw()) == []
-    assert validate(COMPOSED) == []  # and once the variables have their defaults
+    assert validate(COMPOSED) == []  # and once the variables have their values
+    assert validate(interpolate(raw(), FILLED)) == []
 
 
 @pytest.mark.parametrize(
@@ -293,3 +329,113 @@ def test_grafana_has_the_plugin_and_what_the_provisioned_datasources_read() -> N
     assert grafana["TTHC_PROMETHEUS_URL"] == "http://prometheus:9090"
     home = grafana["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (ROOT / "deploy/grafana/dashboards" / Path(home).name).exists()
+
+
+# --- Out of the box: credentials from an env file, loopback by default, a provisioned demo ------
+
+
+def test_compose_stops_without_the_credentials() -> None:
+    with pytest.raises(MissingVariable, match="TTHC_CLICKHOUSE_PASSWORD"):
+        interpolate(raw(), {})
+    with pytest.raises(MissingVariable, match="GF_SECURITY_ADMIN_PASSWORD"):
+        interpolate(raw(), {"TTHC_CLICKHOUSE_PASSWORD": "x"})
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert ":-admin}" not in text.replace("GF_SECURITY_ADMIN_USER:-admin}", "")
+    assert "PASSWORD:-" not in text
+
+
+def test_the_example_env_file_asks_for_every_required_variable() -> None:
+    required = {
+        m.group(1)
+        for m in _VARIABLE.finditer(COMPOSE.read_text(encoding="utf-8"))
+        if m.group(2) == ":?"
+    }
+    example = env_file(EXAMPLE_ENV)
+    assert required and required <= set(example)
+    assert all(example[name] == "" for name in required)  # to be filled in, no default
+    read = {m.group(1) for m in _VARIABLE.finditer(COMPOSE.read_text(encoding="utf-8"))}
+    assert set(example) <= read, sorted(set(example) - read)  # and nothing compose ignores
+
+
+def test_by_default_nothing_is_published_beyond_this_machine_and_scores_are_not_open() -> None:
+    for environment in (FILLED, DEMO):
+        services = interpolate(raw(), environment)["services"]
+        published = [p for s in services.values() for p in s.get("ports", [])]
+        assert published and all(p.startswith("127.0.0.1:") for p in published), published
+    assert (
+        interpolate(raw(), FILLED)["services"]["api"]["environment"]["TTHC_API_OPEN_SCORES"]
+        == "false"
+    )
+
+
+def test_the_demo_env_provisions_the_simulator_key_and_a_viewer_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.auth import KeyRing
+    from tthc.units import load_units
+
+    for service in ("ingest", "api"):
+        for name, value in env(service).items():
+            monkeypatch.setenv(name, value)  # as the containers get them
+    tree = load_units(env("api")["TTHC_API_UNITS"])
+    simulator_key = env("simulator")["TTHC_SIMULATE_KEY"]
+    assert simulator_key == DEMO["TTHC_SIMULATE_KEY"]
+    grant = KeyRing(IngestSettings().all_keys(), tree).authenticate(simulator_key)
+    assert grant is not None and grant.covers(tree.root.code)
+    token = DEMO["TTHC_DEMO_VIEWER_TOKEN"]
+    viewer = KeyRing(ApiSettings().all_viewer_tokens(), tree).authenticate(token)
+    assert viewer is not None and viewer.covers(tree.root.code)
+    assert token in DEMO_ENV.read_text(encoding="utf-8").split("curl")[1]  # the example uses it
+
+
+def test_the_comments_name_the_key_commands_as_they_print_json() -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    header = COMPOSE.read_text(encoding="utf-8").split("\nname:")[0]
+    assert "`tthc keys new NAME --scope UNIT --format json`" in header
+    assert "`tthc keys viewer NAME --scope UNIT --format json`" in header
+    printed = CliRunner().invoke(app, ["keys", "new", "x", "--scope", "75", "--format", "json"])
+    assert printed.exit_code == 0
+    assert IngestSettings(api_keys=json.loads(printed.stdout)).all_keys()[0].name == "x"
+
+
+def test_grafana_installs_the_plugin_from_a_mounted_zip_offline(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import zipfile
+
+    grafana = SERVICES["grafana"]
+    assert grafana["entrypoint"] == ["/bin/sh", "/opt/tthc/entrypoint.sh"]
+    mounts = dict(v.rsplit(":", 2)[:2] for v in grafana["volumes"])
+    assert mounts["./deploy/grafana/entrypoint.sh"] == "/opt/tthc/entrypoint.sh"
+    assert mounts["./deploy/grafana/plugins"] == "/opt/tthc/plugins"
+    zips, plugins = tmp_path / "zips", tmp_path / "plugins"
+    zips.mkdir()
+    with zipfile.ZipFile(zips / f"{CLICKHOUSE_PLUGIN_ID}-4.3.2.linux_amd64.zip", "w") as z:
+        z.writestr(f"{CLICKHOUSE_PLUGIN_ID}/plugin.json", json.dumps({"id": CLICKHOUSE_PLUGIN_ID}))
+
+    def start(folder: Path) -> str:
+        result = subprocess.run(
+            ["/bin/sh", str(ROOT / "deploy/grafana/entrypoint.sh")],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "TTHC_PLUGIN_ZIPS": str(folder),
+                "GF_PATHS_PLUGINS": str(plugins),
+                "GF_INSTALL_PLUGINS": env("grafana")["GF_INSTALL_PLUGINS"],
+                "TTHC_GRAFANA_RUN": shutil.which("env")
+                or "/usr/bin/env",  # prints what Grafana gets
+            },
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    offline = start(zips)
+    assert (plugins / CLICKHOUSE_PLUGIN_ID / "plugin.json").exists()
+    assert "GF_INSTALL_PLUGINS=\n" in offline  # nothing to download
+    online = start(tmp_path / "empty")
+    assert f"GF_INSTALL_PLUGINS={CLICKHOUSE_PLUGIN_ID} 4.3.2" in online  # the default: download

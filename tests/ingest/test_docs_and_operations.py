@@ -68,6 +68,9 @@ def test_health_readiness_and_metrics(client: TestClient, commune: str) -> None:
     assert "tthc_ingest_batch_size_count 1.0" in text
     assert 'tthc_ingest_requests_total{route="/v1/events/batch",status="200"} 1.0' in text
     assert "tthc_ingest_kafka_up 1.0" in text
+    # per integration (key name), those that sent nothing at 0: a silent source shows
+    assert 'tthc_ingest_integration_events_total{integration="province"} 2.0' in text
+    assert 'tthc_ingest_integration_events_total{integration="commune"} 0.0' in text
 
 
 def test_two_apps_in_one_process_have_their_own_metrics(
