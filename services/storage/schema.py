@@ -296,6 +296,41 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
+    Migration(
+        7,
+        "when each thing happened, for scores exact at any instant",
+        # Written out, not derived from today's fact rows, like 4 and 5. Rows written before
+        # it hold empty instants (nothing happened, nothing refused) until derived again.
+        (
+            "ALTER TABLE dossier_facts"
+            " ADD COLUMN IF NOT EXISTS `refused_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `withdrawn_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `due_changed_at` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `due_values` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `supplement_requested_at` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `supplement_answered_at` Array(Nullable(DateTime('UTC'))),"
+            " ADD COLUMN IF NOT EXISTS `supplement_due_reset` Array(Bool),"
+            " ADD COLUMN IF NOT EXISTS `fee_changed_at` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `fee_values` Array(Int64),"
+            " ADD COLUMN IF NOT EXISTS `paid_online_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `result_electronic_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `result_pushed_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `result_digitized_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `digitized_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `reused_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `data_store_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `identity_verified_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `rated_at` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `rated_dissatisfied` Array(Bool),"
+            " ADD COLUMN IF NOT EXISTS `complaint_at` Nullable(DateTime('UTC'))",
+            "ALTER TABLE feedback_facts"
+            " ADD COLUMN IF NOT EXISTS `classified_at` Nullable(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `rated_at` Array(DateTime('UTC')),"
+            " ADD COLUMN IF NOT EXISTS `rated_dissatisfied` Array(Bool),"
+            " ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'))",
+        ),
+        needs_replay=True,
+    ),
 )
 
 
