@@ -30,7 +30,7 @@ from services.storage.clickhouse import (
 )
 from services.storage.schema import MIGRATIONS, schema_migrations_table_sql
 from tests.aggregator.conftest import MIDDLE, SMALL, FactsAt, encode, sample_units
-from tthc.calendar import WorkingCalendar
+from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
 from tthc.facts import DossierFacts
 from tthc.measures import Subject
@@ -123,6 +123,34 @@ def test_every_tally_equals_the_reference(clickhouse, tree, small_events) -> Non
     # the workload exercises every measure somewhere
     province_year = seen[(tree.root.code, "2024")]
     assert all(t.denominator > 0 for t in province_year.values()), province_year
+
+
+@pytest.mark.parametrize(
+    "cutoff",
+    [
+        datetime(2024, 4, 17, 14, 23, 41, tzinfo=VN_TZ),
+        datetime(2024, 6, 3, 8, 5, tzinfo=VN_TZ),
+        datetime(2024, 6, 28, 16, 30, tzinfo=VN_TZ),
+    ],
+)
+def test_tallies_at_cutoffs_inside_periods_equal_the_fold_of_the_events_by_then(
+    clickhouse, tree, small_events, cutoff
+) -> None:
+    """Everything sent, judged at an instant inside the periods: ClickHouse counts only what
+    had happened by then, as the reference folds it, supplement patterns of 2.1 included."""
+    migrate(clickhouse)
+    fold_and_insert(clickhouse, small_events)
+    assert_tallies_equal_reference(clickhouse, small_events, tree, cutoff)
+    patterns = clickhouse.query(
+        "SELECT countIf(has(supplement_answered_at, NULL)), "
+        "countIf(arrayExists(a -> a > ended_at, supplement_answered_at)), "
+        "countIf(has(supplement_due_reset, true)), "
+        "countIf(length(supplement_requested_at) > 0 "
+        "AND supplement_requested_at[1] > due_values[1]) "
+        "FROM dossier_facts FINAL"
+    ).result_rows[0]
+    # unanswered requests, answers after the end, due dates re-set, requests after the due date
+    assert all(n > 0 for n in patterns), patterns
 
 
 def test_rows_written_twice_or_out_of_order_count_once(clickhouse, tree, small_events) -> None:
