@@ -16,7 +16,15 @@ from services.storage.schema import UNIT_SCORE_HISTORY_TABLE, UNIT_SCORES_TABLE
 from tthc.calendar import VN_TZ
 from tthc.early_warning import DEFAULT_WARNING_HORIZON, TURNING_LATE
 from tthc.expr import Expr
-from tthc.measures import DOSSIER_ON_TIME, EFFECTIVE_DUE, MEASURES, TableNames
+from tthc.measures import (
+    COUNTED,
+    DOSSIER_ON_TIME,
+    EFFECTIVE_DUE,
+    MEASURES,
+    PAUSED_SINCE,
+    SUPPLEMENT_REQUESTS,
+    TableNames,
+)
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
@@ -135,10 +143,13 @@ def measure_sql(key: str, cutoff: str = "cutoff") -> tuple[str, str]:
 
 def late(cutoff: str = "cutoff") -> str:
     """SQL: a counted dossier that lost points on 2.1 (not on time, or unknown)."""
-    return f"(counted AND NOT coalesce({on_time(cutoff)}, false))"
+    counted = with_variables(COUNTED, {"cutoff": cutoff})
+    return f"({counted} AND NOT coalesce({on_time(cutoff)}, false))"
 
 
-EFFECTIVE_DUE_SQL = EFFECTIVE_DUE.sql()
+def effective_due(cutoff: str = "cutoff") -> str:
+    """SQL: a dossier's due date at `cutoff` plus the supplement time it does not owe."""
+    return with_variables(EFFECTIVE_DUE, {"cutoff": cutoff})
 
 
 def turning_late(hours: int = WARNING_HOURS) -> str:
@@ -149,9 +160,11 @@ def turning_late(hours: int = WARNING_HOURS) -> str:
 
 
 LATE_REASON = (
-    "multiIf(supplement_requests >= 2, 'Yêu cầu bổ sung lần thứ hai', "
+    f"multiIf({with_variables(SUPPLEMENT_REQUESTS, {'cutoff': 'cutoff'})} >= 2, "
+    "'Yêu cầu bổ sung lần thứ hai', "
     "ended_at IS NOT NULL AND ended_at <= cutoff, 'Hoàn thành sau hạn', "
-    "paused_since IS NOT NULL AND paused_since <= cutoff, 'Tạm dừng chờ bổ sung sau hạn', "
+    f"{with_variables(PAUSED_SINCE, {'cutoff': 'cutoff'})} IS NOT NULL, "
+    "'Tạm dừng chờ bổ sung sau hạn', "
     "'Đang xử lý, đã quá hạn')"
 )
 

@@ -30,13 +30,13 @@ from dashboards.grafana import (
 )
 from dashboards.panels import barchart, stat, table
 from dashboards.sql import (
-    EFFECTIVE_DUE_SQL,
     FACTS,
     GROUP_LABEL,
     LATE_REASON,
     SCORES,
     WARNING_HOURS,
     average_days,
+    effective_due,
     in_subtree,
     indicator_order,
     late,
@@ -142,9 +142,9 @@ def late_dossiers() -> g.Table:
     judged = "if(ended_at IS NOT NULL AND ended_at <= cutoff, ended_at, cutoff)"
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
-        f"SELECT code, procedure, unit, received_at, {EFFECTIVE_DUE_SQL} AS due,\n"
+        f"SELECT code, procedure, unit, received_at, {effective_due()} AS due,\n"
         "  if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
-        f"  round(dateDiff('second', {EFFECTIVE_DUE_SQL}, {judged}) / 86400, 1) AS overdue_days,\n"
+        f"  round(dateDiff('second', {effective_due()}, {judged}) / 86400, 1) AS overdue_days,\n"
         f"  {LATE_REASON} AS reason\n"
         f"FROM {FACTS.dossier} FINAL\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
@@ -207,8 +207,8 @@ def procedures_table() -> g.Table:
 
 def turning_late_dossiers() -> g.Table:
     sql = (
-        f"SELECT code, procedure, unit, received_at, {EFFECTIVE_DUE_SQL} AS due,\n"
-        f"  round(dateDiff('minute', now(), {EFFECTIVE_DUE_SQL}) / 60, 1) AS hours_left\n"
+        f"SELECT code, procedure, unit, received_at, {effective_due('now()')} AS due,\n"
+        f"  round(dateDiff('minute', now(), {effective_due('now()')}) / 60, 1) AS hours_left\n"
         f"FROM {FACTS.dossier} FINAL\n"
         f"WHERE {in_subtree('unit', UNIT, PERIOD)}\n  AND {turning_late()}\n"
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"

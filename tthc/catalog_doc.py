@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tthc.measures import MEASURES, Measure
+from tthc.measures import MEASURES, ON_TIME_RULES, Measure
 from tthc.profile import Indicator, Part, Profile, Rule, Settings, WhenEmpty
 from tthc.units import UnitLevel
 
@@ -70,6 +70,7 @@ def indicators_markdown(profile: Profile) -> str:
         *_groups(profile),
         *_summary(profile),
         *_rules_legend(),
+        *_on_time_rules(),
         *_details(profile),
         *_total_and_grades(profile),
         *_settings(profile.settings),
@@ -173,8 +174,13 @@ def _rules_legend() -> list[str]:
         "its numerator is counted among those rows, and its rate is numerator ÷ denominator. "
         "For an average, the numerator is a value summed over those rows. The cutoff is the "
         "instant a period is judged at: now for the current period, its last second for a past "
-        "one. Times are judged against the cutoff; flags and counts (paid online, a rating, "
-        "digitized components) are the latest known.",
+        "one. A score judged at the cutoff counts only what had happened by then: a dossier or "
+        "feedback received later is in no denominator, and every flag (synced, paid online, "
+        "digitized, reused, taken from the data store, electronic result, rated, complained, "
+        "classified…) counts from the instant it first held. Catalogue facts (announcement, "
+        "publication, certified copies) are dated and judged against the cutoff's day; a "
+        "procedure's configuration (level, online service, fee) and the unit a feedback was "
+        "last sent to are the latest known.",
         "",
         "Rules, applied to a part's rate (numerator ÷ denominator, between 0 and 1):",
         "",
@@ -187,6 +193,15 @@ def _rules_legend() -> list[str]:
         "says (`when_empty`):",
         "",
         *(f"- `{w.value}`: {_WHEN_EMPTY_MEANING[w]}" for w in WhenEmpty),
+        "",
+    ]
+
+
+def _on_time_rules() -> list[str]:
+    return [
+        "## On time (2.1, and 5.4 which uses its test)",
+        "",
+        *(f"- {rule}" for rule in ON_TIME_RULES),
         "",
     ]
 

@@ -31,6 +31,8 @@ from tthc.measures import (
     CUTOFF,
     DOSSIER_ON_TIME,
     EFFECTIVE_DUE,
+    PAUSED_SINCE,
+    SUPPLEMENT_REQUESTS,
     Measure,
     Scope,
     Subject,
@@ -83,7 +85,7 @@ _LATE_DOSSIER = (
         "second_supplement_request",
         "Yêu cầu bổ sung hồ sơ lần thứ hai",
         "A second supplement request",
-        gt(col("supplement_requests"), lit(1)),
+        gt(SUPPLEMENT_REQUESTS, lit(1)),
     ),
     Reason(
         "ended_after_due",
@@ -95,13 +97,13 @@ _LATE_DOSSIER = (
         "supplement_requested_after_due",
         "Yêu cầu bổ sung khi đã quá hạn",
         "A supplement requested after the due date",
-        all_of(_OPEN, by_cutoff("paused_since"), gt(col("paused_since"), EFFECTIVE_DUE)),
+        all_of(_OPEN, by_cutoff(PAUSED_SINCE)),
     ),
     Reason(
         "open_past_due",
         "Chưa có kết quả, đã quá hạn",
         "Still open past the due date",
-        all_of(_OPEN, not_(by_cutoff("paused_since")), lt(EFFECTIVE_DUE, CUTOFF)),
+        all_of(_OPEN, not_(by_cutoff(PAUSED_SINCE)), lt(EFFECTIVE_DUE, CUTOFF)),
     ),
 )
 _LATE_FEEDBACK = (
@@ -281,7 +283,7 @@ def listing_sql(
     table = f"{getattr(tables, measure.subject.value)} FINAL"
     extra = [f"{_reason_sql(measure, env)} AS reason"]
     if measure.subject is Subject.dossier:
-        extra.append(f"{EFFECTIVE_DUE.sql()} AS effective_due_at")
+        extra.append(f"{compile_sql(EFFECTIVE_DUE, env)} AS effective_due_at")
     select = ", ".join([*columns, *extra])
     page = (
         f"SELECT {select} FROM {table} WHERE {where} "

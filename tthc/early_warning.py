@@ -18,7 +18,6 @@ from typing import Any
 from tthc.expr import (
     Var,
     all_of,
-    col,
     compile_sql,
     le,
     lit,
@@ -28,7 +27,17 @@ from tthc.expr import (
     sql_literal,
     truthy,
 )
-from tthc.measures import COUNTED, CUTOFF, EFFECTIVE_DUE, Scope, TableNames, by_cutoff
+from tthc.measures import (
+    COUNTED,
+    CUTOFF,
+    DUE,
+    EFFECTIVE_DUE,
+    PAUSED_SINCE,
+    SUPPLEMENT_REQUESTS,
+    Scope,
+    TableNames,
+    by_cutoff,
+)
 
 HORIZON_END = Var("horizon_end")
 # How far ahead an open dossier counts as "about to turn late", unless a deployment sets another.
@@ -37,10 +46,10 @@ _TABLES = TableNames()
 
 TURNING_LATE = all_of(
     COUNTED,
-    lt(col("supplement_requests"), lit(2)),
-    not_null(col("due_at")),
+    lt(SUPPLEMENT_REQUESTS, lit(2)),
+    not_null(DUE),
     not_(by_cutoff("ended_at")),
-    not_(by_cutoff("paused_since")),
+    not_(by_cutoff(PAUSED_SINCE)),
     le(CUTOFF, EFFECTIVE_DUE),
     lt(EFFECTIVE_DUE, HORIZON_END),
 )
@@ -73,7 +82,7 @@ def turning_late_sql(
     """(page query, count query) of the same, with `effective_due_at` added to the columns."""
     env = warning_env(now, horizon)
     where = f"unit IN {sql_literal(units)} AND {compile_sql(TURNING_LATE, env)}"
-    select = ", ".join([*columns, f"{EFFECTIVE_DUE.sql()} AS effective_due_at"])
+    select = ", ".join([*columns, f"{compile_sql(EFFECTIVE_DUE, env)} AS effective_due_at"])
     table = f"{tables.dossier} FINAL"
     page = (
         f"SELECT {select} FROM {table} WHERE {where} "

@@ -201,6 +201,132 @@ class Minus(Expr):
 
 
 @dataclass(frozen=True)
+class Coalesce(Expr):
+    """The first of the terms that is not NULL."""
+
+    terms: tuple[Expr, ...]
+
+    def sql(self) -> str:
+        return "coalesce(" + ", ".join(t.sql() for t in self.terms) + ")"
+
+    def eval(self, row: Row, env: Env) -> Any:
+        return next((v for t in self.terms if (v := t.eval(row, env)) is not None), None)
+
+
+@dataclass(frozen=True)
+class Least(Expr):
+    left: Expr
+    right: Expr
+
+    def sql(self) -> str:
+        return f"least({self.left.sql()}, {self.right.sql()})"
+
+    def eval(self, row: Row, env: Env) -> Any:
+        a, b = self.left.eval(row, env), self.right.eval(row, env)
+        return None if a is None or b is None else min(a, b)
+
+
+@dataclass(frozen=True)
+class Greatest(Expr):
+    left: Expr
+    right: Expr
+
+    def sql(self) -> str:
+        return f"greatest({self.left.sql()}, {self.right.sql()})"
+
+    def eval(self, row: Row, env: Env) -> Any:
+        a, b = self.left.eval(row, env), self.right.eval(row, env)
+        return None if a is None or b is None else max(a, b)
+
+
+# Arrays of instants: what a fact row knows of when each thing happened, so that a measure can
+# judge it as it was at any cutoff. Lambda parameters start with `_` to never shadow a column.
+
+
+@dataclass(frozen=True)
+class Element(Expr):
+    """The array's `index`-th element (from 1), NULL past its end."""
+
+    array: Expr
+    index: int
+
+    def sql(self) -> str:
+        a = self.array.sql()
+        return f"if(length({a}) >= {self.index}, arrayElement({a}, {self.index}), NULL)"
+
+    def eval(self, row: Row, env: Env) -> Any:
+        values = self.array.eval(row, env)
+        return values[self.index - 1] if len(values) >= self.index else None
+
+
+@dataclass(frozen=True)
+class CountUpTo(Expr):
+    """How many instants of the array are at or before `at`."""
+
+    times: Expr
+    at: Expr
+
+    def sql(self) -> str:
+        return f"arrayCount(_t -> _t <= {self.at.sql()}, {self.times.sql()})"
+
+    def eval(self, row: Row, env: Env) -> int:
+        at = self.at.eval(row, env)
+        return sum(1 for t in self.times.eval(row, env) if t <= at)
+
+
+@dataclass(frozen=True)
+class AsOf(Expr):
+    """A value that changed over time, as it was at `at`: `values[i]` of the last `times[i]`
+    at or before it (times in the order they happened), NULL before the first."""
+
+    times: Expr
+    values: Expr
+    at: Expr
+
+    def sql(self) -> str:
+        index = f"arrayLastIndex(_t -> _t <= {self.at.sql()}, {self.times.sql()})"
+        return f"if({index} = 0, NULL, arrayElement({self.values.sql()}, {index}))"
+
+    def eval(self, row: Row, env: Env) -> Any:
+        at = self.at.eval(row, env)
+        found = None
+        for t, value in zip(self.times.eval(row, env), self.values.eval(row, env), strict=True):
+            if t <= at:
+                found = value
+        return found
+
+
+@dataclass(frozen=True)
+class ClosedSeconds(Expr):
+    """The seconds of the intervals [starts[i], ends[i]] whose end is known by `at`, each
+    clipped to end by `until` (none shorter than 0)."""
+
+    starts: Expr
+    ends: Expr
+    until: Expr
+    at: Expr
+
+    def sql(self) -> str:
+        until, at = self.until.sql(), self.at.sql()
+        return (
+            f"arraySum((_s, _e) -> if(_e IS NOT NULL AND _e <= {at}, "
+            f"ifNull(greatest(0, dateDiff('second', _s, least(_e, {until}))), 0), 0), "
+            f"{self.starts.sql()}, {self.ends.sql()})"
+        )
+
+    def eval(self, row: Row, env: Env) -> int | None:
+        until, at = self.until.eval(row, env), self.at.eval(row, env)
+        if until is None:
+            return None
+        starts, ends = self.starts.eval(row, env), self.ends.eval(row, env)
+        return sum(
+            max(0, int((min(e, until) - s).total_seconds()))
+            for s, e in zip(starts, ends, strict=True)
+            if e is not None and e <= at
+        )
+
+
+@dataclass(frozen=True)
 class HasAny(Expr):
     """The array column shares an element with the given list."""
 

@@ -5,7 +5,10 @@ UTC to the second, flags, counts) plus what the methodology decides at derivatio
 date from the procedure's time limit, feedback deadlines in working days). The aggregator stores
 them in ClickHouse, one row per entity that a newer row replaces; the reference computation
 counts them in Python. Lateness that depends on "now" stays out of facts: measures judge it
-against a cutoff instant at query time.
+against a cutoff instant at query time. So does everything else that happens in a dossier's or a
+feedback's life: facts carry the instant each flag first held (and, for what can change back,
+the instants of every change), and the measures compare them with the cutoff, so that a score
+judged at any instant counts only what had happened by then.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from tthc.profile import Settings
 from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState, State
 
 
+def _second(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(microsecond=0)
+
+
 def _utc(t: datetime | None) -> datetime | None:
-    return None if t is None else t.astimezone(UTC).replace(microsecond=0)
+    return None if t is None else _second(t)
 
 
 class Facts:
@@ -94,6 +101,32 @@ class DossierFacts(Facts):
     online_service: str
     full_online_eligible: bool
     returns_result_document: bool
+    # When each thing happened (migration 7): what the measures judge at a cutoff. The columns
+    # above keep the latest state, for listings.
+    refused_at: datetime | None
+    withdrawn_at: datetime | None
+    # the due date's changes: (when, due date) pairs, the procedure's time limit first from
+    # receipt when the dossier came without one
+    due_changed_at: list[datetime]
+    due_values: list[datetime]
+    # each supplement request, its answer (None while unanswered), and whether that answer
+    # re-set the due date
+    supplement_requested_at: list[datetime]
+    supplement_answered_at: list[datetime | None]
+    supplement_due_reset: list[bool]
+    fee_changed_at: list[datetime]
+    fee_values: list[int]
+    paid_online_at: datetime | None
+    result_electronic_at: datetime | None
+    result_pushed_at: datetime | None
+    result_digitized_at: datetime | None
+    digitized_at: datetime | None
+    reused_at: datetime | None
+    data_store_at: datetime | None
+    identity_verified_at: datetime | None
+    rated_at: list[datetime]
+    rated_dissatisfied: list[bool]
+    complaint_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -110,6 +143,11 @@ class FeedbackFacts(Facts):
     handle_due_at: datetime
     dissatisfied: bool
     complained_again: bool
+    # when each thing happened (migration 7), as for dossiers
+    classified_at: datetime | None
+    rated_at: list[datetime]
+    rated_dissatisfied: list[bool]
+    complained_again_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -149,9 +187,16 @@ def dossier_facts(
         return None
     received_at = _utc(state.received_at)
     assert received_at is not None and state.channel is not None
-    due_at = state.due_at
-    if due_at is None and procedure is not None and procedure.processing_working_days:
-        due_at = calendar.add_working_days(state.received_at, procedure.processing_working_days)
+    limit_due = (
+        calendar.add_working_days(state.received_at, procedure.processing_working_days)
+        if procedure is not None and procedure.processing_working_days
+        else None
+    )
+    due_at = state.due_at if state.due_at is not None else limit_due
+    due_history = [(_second(at), _second(due)) for at, due in state.due_history]
+    if limit_due is not None and not any(at <= received_at for at, _ in due_history):
+        # no due date given at receipt: the procedure's time limit holds until one is
+        due_history.insert(0, (received_at, _second(limit_due)))
     sync_due_at = (
         received_at + timedelta(hours=settings.sync_max_delay_hours)
         if settings.sync_max_delay_hours
@@ -178,7 +223,7 @@ def dossier_facts(
         result_pushed_to_data_store=state.result_pushed_to_data_store,
         synced_at=_utc(state.synced_at),
         sync_due_at=sync_due_at,
-        fee=max(state.fee_assessed, state.paid_amount),
+        fee=state.fee,
         paid_online=state.paid_online,
         digitized_components=state.digitized_components,
         reused_components=state.reused_components,
@@ -189,6 +234,26 @@ def dossier_facts(
         online_service=(known.online_service if known else OnlineService.none).value,
         full_online_eligible=known.full_online_eligible if known else False,
         returns_result_document=known.returns_result_document if known else True,
+        refused_at=_utc(state.refused_at),
+        withdrawn_at=_utc(state.withdrawn_at),
+        due_changed_at=[at for at, _ in due_history],
+        due_values=[due for _, due in due_history],
+        supplement_requested_at=[_second(s.requested_at) for s in state.supplements],
+        supplement_answered_at=[_utc(s.answered_at) for s in state.supplements],
+        supplement_due_reset=[s.due_reset for s in state.supplements],
+        fee_changed_at=[_second(at) for at, _ in state.fee_history],
+        fee_values=[fee for _, fee in state.fee_history],
+        paid_online_at=_utc(state.paid_online_at),
+        result_electronic_at=_utc(state.result_electronic_at),
+        result_pushed_at=_utc(state.result_pushed_at),
+        result_digitized_at=_utc(state.result_digitized_at),
+        digitized_at=_utc(state.digitized_at),
+        reused_at=_utc(state.reused_at),
+        data_store_at=_utc(state.data_store_at),
+        identity_verified_at=_utc(state.identity_verified_at),
+        rated_at=[_second(at) for at, _ in state.ratings],
+        rated_dissatisfied=[not satisfied for _, satisfied in state.ratings],
+        complaint_at=_utc(state.complaint_at),
     )
 
 
@@ -221,6 +286,10 @@ def feedback_facts(
         handle_due_at=due(settings.feedback_handle_working_days),
         dissatisfied=state.satisfied is False,
         complained_again=state.complained_again,
+        classified_at=_utc(state.classified_at),
+        rated_at=[_second(at) for at, _ in state.ratings],
+        rated_dissatisfied=[not satisfied for _, satisfied in state.ratings],
+        complained_again_at=_utc(state.complained_again_at),
     )
 
 

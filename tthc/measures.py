@@ -19,10 +19,18 @@ from typing import Any
 from tthc.calendar import VN_TZ, local_date
 from tthc.expr import (
     AddSeconds,
+    AsOf,
+    ClosedSeconds,
+    Coalesce,
     Col,
+    CountUpTo,
+    Element,
     Expr,
+    Greatest,
     HasAny,
+    If,
     In,
+    Least,
     Minus,
     SecondsBetween,
     Var,
@@ -59,9 +67,15 @@ CUTOFF_DATE = Var("cutoff_date")  # its calendar day in Vietnam
 LEVELS = Var("levels")  # the unit levels present in the subtree
 
 
-def by_cutoff(column: str) -> Expr:
+def by_cutoff(column: str | Expr) -> Expr:
     """The thing happened, and by the cutoff."""
-    return all_of(not_null(col(column)), le(col(column), CUTOFF))
+    instant = col(column) if isinstance(column, str) else column
+    return all_of(not_null(instant), le(instant, CUTOFF))
+
+
+def as_of_cutoff(times: str, values: str, before: Expr) -> Expr:
+    """What a value that changes over time was at the cutoff (`before` its first change)."""
+    return Coalesce((AsOf(col(times), col(values), CUTOFF), before))
 
 
 def on_or_before(column: str, deadline: Expr) -> Expr:
@@ -74,36 +88,84 @@ def on_or_before(column: str, deadline: Expr) -> Expr:
 
 # --- Dossiers ----------------------------------------------------------------------------------
 
-COUNTED = Col("counted")
-COUNTED_WORDS = "dossiers received in the period and accepted at intake, withdrawn ones included"
+# Received by the cutoff and not refused at intake by then.
+COUNTED = all_of(by_cutoff("received_at"), not_(by_cutoff("refused_at")))
+COUNTED_WORDS = (
+    "dossiers received in the period by the cutoff and not refused at intake by then, "
+    "withdrawn ones included"
+)
 
-# 2.1: the end of processing against the due date, with the applicant's supplement time taken
-# off (a closed pause extends the due date; an open one stops the clock where it started).
-# A second supplement request makes the dossier late; no due date at all cannot be late.
-_EFFECTIVE_DUE = AddSeconds(col("due_at"), col("paused_seconds"))
+# 2.1, as it stood at the cutoff. The clock runs from receipt to the end of processing, or to
+# the cutoff while the dossier is open; the time the applicant had a supplement request (the
+# first: a second makes the dossier late) is taken off, from the request to its answer (to the
+# clock's end while unanswered), clipped to the clock, unless the answer re-set the due date.
+# The due date is the one in force at the cutoff; a dossier with none cannot be late.
+SUPPLEMENT_REQUESTS = CountUpTo(col("supplement_requested_at"), CUTOFF)
+DUE = AsOf(col("due_changed_at"), col("due_values"), CUTOFF)
+_END = If(by_cutoff("ended_at"), col("ended_at"))
+CLOCK_END = Coalesce((_END, CUTOFF))
+_REQUESTED = Element(col("supplement_requested_at"), 1)
+_ANSWERED = Element(col("supplement_answered_at"), 1)
+_ANSWERED_BY_CUTOFF = If(by_cutoff(_ANSWERED), _ANSWERED)
+_DUE_RESET = all_of(by_cutoff(_ANSWERED), Element(col("supplement_due_reset"), 1))
+# the start of a supplement request unanswered at the cutoff: the clock stopped there
+PAUSED_SINCE = If(all_of(by_cutoff(_REQUESTED), is_null(_ANSWERED_BY_CUTOFF)), _REQUESTED)
+_PAUSE = Coalesce(
+    (
+        If(
+            all_of(by_cutoff(_REQUESTED), not_(_DUE_RESET)),
+            Greatest(
+                lit(0),
+                SecondsBetween(
+                    Greatest(_REQUESTED, col("received_at")),
+                    Least(Coalesce((_ANSWERED_BY_CUTOFF, CLOCK_END)), CLOCK_END),
+                ),
+            ),
+        ),
+        lit(0),
+    )
+)
+_EFFECTIVE_DUE = AddSeconds(DUE, _PAUSE)
 DOSSIER_ON_TIME = all_of(
-    lt(col("supplement_requests"), lit(2)),
-    any_of(
-        is_null(col("due_at")),
-        all_of(by_cutoff("ended_at"), le(col("ended_at"), _EFFECTIVE_DUE)),
-        all_of(
-            not_(by_cutoff("ended_at")),
-            by_cutoff("paused_since"),
-            le(col("paused_since"), _EFFECTIVE_DUE),
-        ),
-        all_of(
-            not_(by_cutoff("ended_at")),
-            not_(by_cutoff("paused_since")),
-            le(CUTOFF, _EFFECTIVE_DUE),
-        ),
-    ),
+    lt(SUPPLEMENT_REQUESTS, lit(2)),
+    any_of(is_null(DUE), le(CLOCK_END, _EFFECTIVE_DUE)),
+)
+# The rules above in words, for the reference page: each says what DOSSIER_ON_TIME computes.
+ON_TIME_RULES = (
+    "A dossier is on time when the end of its processing (the first of processed, result "
+    "returned, stopped, withdrawn) is no later than its due date; one still open at the cutoff "
+    "is judged at the cutoff, and turns late the moment its due date passes, with no new event.",
+    "The due date is the one in force at the cutoff: the latest given by then (at receipt, by "
+    "a correction, or re-set with a supplement's answer), else the procedure's time limit "
+    "from receipt. A dossier with neither cannot be late.",
+    "A second supplement request made by the cutoff makes the dossier late.",
+    "The time the applicant has a supplement request is taken off the clock: from the request "
+    "to the answer, or, while unanswered, to the end of processing (to the cutoff if open). "
+    "Only the part inside the dossier's own processing counts, from receipt to the end (or the "
+    "cutoff): a request made after the end adds nothing, and of one answered after the end "
+    "only the part before it counts.",
+    "A request never answered thus stops the clock where it was made: a dossier that ended "
+    "while waiting for the applicant is judged at the moment of the request, and ending it "
+    "does not restart the clock.",
+    "A request made after the due date had passed cannot turn a late dossier on time: the "
+    "clock had passed the due date before the pause began.",
+    "When the answer re-set the due date and says so, the pause is already in the new due "
+    "date and is not taken off a second time; until that answer comes, the request pauses "
+    "the clock like any other.",
+    "A past period is judged at its last second with only what had happened by then: an "
+    "answer, an end or a new due date after the period's end does not change its score.",
+    "5.4 counts a dossier as satisfied only if it is on time by these rules.",
 )
 DOSSIER_ON_TIME_WORDS = (
-    "dossiers with at most one supplement request, ended (processed, returned, stopped or "
-    "withdrawn) by the due date plus the answered supplement time it was not re-set for, or "
-    "open and not past it at the "
-    "cutoff (an unanswered request stops the clock), or with no due date"
+    "dossiers with at most one supplement request by the cutoff whose processing ended by the "
+    "due date in force (or, open, had not passed it at the cutoff), the applicant's supplement "
+    "time taken off: from the request to its answer, or to the end while unanswered, only "
+    "within receipt to the end (or the cutoff), and not where the answer re-set the due date; "
+    "or with no due date"
 )
+
+# The latest rating by the cutoff was dissatisfied (dossiers and feedback alike).
+DISSATISFIED = as_of_cutoff("rated_at", "rated_dissatisfied", lit(False))
 
 # --- Feedback ----------------------------------------------------------------------------------
 
@@ -134,16 +196,16 @@ UNDER_AUTHORITY_WORDS = (
 ONLINE_SERVICE = ne(col("online_service"), lit("none"))
 
 # Procedures announced in the period, placed there by their first decision (1.1, 1.2).
-ANNOUNCED = not_null(col("first_announced_on"))
+ANNOUNCED = all_of(not_null(col("first_announced_on")), le(col("first_announced_on"), CUTOFF_DATE))
 ANNOUNCED_WORDS = (
-    "procedures whose first announcement decision the unit made in the period (each once, "
-    "however many decisions)"
+    "procedures whose first announcement decision the unit made in the period, by the "
+    "cutoff's day (each once, however many decisions)"
 )
 
 # Sets of procedure codes drawn from the subtree's dossiers of the period (3.2, 3.5b).
 DOSSIER_SETS: dict[str, Expr] = {
     "procedures_with_online_dossiers": all_of(COUNTED, eq(col("channel"), lit(2))),
-    "procedures_paid_online": all_of(COUNTED, col("paid_online")),
+    "procedures_paid_online": all_of(COUNTED, by_cutoff("paid_online_at")),
 }
 
 
@@ -195,11 +257,11 @@ def _feedback(key: str, numerator: Expr, *, counts: str) -> Measure:
     return Measure(
         key,
         Subject.feedback,
-        lit(True),
+        by_cutoff("received_at"),
         numerator,
         "received_at",
         counts=counts,
-        out_of="feedback received in the period",
+        out_of="feedback received in the period, by the cutoff",
     )
 
 
@@ -298,16 +360,22 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "average_processing_days",
             Subject.dossier,
-            denominator=all_of(COUNTED, by_cutoff("ended_at"), not_(col("withdrawn"))),
+            denominator=all_of(COUNTED, by_cutoff("ended_at"), not_(by_cutoff("withdrawn_at"))),
             out_of="dossiers received in the period, accepted at intake, ended by the cutoff "
-            "and never withdrawn",
+            "and not withdrawn by then",
             # all supplement time off, even where the due date was re-set for it: 2.2 measures
             # the unit's processing time, which a re-set due date does not change
             numerator=Minus(
-                SecondsBetween(col("received_at"), col("ended_at")), col("supplement_seconds")
+                SecondsBetween(col("received_at"), col("ended_at")),
+                ClosedSeconds(
+                    col("supplement_requested_at"),
+                    col("supplement_answered_at"),
+                    col("ended_at"),
+                    CUTOFF,
+                ),
             ),
             counts="each dossier's time from receipt to end (processed, returned or stopped), "
-            "less all its answered supplement time up to that end",
+            "less all its supplement time answered by the cutoff, up to that end",
             period_column="received_at",
             average=True,
         ),
@@ -358,16 +426,18 @@ MEASURES: dict[str, Measure] = {
         ),
         _dossiers(
             "dossiers_paid_online",
-            col("paid_online"),
-            counts="dossiers with at least one payment made online",
-            denominator=all_of(COUNTED, gt(col("fee"), lit(0))),
-            out_of="dossiers received in the period and accepted at intake with a fee (assessed "
-            "or paid) above 0",
+            by_cutoff("paid_online_at"),
+            counts="dossiers with at least one payment made online by the cutoff",
+            denominator=all_of(
+                COUNTED, gt(as_of_cutoff("fee_changed_at", "fee_values", lit(0)), lit(0))
+            ),
+            out_of="dossiers received in the period and accepted at intake with a fee (the "
+            "latest assessed, or all paid) above 0 at the cutoff",
         ),
         _dossiers(
             "dossiers_electronic_result",
-            col("result_electronic"),
-            counts="dossiers whose result was issued electronically",
+            by_cutoff("result_electronic_at"),
+            counts="dossiers whose result was issued electronically by the cutoff",
             denominator=all_of(COUNTED, col("returns_result_document"), by_cutoff("returned_at")),
             out_of="dossiers received in the period and accepted at intake whose procedure "
             "returns a result document and whose result was returned by the cutoff",
@@ -375,28 +445,28 @@ MEASURES: dict[str, Measure] = {
         _dossiers(
             "dossiers_digitized",
             all_of(
-                gt(col("digitized_components"), lit(0)),
+                by_cutoff("digitized_at"),
                 # the result too, where one was issued
                 any_of(
                     not_(by_cutoff("returned_at")),
                     not_(col("returns_result_document")),
-                    col("result_electronic"),
-                    col("result_digitized"),
+                    by_cutoff("result_electronic_at"),
+                    by_cutoff("result_digitized_at"),
                 ),
             ),
-            counts="dossiers with at least one digitized component and, if a result document "
-            "was returned by the cutoff, an electronic or digitized result",
+            counts="dossiers with at least one component digitized by the cutoff and, if a "
+            "result document was returned by then, an electronic or digitized result",
         ),
         _dossiers(
             "dossiers_reusing_data",
-            gt(col("reused_components"), lit(0)),
-            counts="dossiers with at least one component reused from digitized data",
+            by_cutoff("reused_at"),
+            counts="dossiers with at least one component reused from digitized data by the cutoff",
         ),
         _dossiers(
             "dossiers_data_store",
-            any_of(gt(col("data_store_components"), lit(0)), col("result_pushed_to_data_store")),
+            any_of(by_cutoff("data_store_at"), by_cutoff("result_pushed_at")),
             counts="dossiers with at least one component taken from the citizen's data store, "
-            "or their result pushed to it",
+            "or their result pushed to it, by the cutoff",
         ),
         _authority(
             "individual_procedures_population_data",
@@ -408,9 +478,9 @@ MEASURES: dict[str, Measure] = {
         ),
         _dossiers(
             "dossiers_population_data",
-            col("population_data_used"),
+            by_cutoff("identity_verified_at"),
             counts="dossiers whose applicant's identity was verified through VNeID or the "
-            "population database",
+            "population database by the cutoff",
         ),
         Measure(
             "communes_certified_copies",
@@ -429,21 +499,21 @@ MEASURES: dict[str, Measure] = {
         ),
         _feedback(
             "feedback_classified",
-            col("classified"),
-            counts="feedback classified (given a category)",
+            by_cutoff("classified_at"),
+            counts="feedback classified (given a category) by the cutoff",
         ),
         _feedback("feedback_on_time", FEEDBACK_ON_TIME, counts=FEEDBACK_ON_TIME_WORDS),
         _feedback(
             "feedback_satisfaction",
-            all_of(not_(col("dissatisfied")), not_(col("complained_again")), FEEDBACK_ON_TIME),
-            counts="feedback not rated dissatisfied, not complained about again, and on time "
-            "as `feedback_on_time` counts",
+            all_of(not_(DISSATISFIED), not_(by_cutoff("complained_again_at")), FEEDBACK_ON_TIME),
+            counts="feedback whose latest rating by the cutoff is not dissatisfied, not "
+            "complained about again by then, and on time as `feedback_on_time` counts",
         ),
         _dossiers(
             "dossier_satisfaction",
-            all_of(not_(col("dissatisfied")), not_(col("complaint")), DOSSIER_ON_TIME),
-            counts="dossiers whose latest rating is not dissatisfied, with no complaint, and on "
-            "time as `dossiers_on_time` counts",
+            all_of(not_(DISSATISFIED), not_(by_cutoff("complaint_at")), DOSSIER_ON_TIME),
+            counts="dossiers whose latest rating by the cutoff is not dissatisfied, with no "
+            "complaint by then, and on time as `dossiers_on_time` counts",
         ),
     ]
 }
@@ -670,7 +740,8 @@ def by_procedure_sql(measure: Measure, scope: Scope, tables: TableNames = TableN
 
 # --- Many units at once: one query per subject, rolled up over the tree ---------------------------
 
-EFFECTIVE_DUE = _EFFECTIVE_DUE  # a dossier's due date plus the supplement time it does not owe
+# a dossier's due date at the cutoff plus the supplement time it does not owe
+EFFECTIVE_DUE = _EFFECTIVE_DUE
 
 
 def in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
@@ -990,11 +1061,15 @@ def bucketed_sql(
     # the sets drawn from the dossiers of each bucket, keyed by the bucket
     for m in chosen:
         for name in _sets_used(m):
-            condition = compile_sql(DOSSIER_SETS[name], env)
+            # judged at the cutoff of the bucket each dossier falls in
+            condition = compile_sql(_substituted(DOSSIER_SETS[name], _BUCKET_VARIABLES, key), env)
+            bucketed = (
+                f"SELECT *, {_bucket_key_sql('received_at', scopes)} AS {_KEY} "
+                f"FROM {tables.dossier} FINAL WHERE unit IN {sql_literal(first.units)}"
+            )
             env[name] = (
-                f"SELECT _key, procedure FROM (SELECT procedure, "
-                f"{_bucket_key_sql('received_at', scopes)} AS _key FROM {tables.dossier} FINAL "
-                f"WHERE unit IN {sql_literal(first.units)} AND {condition}) WHERE _key != ''"
+                f"SELECT {_KEY}, procedure FROM (SELECT *, {_bucket_cutoffs_sql(scopes, _KEY)} "
+                f"FROM ({bucketed})) WHERE {_KEY} != '' AND {condition}"
             )
     if subject is Subject.commune:
         source = subject_sql(subject, [], first, tables).split("\nFROM ", 1)[1]

@@ -2,16 +2,23 @@
 
 It is the definition the aggregator's ClickHouse numbers must equal, and what the tests work
 out by hand. It is also what `tthc simulate` can print for a workload it generated.
+
+A score judged at an instant counts only what had happened by then: the reference folds the
+events of dossiers and feedback that occurred by the cutoff (to the second, the facts'
+resolution), whatever arrived since. Two kinds of events are taken whenever they occurred: the
+catalogue's (procedures, communes' services), whose facts are dated and which the measures judge
+against the cutoff's day themselves, and a feedback's transfers, which move the whole feedback,
+its past included, to the unit that has to handle it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tthc.calendar import WorkingCalendar
-from tthc.events import Entity, Event
+from tthc.events import Entity, Event, FeedbackTransferred
 from tthc.facts import KINDS, derive
 from tthc.measures import FactTables, Scope, Subject, Tally, tally
 from tthc.periods import Period
@@ -38,6 +45,24 @@ def scope_of(tree: UnitTree, unit: str, period: Period, as_of: datetime) -> Scop
         period=period,
         cutoff=period.cutoff(as_of),
     )
+
+
+def occurred_by(event: Event, cutoff: datetime) -> bool:
+    """Whether a score judged at `cutoff` knows of the event (see the module's docstring)."""
+    if event.entity in (Entity.procedure, Entity.commune_service):
+        return True
+    if isinstance(event.data, FeedbackTransferred):
+        return True
+    return event.occurred_at.astimezone(UTC).replace(microsecond=0) <= cutoff
+
+
+def ledger_at(events: Iterable[Event], cutoff: datetime) -> Ledger:
+    """The histories of the events a score judged at `cutoff` knows of."""
+    ledger = Ledger()
+    for event in events:
+        if occurred_by(event, cutoff):
+            ledger.add(event)
+    return ledger
 
 
 def fact_tables(ledger: Ledger, calendar: WorkingCalendar, profile: Profile) -> FactTables:
@@ -75,11 +100,9 @@ def reference_scorecard(
     as_of: datetime,
     calendar: WorkingCalendar | None = None,
 ) -> tuple[Scorecard, dict[str, Tally]]:
-    """The scorecard of `unit` from raw events, with the tallies behind it."""
-    ledger = Ledger()
-    for event in events:
-        ledger.add(event)
-    facts = fact_tables(ledger, calendar or WorkingCalendar(), profile)
+    """The scorecard of `unit` from raw events, with the tallies behind it: judged at the
+    period's cutoff for `as_of`, from the events that had occurred by then."""
     scope = scope_of(tree, unit, period, as_of)
+    facts = fact_tables(ledger_at(events, scope.cutoff), calendar or WorkingCalendar(), profile)
     tallies = reference_tallies(profile, facts, scope)
     return score(profile, tallies, tree.level_of(unit)), tallies

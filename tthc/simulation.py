@@ -1,9 +1,11 @@
 """A realistic, deterministic workload of a province: what its systems would send us.
 
 The same seed gives the same events, so tests, the demo and benchmarks can compare runs.
-It covers every indicator: procedures announced (some late), published (some incomplete),
-dossiers with supplements, extensions, withdrawals, refusals at intake, fees paid online or
-not, digitization and reuse, electronic results, syncs to the portal, ratings and complaints;
+It covers every indicator: procedures announced (some late, some a second time, late or not),
+published (some incomplete), dossiers with supplements (some asked for twice or only after the
+due date, some never answered, some answered after the end, some with the due date re-set),
+extensions, withdrawals, refusals at intake, fees paid online or not, digitization and reuse,
+electronic results, syncs to the portal, ratings and complaints;
 feedback handled on time or not; communes issuing electronic certified copies.
 Communes upload their day's events at night, so events arrive late and out of order.
 """
@@ -162,6 +164,19 @@ class _Generator:
                     ),
                     _at(decided, 10),
                 )
+                if self.rng.random() < 0.15:  # a second decision in the months simulated
+                    again = self.w.start + timedelta(days=self.rng.randrange(60))
+                    lead = self.rng.choice([2, 30])  # 2 days ahead is late
+                    self.emit(
+                        code,
+                        ProcedureAnnounced(
+                            unit=province,
+                            decision_number=f"{500 + n}/QĐ-UBND",
+                            decided_on=again,
+                            effective_on=again + timedelta(days=lead),
+                        ),
+                        _at(again, 10),
+                    )
                 if self.rng.random() < 0.9:
                     published = decided + timedelta(days=self.rng.choice([1, 3, 5, 12]))
                     components = list(ProcedureComponent)
@@ -237,6 +252,7 @@ class _Generator:
             )
         clock = received + timedelta(hours=2)
         budget = (due - received).total_seconds()
+        end: datetime | None = None  # when a supplement decided how processing ends
         if p.fee:
             emit(DossierFinancialObligationRequested(at=clock, amount=p.fee), clock)
             if rng.random() < 0.95:
@@ -246,16 +262,26 @@ class _Generator:
                     paid,
                 )
         if rng.random() < 0.1:
-            asked = received + timedelta(seconds=budget * 0.3)
+            # now and then only once the due date has passed: that cannot save it
+            asked = received + timedelta(seconds=budget * (1.1 if rng.random() < 0.1 else 0.3))
             emit(DossierSupplementRequested(at=asked), asked)
             if rng.random() < 0.2:  # asked twice: late whatever happens
                 emit(
                     DossierSupplementRequested(at=asked + timedelta(hours=3)),
                     asked + timedelta(hours=3),
                 )
-            answered = asked + timedelta(days=rng.randint(1, 6))
-            emit(DossierSupplementReceived(at=answered), answered)
-            budget += (answered - asked).total_seconds()
+            answer = rng.random()
+            if answer < 0.15:  # never answered: the dossier ends while waiting
+                end = asked + timedelta(days=rng.randint(1, 8))
+            else:
+                answered = asked + timedelta(days=rng.randint(1, 6))
+                if answer > 0.9:  # answered after processing had ended
+                    end = asked + timedelta(hours=rng.randint(2, 20))
+                pause = answered - asked
+                # some systems re-set the due date for the supplement, and say so
+                reset = due + pause if rng.random() < 0.2 else None
+                emit(DossierSupplementReceived(at=answered, new_due_at=reset), answered)
+                budget += pause.total_seconds()
         if rng.random() < 0.03:
             extended = due + timedelta(days=5)
             emit(
@@ -272,7 +298,9 @@ class _Generator:
             emit(DossierStopped(at=stopped), stopped)
             return
         late = rng.random() < 0.08
-        done = received + timedelta(seconds=budget * (1.3 if late else rng.uniform(0.2, 0.95)))
+        done = end or received + timedelta(
+            seconds=budget * (1.3 if late else rng.uniform(0.2, 0.95))
+        )
         emit(DossierProcessed(at=done), done)
         returned = done + timedelta(hours=rng.random() * 4)
         emit(

@@ -136,6 +136,8 @@ class DossierState(_Folding):
     applicant_type: ApplicantType | None = None
     received_at: datetime | None = None
     due_at: datetime | None = None
+    # (when, the due date set then), each time it changed: what it was at any instant
+    due_history: tuple[tuple[datetime, datetime], ...] = ()
     status: DossierStatus | None = None
     status_history: tuple[tuple[datetime, DossierStatus], ...] = ()
     refused_at: datetime | None = None
@@ -146,17 +148,51 @@ class DossierState(_Folding):
     supplements: tuple[SupplementPeriod, ...] = ()
     fee_assessed: int = 0
     paid_amount: int = 0
-    paid_online: bool = False
-    result_electronic: bool = False
-    result_pushed_to_data_store: bool = False
+    # (when, the fee then: the larger of the latest assessed and all paid), each time it changed
+    fee_history: tuple[tuple[datetime, int], ...] = ()
+    # When each flag first held: a score judged at an instant sees what held by then.
+    paid_online_at: datetime | None = None
+    result_electronic_at: datetime | None = None
+    result_pushed_at: datetime | None = None
     synced_at: datetime | None = None
     digitized_components: int = 0
     reused_components: int = 0
     data_store_components: int = 0
-    result_digitized: bool = False
-    population_data_used: bool = False
-    satisfied: bool | None = None  # the latest rating wins
-    complaint: bool = False
+    digitized_at: datetime | None = None
+    reused_at: datetime | None = None
+    data_store_at: datetime | None = None
+    result_digitized_at: datetime | None = None
+    identity_verified_at: datetime | None = None
+    ratings: tuple[tuple[datetime, bool], ...] = ()  # (when, satisfied); the latest wins
+    complaint_at: datetime | None = None
+
+    @property
+    def paid_online(self) -> bool:
+        return self.paid_online_at is not None
+
+    @property
+    def result_electronic(self) -> bool:
+        return self.result_electronic_at is not None
+
+    @property
+    def result_pushed_to_data_store(self) -> bool:
+        return self.result_pushed_at is not None
+
+    @property
+    def result_digitized(self) -> bool:
+        return self.result_digitized_at is not None
+
+    @property
+    def population_data_used(self) -> bool:
+        return self.identity_verified_at is not None
+
+    @property
+    def satisfied(self) -> bool | None:
+        return self.ratings[-1][1] if self.ratings else None
+
+    @property
+    def complaint(self) -> bool:
+        return self.complaint_at is not None
 
     @property
     def accepted(self) -> bool:
@@ -187,8 +223,9 @@ class DossierState(_Folding):
                     channel=data.channel,
                     applicant_type=data.applicant_type,
                     received_at=data.received_at,
-                    due_at=self.due_at if self.due_at is not None else data.due_at,
                 )
+                if self.due_at is None and data.due_at is not None:
+                    self._due(at, data.due_at)
             case DossierRefused():
                 self._set(refused_at=_first(self.refused_at, at))
             case DossierSupplementRequested():
@@ -196,14 +233,13 @@ class DossierState(_Folding):
             case DossierSupplementReceived():
                 self._supplement_answered(at, data.new_due_at)
             case DossierDueDateChanged():
-                self._set(due_at=data.due_at)
+                self._due(at, data.due_at)
             case DossierFinancialObligationRequested():
-                self._set(fee_assessed=data.amount)
+                self._fee(at, fee_assessed=data.amount)
             case DossierFeePaid():
-                self._set(
-                    paid_amount=self.paid_amount + data.amount,
-                    paid_online=self.paid_online or data.online,
-                )
+                self._fee(at, paid_amount=self.paid_amount + data.amount)
+                if data.online:
+                    self._set(paid_online_at=_first(self.paid_online_at, at))
             case DossierWithdrawn():
                 self._set(withdrawn_at=_first(self.withdrawn_at, at))
             case DossierStopped():
@@ -211,12 +247,11 @@ class DossierState(_Folding):
             case DossierProcessed():
                 self._set(processed_at=_first(self.processed_at, at))
             case DossierResultReturned():
-                self._set(
-                    returned_at=_first(self.returned_at, at),
-                    result_electronic=self.result_electronic or data.electronic,
-                    result_pushed_to_data_store=self.result_pushed_to_data_store
-                    or data.pushed_to_data_store,
-                )
+                self._set(returned_at=_first(self.returned_at, at))
+                if data.electronic:
+                    self._set(result_electronic_at=_first(self.result_electronic_at, at))
+                if data.pushed_to_data_store:
+                    self._set(result_pushed_at=_first(self.result_pushed_at, at))
             case DossierSyncedToPortal():
                 self._set(synced_at=_first(self.synced_at, at))
             case DossierDigitized():
@@ -226,20 +261,40 @@ class DossierState(_Folding):
                     data_store_components=max(
                         self.data_store_components, data.data_store_components
                     ),
-                    result_digitized=self.result_digitized or data.result_digitized,
                 )
+                for name, holds in (
+                    ("digitized_at", data.digitized_components > 0),
+                    ("reused_at", data.reused_components > 0),
+                    ("data_store_at", data.data_store_components > 0),
+                    ("result_digitized_at", data.result_digitized),
+                ):
+                    if holds:
+                        self._set(**{name: _first(getattr(self, name), at)})
             case DossierIdentityVerified():
-                self._set(population_data_used=True)
+                self._set(identity_verified_at=_first(self.identity_verified_at, at))
             case DossierRated():
-                self._set(satisfied=data.satisfied)
+                self._set(ratings=self.ratings + ((at, data.satisfied),))
             case DossierComplaintFiled():
-                self._set(complaint=True)
+                self._set(complaint_at=_first(self.complaint_at, at))
             case _:
                 raise TypeError(f"{event.type} is not a dossier event")
 
+    def _due(self, at: datetime, due_at: datetime) -> None:
+        self._set(due_at=due_at, due_history=self.due_history + ((at, due_at),))
+
+    def _fee(self, at: datetime, **amounts: int) -> None:
+        before = self.fee
+        self._set(**amounts)
+        if self.fee != before:
+            self._set(fee_history=self.fee_history + ((at, self.fee),))
+
+    @property
+    def fee(self) -> int:
+        return max(self.fee_assessed, self.paid_amount)
+
     def _supplement_answered(self, at: datetime, new_due_at: datetime | None) -> None:
         if new_due_at is not None:
-            self._set(due_at=new_due_at)
+            self._due(at, new_due_at)
         open_ones = [i for i, s in enumerate(self.supplements) if s.answered_at is None]
         if not open_ones:  # an answer with no request on record: nothing to pause
             return
@@ -289,9 +344,18 @@ class FeedbackState(_Folding):
     answered_at: datetime | None = None
     published_at: datetime | None = None
     category: str | None = None
-    satisfied: bool | None = None
-    complained_again: bool = False
+    classified_at: datetime | None = None
+    ratings: tuple[tuple[datetime, bool], ...] = ()  # (when, satisfied); the latest wins
+    complained_again_at: datetime | None = None
     transfers: tuple[tuple[datetime, str], ...] = ()
+
+    @property
+    def satisfied(self) -> bool | None:
+        return self.ratings[-1][1] if self.ratings else None
+
+    @property
+    def complained_again(self) -> bool:
+        return self.complained_again_at is not None
 
     def _absorb(self, event: Event) -> None:
         data = event.data
@@ -313,11 +377,11 @@ class FeedbackState(_Folding):
             case FeedbackPublished():
                 self._set(published_at=_first(self.published_at, at))
             case FeedbackClassified():
-                self._set(category=data.category)
+                self._set(category=data.category, classified_at=_first(self.classified_at, at))
             case FeedbackRated():
-                self._set(satisfied=data.satisfied)
+                self._set(ratings=self.ratings + ((at, data.satisfied),))
             case FeedbackComplainedAgain():
-                self._set(complained_again=True)
+                self._set(complained_again_at=_first(self.complained_again_at, at))
             case _:
                 raise TypeError(f"{event.type} is not a feedback event")
 

@@ -213,10 +213,12 @@ class AddColumn:
     table: str
     column: str
     type_: str
-    after: str
+    after: str | None  # None: at the end
 
     def sql(self, layout: Layout) -> list[str]:
-        clause = f"ADD COLUMN IF NOT EXISTS `{self.column}` {self.type_} AFTER `{self.after}`"
+        clause = f"ADD COLUMN IF NOT EXISTS `{self.column}` {self.type_}"
+        if self.after is not None:
+            clause += f" AFTER `{self.after}`"
         if not layout.sharded(self.table):  # one node, or replicated: Keeper carries it
             return [f"ALTER TABLE {self.table} {clause}"]
         # the shards' tables, then the Distributed ones in front (every node has one)
@@ -226,7 +228,7 @@ class AddColumn:
         ]
 
 
-def add_column(table: str, column: str, type_: str, *, after: str) -> AddColumn:
+def add_column(table: str, column: str, type_: str, *, after: str | None = None) -> AddColumn:
     return AddColumn(table, column, type_, after)
 
 
@@ -524,6 +526,41 @@ MIGRATIONS: tuple[Migration, ...] = (
                 "Nullable(Date)",
                 after="first_announced_on",
             ),
+        ),
+        needs_replay=True,
+    ),
+    Migration(
+        7,
+        "when each thing happened, for scores exact at any instant",
+        # Rows written before it hold empty instants (nothing happened, nothing refused)
+        # until derived again.
+        (
+            add_column(TABLES.dossier, "refused_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "withdrawn_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "due_changed_at", "Array(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "due_values", "Array(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "supplement_requested_at", "Array(DateTime('UTC'))"),
+            add_column(
+                TABLES.dossier, "supplement_answered_at", "Array(Nullable(DateTime('UTC')))"
+            ),
+            add_column(TABLES.dossier, "supplement_due_reset", "Array(Bool)"),
+            add_column(TABLES.dossier, "fee_changed_at", "Array(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "fee_values", "Array(Int64)"),
+            add_column(TABLES.dossier, "paid_online_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "result_electronic_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "result_pushed_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "result_digitized_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "digitized_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "reused_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "data_store_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "identity_verified_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "rated_at", "Array(DateTime('UTC'))"),
+            add_column(TABLES.dossier, "rated_dissatisfied", "Array(Bool)"),
+            add_column(TABLES.dossier, "complaint_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.feedback, "classified_at", "Nullable(DateTime('UTC'))"),
+            add_column(TABLES.feedback, "rated_at", "Array(DateTime('UTC'))"),
+            add_column(TABLES.feedback, "rated_dissatisfied", "Array(Bool)"),
+            add_column(TABLES.feedback, "complained_again_at", "Nullable(DateTime('UTC'))"),
         ),
         needs_replay=True,
     ),

@@ -29,11 +29,11 @@ from kafka.admin import KafkaAdminClient
 from services.storage.clickhouse import clickhouse_client, tallies
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
+from tthc.measures import FactTables
 from tthc.periods import parse_period
 from tthc.profile import load_profile
-from tthc.reference import fact_tables, reference_tallies, scope_of
+from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
 from tthc.simulation import Workload, generate_events
-from tthc.state import Ledger
 from tthc.units import UnitLevel, UnitTree, load_units
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +233,22 @@ def sample_units(tree: UnitTree) -> list[str]:
     return [tree.root.code, department, commune]
 
 
+class FactsAt:
+    """The reference's fact rows as a score judged at each cutoff knows them: folded from the
+    events that had occurred by then (each cutoff folded once)."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self.events = list(events)
+        self.profile = load_profile()
+        self._at: dict[datetime, FactTables] = {}
+
+    def __call__(self, cutoff: datetime) -> FactTables:
+        if cutoff not in self._at:
+            ledger = ledger_at(self.events, cutoff)
+            self._at[cutoff] = fact_tables(ledger, WorkingCalendar(), self.profile)
+        return self._at[cutoff]
+
+
 def mismatches(
     clickhouse_url: str,
     events: Iterable[Event],
@@ -241,10 +257,7 @@ def mismatches(
 ) -> list[str]:
     """Every tally from ClickHouse that differs from the reference, described; [] when none."""
     profile = load_profile()
-    ledger = Ledger()
-    for event in events:
-        ledger.add(event)
-    facts = fact_tables(ledger, WorkingCalendar(), profile)
+    facts_at = FactsAt(events)
     client = clickhouse_client(clickhouse_url)
     found = []
     try:
@@ -252,7 +265,7 @@ def mismatches(
             for unit in sample_units(tree):
                 for label in PERIODS:
                     scope = scope_of(tree, unit, parse_period(label), moment)
-                    expected = reference_tallies(profile, facts, scope)
+                    expected = reference_tallies(profile, facts_at(scope.cutoff), scope)
                     actual = tallies(client, profile, scope)
                     found += [
                         f"{unit} {label} at {moment:%Y-%m-%d}: {key} expected "

@@ -28,15 +28,15 @@ from services.storage.clickhouse import (
     truncate_facts,
 )
 from services.storage.schema import MIGRATIONS, SINGLE_NODE, schema_migrations_table
-from tests.aggregator.conftest import MIDDLE, SMALL, encode, sample_units
-from tthc.calendar import WorkingCalendar
+from tests.aggregator.conftest import MIDDLE, SMALL, FactsAt, encode, sample_units
+from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
+from tthc.facts import DossierFacts
 from tthc.measures import Subject
 from tthc.periods import parse_period
 from tthc.profile import load_profile
-from tthc.reference import fact_tables, reference_tallies, scope_of
+from tthc.reference import reference_tallies, scope_of
 from tthc.simulation import generate_events
-from tthc.state import Ledger
 
 
 def fold_and_insert(client, events: list[Event], batch: int = 400) -> None:
@@ -55,15 +55,12 @@ def fold_and_insert(client, events: list[Event], batch: int = 400) -> None:
 
 def assert_tallies_equal_reference(client, events, tree, as_of) -> dict:
     profile = load_profile()
-    ledger = Ledger()
-    for event in events:
-        ledger.add(event)
-    facts = fact_tables(ledger, WorkingCalendar(), profile)
+    facts_at = FactsAt(events)
     seen = {}
     for unit in sample_units(tree):
         for label in ("2024-05", "2024-Q2", "2024"):
             scope = scope_of(tree, unit, parse_period(label), as_of)
-            expected = reference_tallies(profile, facts, scope)
+            expected = reference_tallies(profile, facts_at(scope.cutoff), scope)
             assert tallies(client, profile, scope) == expected, (unit, label)
             seen[(unit, label)] = expected
     return seen
@@ -82,7 +79,7 @@ def test_migrations_apply_once_and_check_the_schema(clickhouse) -> None:
         check_schema(clickhouse)
 
 
-def test_migrations_4_and_5_bring_a_database_made_before_them_to_todays_facts(clickhouse) -> None:
+def test_migrations_4_5_and_7_bring_a_database_made_before_them_to_todays_facts(clickhouse) -> None:
     # a database migrated up to 3 by the code of then: migrations are frozen, so theirs
     for statement in schema_migrations_table().sql(SINGLE_NODE):
         clickhouse.command(statement)
@@ -97,11 +94,13 @@ def test_migrations_4_and_5_bring_a_database_made_before_them_to_todays_facts(cl
     with pytest.raises(SchemaError, match="dossier_facts.supplement_seconds"):
         check_schema(clickhouse)
     with capture_logs() as logs:
-        assert migrate(clickhouse) == [4, 5]  # and the schema check in it passes
+        assert migrate(clickhouse) == [4, 5, 7]  # and the schema check in it passes
     (warning,) = [e for e in logs if e["log_level"] == "warning"]
-    assert "tthc replay" in warning["event"] and warning["migrations"] == [4, 5]
+    assert "tthc replay" in warning["event"] and warning["migrations"] == [4, 5, 7]
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
     assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
+    # the instants come after the columns of then, in the order of the fact row
+    assert columns[-20:] == DossierFacts.columns()[-20:]
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE procedure_facts").result_rows]
     # the old flag stays for writers of the code before, until they are upgraded
     assert "first_late_decision_on" in columns and "announced_late" in columns
@@ -114,6 +113,34 @@ def test_every_tally_equals_the_reference(clickhouse, tree, small_events) -> Non
     # the workload exercises every measure somewhere
     province_year = seen[(tree.root.code, "2024")]
     assert all(t.denominator > 0 for t in province_year.values()), province_year
+
+
+@pytest.mark.parametrize(
+    "cutoff",
+    [
+        datetime(2024, 4, 17, 14, 23, 41, tzinfo=VN_TZ),
+        datetime(2024, 6, 3, 8, 5, tzinfo=VN_TZ),
+        datetime(2024, 6, 28, 16, 30, tzinfo=VN_TZ),
+    ],
+)
+def test_tallies_at_cutoffs_inside_periods_equal_the_fold_of_the_events_by_then(
+    clickhouse, tree, small_events, cutoff
+) -> None:
+    """Everything sent, judged at an instant inside the periods: ClickHouse counts only what
+    had happened by then, as the reference folds it, supplement patterns of 2.1 included."""
+    migrate(clickhouse)
+    fold_and_insert(clickhouse, small_events)
+    assert_tallies_equal_reference(clickhouse, small_events, tree, cutoff)
+    patterns = clickhouse.query(
+        "SELECT countIf(has(supplement_answered_at, NULL)), "
+        "countIf(arrayExists(a -> a > ended_at, supplement_answered_at)), "
+        "countIf(has(supplement_due_reset, true)), "
+        "countIf(length(supplement_requested_at) > 0 "
+        "AND supplement_requested_at[1] > due_values[1]) "
+        "FROM dossier_facts FINAL"
+    ).result_rows[0]
+    # unanswered requests, answers after the end, due dates re-set, requests after the due date
+    assert all(n > 0 for n in patterns), patterns
 
 
 def test_rows_written_twice_or_out_of_order_count_once(clickhouse, tree, small_events) -> None:

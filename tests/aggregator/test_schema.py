@@ -59,7 +59,11 @@ def test_the_cluster_shards_the_per_entity_tables_and_copies_the_rest() -> None:
     assert "'/clickhouse/tables/all/{database}/{table}'" in sql  # the same on every node
     assert "procedure_facts_local" not in sql and "unit_scores_local" not in sql
     # an ALTER of a sharded table reaches every node; of a replicated one, Keeper carries it
-    assert sql.count("ON CLUSTER tthc ADD COLUMN") == 2
+    for name in ("dossier_facts_local", "dossier_facts"):
+        assert (
+            f"ALTER TABLE {name} ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `supplement_seconds`"
+            in sql
+        )
     assert "ALTER TABLE procedure_facts ADD COLUMN" in sql
     assert truncate_facts_sql(CLUSTER)[:2] == [
         "TRUNCATE TABLE IF EXISTS dossier_facts_local ON CLUSTER tthc",

@@ -63,6 +63,7 @@ def workload(now: datetime) -> Workload:
 
 def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
     received = (now - timedelta(days=1)).replace(microsecond=0)
+    due = (now + timedelta(hours=5)).replace(microsecond=0)
     return DossierFacts(
         code=TURNING_LATE_CODE,
         unit=unit,
@@ -70,7 +71,7 @@ def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
         counted=True,
         channel=2,
         received_at=received,
-        due_at=(now + timedelta(hours=5)).replace(microsecond=0),
+        due_at=due,
         ended_at=None,
         withdrawn=False,
         supplement_requests=0,
@@ -94,6 +95,26 @@ def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
         online_service="full",
         full_online_eligible=True,
         returns_result_document=True,
+        refused_at=None,
+        withdrawn_at=None,
+        due_changed_at=[received],
+        due_values=[due],
+        supplement_requested_at=[],
+        supplement_answered_at=[],
+        supplement_due_reset=[],
+        fee_changed_at=[],
+        fee_values=[],
+        paid_online_at=None,
+        result_electronic_at=None,
+        result_pushed_at=None,
+        result_digitized_at=None,
+        digitized_at=received,
+        reused_at=None,
+        data_store_at=None,
+        identity_verified_at=None,
+        rated_at=[],
+        rated_dissatisfied=[],
+        complaint_at=None,
     )
 
 

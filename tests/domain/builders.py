@@ -18,7 +18,7 @@ from tthc.events import (
 from tthc.measures import MEASURES, FactTables, Tally, tally_by_procedure
 from tthc.periods import Period, parse_period
 from tthc.profile import Profile, load_profile
-from tthc.reference import fact_tables, reference_tallies, scope_of
+from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
 from tthc.scoring import Scorecard, score
 from tthc.state import Ledger
 from tthc.units import UnitLevel, UnitTree, load_units
@@ -98,12 +98,16 @@ class Scenario:
     ) -> dict[str, Tally]:
         chosen = parse_period(period) if isinstance(period, str) else period
         scope = scope_of(self.tree, unit, chosen, t(as_of))
-        return reference_tallies(self.profile, self.facts(), scope)
+        return reference_tallies(self.profile, self.facts(scope.cutoff), scope)
 
-    def facts(self) -> FactTables:
-        ledger = Ledger()
-        for event in self.events:
-            ledger.add(event)
+    def facts(self, cutoff: datetime | None = None) -> FactTables:
+        """Every event's facts, or those a score judged at `cutoff` knows of."""
+        if cutoff is None:
+            ledger = Ledger()
+            for event in self.events:
+                ledger.add(event)
+        else:
+            ledger = ledger_at(self.events, cutoff)
         return fact_tables(ledger, WorkingCalendar(), self.profile)
 
     def by_procedure(
@@ -114,7 +118,7 @@ class Scenario:
         as_of: str = "2024-07-01 00:00",
     ) -> dict[str, Tally]:
         scope = scope_of(self.tree, unit, parse_period(period), t(as_of))
-        return tally_by_procedure(MEASURES[measure], self.facts(), scope)
+        return tally_by_procedure(MEASURES[measure], self.facts(scope.cutoff), scope)
 
     def counts(self, measure: str, **kwargs: str) -> tuple[float, int]:
         tally = self.tallies(**kwargs)[measure]

@@ -202,3 +202,53 @@ ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_seconds` Int64 AF
 -- migration 5: the day of the first late decision, for 1.1
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) AFTER `first_announced_on`;
+
+-- migration 7: when each thing happened, for scores exact at any instant
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `refused_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `withdrawn_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `due_changed_at` Array(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `due_values` Array(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_requested_at` Array(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_answered_at` Array(Nullable(DateTime('UTC')));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `supplement_due_reset` Array(Bool);
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `fee_changed_at` Array(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `fee_values` Array(Int64);
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `paid_online_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `result_electronic_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `result_pushed_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `result_digitized_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `digitized_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `reused_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `data_store_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `identity_verified_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `rated_at` Array(DateTime('UTC'));
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `rated_dissatisfied` Array(Bool);
+
+ALTER TABLE dossier_facts ADD COLUMN IF NOT EXISTS `complaint_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `classified_at` Nullable(DateTime('UTC'));
+
+ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `rated_at` Array(DateTime('UTC'));
+
+ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `rated_dissatisfied` Array(Bool);
+
+ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'));
