@@ -387,7 +387,8 @@ def _counts(state: ImportState) -> str:
 
 
 def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> None:
-    table = Table(title=f"{state.file}: {'done' if state.complete else 'interrupted'}")
+    outcome = "xong / done" if state.complete else "dừng giữa chừng / interrupted"
+    table = Table(title=f"{state.file}: {outcome}")
     for column in ("Đã nhận / accepted", "Trùng / duplicate", "Từ chối / rejected"):
         table.add_column(column, justify="right")
     table.add_row(str(state.accepted), str(state.duplicate), str(state.rejected))
@@ -395,7 +396,7 @@ def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> N
     if not state.rejections:
         return
     rejected = Table(title="Dòng bị từ chối / rejected lines")
-    for column in ("line", "id", "reason", "problems"):
+    for column in ("dòng / line", "id", "lý do / reason", "chi tiết / problems"):
         rejected.add_column(column)
     for r in state.rejections[:limit]:
         problems = "; ".join(f"{f}: {m}" for f, m in r.problems)
@@ -403,7 +404,10 @@ def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> N
     console.print(rejected)
     more = state.rejected - min(limit, len(state.rejections))
     if more > 0:
-        console.print(f"… and {more} more (the state file keeps the first {MAX_KEPT_REJECTIONS})")
+        console.print(
+            f"… và {more} dòng nữa / and {more} more "
+            f"(the state file keeps the first {MAX_KEPT_REJECTIONS})"
+        )
 
 
 def make_client(url: str, api_key: str | None, timeout: float = 60.0) -> httpx.Client:
