@@ -479,8 +479,11 @@ def import_command(
             errors.print("[yellow]interrupted: run the same command again to resume[/yellow]")
             raise typer.Exit(130) from None
         except ImportRefused as refused:
-            missing = "" if api_key else "; chưa có khóa / no key given: set TTHC_API_KEY"
-            fail(f"{refused}{missing} (`tthc keys new` makes one)", 77)
+            hint = ""
+            if refused.status == 77:
+                missing = "" if api_key else "; chưa có khóa / no key given: set TTHC_API_KEY"
+                hint = f"{missing} (`tthc keys new` makes one)"
+            fail(f"{refused}{hint}", refused.status)
         except ImportStopped as stopped:
             errors.print(f"[red]{stopped}[/red]")
             errors.print("what was answered is saved: run the same command again to resume")

@@ -41,7 +41,12 @@ class ImportStopped(Exception):
 
 
 class ImportRefused(ImportStopped):
-    """The ingest refused the key (401, 403): running again will not help until it is fixed."""
+    """Running the import again will not help until its cause is fixed: the file, the state
+    file (status 2) or the key the ingest refused (401, 403: status 77)."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -77,7 +82,7 @@ class ImportState:
     def load(cls, path: Path) -> ImportState:
         document = json.loads(path.read_text(encoding="utf-8"))
         if document.get("version") != STATE_VERSION:
-            raise ImportStopped(f"{path}: state of another version; remove it or use --restart")
+            raise ImportRefused(f"{path}: state of another version; remove it or use --restart")
         document["rejections"] = [
             Rejection(
                 line=r["line"],
@@ -147,14 +152,22 @@ def _claimed_id(line: bytes) -> str | None:
     return value.get("id") if isinstance(value, dict) else None
 
 
-def _csv_records(handle: BinaryIO, start: int, lines_done: int, source: str) -> Iterator[_Record]:
-    """Rows with the byte offset after each: csv pulls lines lazily, so the count is exact."""
+def _csv_header(handle: BinaryIO) -> tuple[bytes, list[str]]:
+    """The header line and its column names; ImportRefused when a required column is missing."""
     handle.seek(0)
     header_line = handle.readline()
     header = normalize_header(next(csv.reader([header_line.decode("utf-8-sig")]), []))
     missing = missing_columns(header)
     if missing:
-        raise ImportStopped(f"CSV header lacks required columns: {', '.join(missing)}")
+        raise ImportRefused(
+            f"CSV header lacks required columns: {', '.join(missing)} (docs/onestop-csv.md)"
+        )
+    return header_line, header
+
+
+def _csv_records(handle: BinaryIO, start: int, lines_done: int, source: str) -> Iterator[_Record]:
+    """Rows with the byte offset after each: csv pulls lines lazily, so the count is exact."""
+    header_line, header = _csv_header(handle)
     consumed = max(start, len(header_line))
     handle.seek(consumed)
     base = max(lines_done, 1)  # physical lines before the reader's first: at least the header
@@ -234,7 +247,7 @@ def _post(
                 result: dict[str, Any] = response.json()
                 return result
             if response.status_code in (401, 403):
-                raise ImportRefused(_refusal(response))
+                raise ImportRefused(_refusal(response), 77)
             if response.status_code not in (429, 503):
                 raise ImportStopped(
                     f"the ingest refused the batch: HTTP {response.status_code} {response.text}"
@@ -285,7 +298,7 @@ def run_import(
     if state_path.exists() and not restart:
         saved = ImportState.load(state_path)
         if saved.fingerprint != fingerprint or saved.format != kind:
-            raise ImportStopped(
+            raise ImportRefused(
                 f"{state_path} records an import of another file (or format); "
                 "use --restart to start over"
             )
@@ -297,6 +310,9 @@ def run_import(
             console.print(f"resuming {file.name} after line {state.lines} (byte {state.offset})")
 
     total = file.stat().st_size
+    if kind == "csv":  # a header that cannot do stops before anything is drawn or sent
+        with file.open("rb") as handle:
+            _csv_header(handle)
     with file.open("rb") as handle, Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -371,7 +387,8 @@ def _counts(state: ImportState) -> str:
 
 
 def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> None:
-    table = Table(title=f"{state.file}: {'done' if state.complete else 'interrupted'}")
+    outcome = "xong / done" if state.complete else "dừng giữa chừng / interrupted"
+    table = Table(title=f"{state.file}: {outcome}")
     for column in ("Đã nhận / accepted", "Trùng / duplicate", "Từ chối / rejected"):
         table.add_column(column, justify="right")
     table.add_row(str(state.accepted), str(state.duplicate), str(state.rejected))
@@ -379,7 +396,7 @@ def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> N
     if not state.rejections:
         return
     rejected = Table(title="Dòng bị từ chối / rejected lines")
-    for column in ("line", "id", "reason", "problems"):
+    for column in ("dòng / line", "id", "lý do / reason", "chi tiết / problems"):
         rejected.add_column(column)
     for r in state.rejections[:limit]:
         problems = "; ".join(f"{f}: {m}" for f, m in r.problems)
@@ -387,7 +404,10 @@ def print_summary(state: ImportState, console: Console, *, limit: int = 20) -> N
     console.print(rejected)
     more = state.rejected - min(limit, len(state.rejections))
     if more > 0:
-        console.print(f"… and {more} more (the state file keeps the first {MAX_KEPT_REJECTIONS})")
+        console.print(
+            f"… và {more} dòng nữa / and {more} more "
+            f"(the state file keeps the first {MAX_KEPT_REJECTIONS})"
+        )
 
 
 def make_client(url: str, api_key: str | None, timeout: float = 60.0) -> httpx.Client:

@@ -173,3 +173,13 @@ def test_indicators_table_names_rules_in_vietnamese():
     assert "theo tỷ lệ" in result.output and "theo dõi, 0 điểm" in result.output
     assert "đủ điểm từ 80%" in result.output
     assert "linear" not in result.output and "full_at" not in result.output
+
+
+def test_import_of_a_csv_without_the_required_columns_says_which(tmp_path):
+    file = tmp_path / "export.csv"
+    file.write_text("ma_ho_so,ngay_tiep_nhan\nH75-1,04/08/2025\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(file), "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert "lacks required columns: ma_don_vi, ma_tthc (docs/onestop-csv.md)" in line
+    assert "run the same command again" not in result.output
