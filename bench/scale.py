@@ -42,13 +42,13 @@ import clickhouse_connect
 import orjson
 
 from bench.dataset import DEFAULT_YEAR, bench_clock, build
-from services.api.queries import profile_measures
 from services.storage.clickhouse import Client
 from services.storage.schema import SINGLE_NODE, TABLES, WINDOWS, Layout
 from tthc.measures import Generation, Subject, grouped_sql, window_sql
 from tthc.periods import parse_period
 from tthc.profile import load_profile
 from tthc.reference import scope_of
+from tthc.scoring import profile_measures
 from tthc.simulation import Workload, generate_events
 from tthc.units import UnitLevel, UnitTree, load_units
 
@@ -128,9 +128,9 @@ def measure_store(
         "communes": len(communes),
         "window_generation_ms": _median_ms(windows, runs),
     }
-    figures["window_tally_rows"] = int(
-        client.command(f"SELECT count() FROM {WINDOWS.tallies} WHERE generation = {generation}")
-    )
+    figures["window_tally_rows"] = client.query(
+        f"SELECT count() FROM {WINDOWS.tallies} WHERE generation = {generation}"
+    ).result_rows[0][0]
     rows = client.query(f"SELECT * FROM {TABLES.dossier} LIMIT {INSERT_ROWS}")
     insert_ms = _median_ms(reinsert, runs)
     return {

@@ -20,7 +20,9 @@ from services.storage.schema import MIGRATIONS, TABLES, WINDOWS, Layout
 from tests.aggregator.conftest import MIDDLE
 from tests.aggregator.test_clickhouse import assert_tallies_equal_reference, fold_and_insert
 from tthc.calendar import VN_TZ
+from tthc.events import Event
 from tthc.measures import MEASURES, Generation, window_sql
+from tthc.units import UnitTree
 
 ONE_SHARD = Layout("tthc", replicated=False)
 
@@ -38,10 +40,10 @@ def engines(client: Client) -> dict[str, str]:
     rows = client.query(
         "SELECT name, engine FROM system.tables WHERE database = currentDatabase()"
     ).result_rows
-    return dict(rows)
+    return {str(name): str(engine) for name, engine in rows}
 
 
-def test_the_migrations_make_local_tables_behind_distributed_ones(cluster) -> None:
+def test_the_migrations_make_local_tables_behind_distributed_ones(cluster: Client) -> None:
     assert migrate(cluster, ONE_SHARD) == [m.version for m in MIGRATIONS]
     found = engines(cluster)
     assert found["dossier_facts"] == found["feedback_facts"] == "Distributed"
@@ -52,7 +54,7 @@ def test_the_migrations_make_local_tables_behind_distributed_ones(cluster) -> No
 
 
 def test_every_tally_through_the_distributed_tables_equals_the_reference(
-    cluster, tree, small_events
+    cluster: Client, tree: UnitTree, small_events: list[Event]
 ) -> None:
     migrate(cluster, ONE_SHARD)
     fold_and_insert(cluster, small_events)
@@ -67,6 +69,6 @@ def test_every_tally_through_the_distributed_tables_equals_the_reference(
     generation = Generation(1, MIDDLE.astimezone(VN_TZ))
     for statement in window_sql(list(MEASURES.values()), generation, WINDOWS, TABLES):
         cluster.command(statement)
-    assert int(cluster.command(f"SELECT count() FROM {WINDOWS.tallies}")) > 0
+    assert cluster.query(f"SELECT count() FROM {WINDOWS.tallies}").result_rows[0][0] > 0
     truncate_facts(cluster, ONE_SHARD)
     assert cluster.query("SELECT count() FROM dossier_facts").result_rows == [(0,)]

@@ -112,7 +112,7 @@ def schema_of(client: Client) -> dict[str, object]:
         "GROUP BY table",
         parameters={"db": database},
     ).result_rows
-    return {"tables": sorted(tables), "columns": sorted(columns)}
+    return {"tables": sorted(map(tuple, tables)), "columns": sorted(map(tuple, columns))}
 
 
 def upgrade_from_migration_1(client: Client, layout: Layout) -> list[int]:
