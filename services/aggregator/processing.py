@@ -90,10 +90,7 @@ def decode(record: Record) -> Decoded | DeadLetter:
     try:
         event = parse_event(raw)
     except EventError as error:
-        unknown = any(
-            path == "type" and "unknown event type" in why for path, why in error.problems
-        )
-        reason = Reason.unknown_type if unknown else Reason.invalid_event
+        reason = Reason.unknown_type if error.unknown_type else Reason.invalid_event
         return DeadLetter(record, reason, str(error), tuple(error.problems))
     return Decoded(record, event, record.value)
 
