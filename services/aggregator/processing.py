@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -257,8 +257,12 @@ def dossier_version(dossier_events: int, procedure_events: int) -> int:
     return (dossier_events << PROCEDURE_VERSION_BITS) | procedure_events
 
 
+PROCEDURE_EVENTS_MASK = (1 << PROCEDURE_VERSION_BITS) - 1
+
+
 def procedure_events_of(version: int) -> int:
-    return version & ((1 << PROCEDURE_VERSION_BITS) - 1)
+    """The procedure's history length a dossier row was derived with (see `dossier_version`)."""
+    return version & PROCEDURE_EVENTS_MASK
 
 
 @dataclass(frozen=True)
@@ -289,10 +293,6 @@ class BatchOutcome:
     catalog_events: list[Decoded] = field(default_factory=list)  # to copy to the catalog topic
     decoded: list[Decoded] = field(default_factory=list)
     resends: int = 0
-
-    @property
-    def row_count(self) -> int:
-        return sum(len(rows) for rows in self.rows.values())
 
 
 # Runs `write` with the record's partition as the current one: a Faust table sends its
@@ -360,10 +360,6 @@ class BatchProcessor:
 def event_lag_seconds(event: Event, now: float | None = None) -> float:
     """How far behind the fact's own time the aggregator is when it counts it."""
     return (now if now is not None else time.time()) - event.time.timestamp()
-
-
-def rows_by_subject(rows: Mapping[Subject, Sequence[VersionedFacts]]) -> dict[str, int]:
-    return {subject.value: len(r) for subject, r in rows.items()}
 
 
 # --- Offsets -----------------------------------------------------------------------------------

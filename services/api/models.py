@@ -11,7 +11,7 @@ from tthc.catalog_doc import part_info
 from tthc.periods import Period
 from tthc.profile import Profile
 from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard
-from tthc.units import Unit, UnitTree
+from tthc.units import Unit
 
 Source = Literal["live", "snapshot", "windows"]
 
@@ -515,7 +515,3 @@ class Health(BaseModel):
     status: str
     clickhouse: bool | None = None
     snapshot_refreshed_at: datetime | None = None
-
-
-def unit_ref(tree: UnitTree, code: str) -> UnitRef:
-    return UnitRef.of(tree.get(code))

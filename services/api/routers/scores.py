@@ -53,7 +53,7 @@ def get_scores(state: State, asked: ScoresOfUnit, source: SourceParam = "live") 
     refuse_as_of_with_windows(asked, source)
     chosen = asked.period()
     if source == "snapshot":
-        return snapshot_scores(state, u.code, chosen.label, moment)
+        return snapshot_scores(state, u.code, chosen.label)
     if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
         card = windows_scorecards(
             state.pool, state.tree, state.profile, [u.code], chosen, generation, "scores"
@@ -99,7 +99,7 @@ def latest_or_404(state: ApiState) -> Generation:
     return generation
 
 
-def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> ScoresOut:
+def snapshot_scores(state: ApiState, unit: str, label: str) -> ScoresOut:
     """The unit's row set of unit_scores, shaped as a live answer (without the parts)."""
     rows = {r["indicator"]: r for r in snapshot_rows(state.pool, label, [unit])}
     total = rows.get("")
