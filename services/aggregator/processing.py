@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import orjson
@@ -198,7 +199,7 @@ class HistoryStore:
     def flush(self, write: Callable[[str, Callable[[], None]], None]) -> None:
         """Store every changed history; `write(key, put)` runs each put where it belongs."""
         for key, value in self._unflushed.items():
-            write(key, lambda k=key, v=value: self.table.__setitem__(k, v))
+            write(key, partial(self.table.__setitem__, key, value))
         self._unflushed.clear()
 
 
@@ -236,9 +237,9 @@ class Catalog:
             return None, 0
         state = self._states.get(code)
         if state is None:
-            state = fold(Entity.procedure, code, self._histories[code])
-            assert isinstance(state, ProcedureState)
-            self._states[code] = state
+            folded = fold(Entity.procedure, code, self._histories[code])
+            assert isinstance(folded, ProcedureState)
+            state = self._states[code] = folded
         return state, len(self._histories[code].events)
 
     def lengths(self, codes: Iterable[str]) -> dict[str, int]:
@@ -327,7 +328,7 @@ class BatchProcessor:
             outcome.decoded.append(decoded)
             key = history_key(event.entity, event.subject)
             history, new = self.in_partition(
-                record, lambda k=key, d=decoded: self.store.add(k, d.event, d.raw)
+                record, partial(self.store.add, key, decoded.event, decoded.raw)
             )
             outcome.resends += not new
             histories[key] = history
