@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, not_found, responses
+from services.api.errors import invalid, not_found
 from services.api.models import (
     GroupOut,
     IndicatorOut,
@@ -16,7 +16,7 @@ from services.api.models import (
     ScoresOut,
     UnitRef,
 )
-from services.api.params import Asked, ScoresOfUnit
+from services.api.params import Asked, ScoresOfUnit, unit_router
 from services.api.queries import snapshot_rows, unit_tallies
 from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
@@ -24,7 +24,7 @@ from tthc.measures import Generation
 from tthc.reference import scope_of
 from tthc.scoring import group_scores, score
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
 
 SourceParam = Annotated[
     Literal["live", "snapshot", "windows"],
@@ -42,11 +42,9 @@ SourceParam = Annotated[
 
 @router.get(
     "/v1/scores",
-    response_model=ScoresOut,
     summary="Điểm của đơn vị / A unit's scores",
     description="Total on 100, grade, the five groups and every indicator (numerator, "
     "denominator, rate, points, maximum, points lost), over the unit and everything under it.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_scores(state: State, asked: ScoresOfUnit, source: SourceParam = "live") -> ScoresOut:
     u, moment = asked.unit, asked.as_of

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, responses
+from services.api.errors import invalid
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
-from services.api.params import ScoresOfUnit, indicator_of
+from services.api.params import ScoresOfUnit, indicator_of, unit_router
 from services.api.queries import tallies_by_bucket
 from services.api.state import State
 from tthc.calendar import VN_TZ
@@ -18,17 +18,15 @@ from tthc.reference import scope_of
 from tthc.scoring import profile_measures, score, score_indicator
 from tthc.trends import Granularity, buckets, default_range
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
 
 
 @router.get(
     "/v1/trends",
-    response_model=TrendsOut,
     summary="Diễn biến theo thời gian / Trend",
     description="Each point is the indicator (or the total, without `indicator`) computed over "
     "one day, ISO week or month exactly as `/v1/scores` computes a period: dossiers received in "
     "it, judged at its end (or now). Default range: the last 30 days, 12 weeks or 12 months.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_trends(
     state: State,
