@@ -15,10 +15,14 @@ from services.api.state import State
 from tthc.calendar import VN_TZ
 from tthc.measures import MEASURES
 from tthc.reference import scope_of
-from tthc.scoring import profile_measures, score, score_indicator
+from tthc.scoring import IndicatorScore, Scorecard, profile_measures, score, score_indicator
 from tthc.trends import Granularity, buckets, default_range
 
 router = unit_router("scores")
+
+# What a point shows of an indicator's score, or of the scorecard (the total).
+_OF_INDICATOR: tuple[str, ...] = ("numerator", "denominator", "rate", "points", "max_points")
+_OF_TOTAL: tuple[str, ...] = ("points", "max_points", "total")
 
 
 @router.get(
@@ -54,34 +58,19 @@ def get_trends(
     out = []
     for bucket in points:
         found = tallied[bucket.label]
-        first_day = bucket.period.start_date
-        last_day = bucket.period.end_date - timedelta(days=1)
+        scored: IndicatorScore | Scorecard
         if chosen_indicator is not None:
-            scored = score_indicator(chosen_indicator, found, u.level)
-            out.append(
-                TrendPoint(
-                    label=bucket.label,
-                    first_day=first_day,
-                    last_day=last_day,
-                    numerator=scored.numerator,
-                    denominator=scored.denominator,
-                    rate=scored.rate,
-                    points=scored.points,
-                    max_points=scored.max_points,
-                )
-            )
+            scored, shown = score_indicator(chosen_indicator, found, u.level), _OF_INDICATOR
         else:
-            card = score(state.profile, found, u.level)
-            out.append(
-                TrendPoint(
-                    label=bucket.label,
-                    first_day=first_day,
-                    last_day=last_day,
-                    points=card.points,
-                    max_points=card.max_points,
-                    total=card.total,
-                )
+            scored, shown = score(state.profile, found, u.level), _OF_TOTAL
+        out.append(
+            TrendPoint(
+                label=bucket.label,
+                first_day=bucket.period.start_date,
+                last_day=bucket.period.end_date - timedelta(days=1),
+                **{name: getattr(scored, name) for name in shown},
             )
+        )
     return TrendsOut(
         unit=UnitRef.of(u),
         indicator=chosen_indicator.code if chosen_indicator else None,
