@@ -97,6 +97,10 @@ def latest_or_404(state: ApiState) -> Generation:
     return generation
 
 
+_NAMED_BY = ("code", "group", "name_vi", "name_en", "monitoring")  # from the profile
+_STORED = ("numerator", "denominator", "rate", "points", "max_points", "lost")  # unit_scores
+
+
 def snapshot_scores(state: ApiState, unit: str, label: str) -> ScoresOut:
     """The unit's row set of unit_scores, shaped as a live answer (without the parts)."""
     rows = {r["indicator"]: r for r in snapshot_rows(state.pool, label, [unit])}
@@ -110,19 +114,10 @@ def snapshot_scores(state: ApiState, unit: str, label: str) -> ScoresOut:
     profile = state.profile
     indicators = [
         IndicatorOut(
-            code=i.code,
-            group=i.group,
-            name_vi=i.name_vi,
-            name_en=i.name_en,
-            monitoring=i.monitoring,
+            **{name: getattr(i, name) for name in _NAMED_BY},
+            **{name: row[name] for name in _STORED},
             assessed=bool(row["assessed"]),
             applicable=row["max_points"] > 0,  # only applicable parts carry a maximum
-            numerator=row["numerator"],
-            denominator=row["denominator"],
-            rate=row["rate"],
-            points=row["points"],
-            max_points=row["max_points"],
-            lost=row["lost"],
         )
         for i in profile.indicators
         if (row := rows.get(i.code)) is not None
