@@ -36,8 +36,10 @@ promtool:
 test: venv kafka-fetch promtool
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff on the whole tree; mypy --strict on tthc, services and dashboards (pyproject: [tool.mypy]).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Grafana dashboards and provisioning (deploy/grafana/) and the Prometheus alert rules
 # (deploy/prometheus/rules/tthc-*.yml), generated from the indicator catalog.

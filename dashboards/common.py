@@ -8,11 +8,10 @@ from dashboards.catalog import grade_mappings, grade_steps
 from dashboards.grafana import (
     ClickHouseTarget,
     Column,
-    QueryFormat,
     custom_variable,
     query_variable,
 )
-from dashboards.panels import stat, timeseries
+from dashboards.panels import series, stat, timeseries
 from dashboards.sql import (
     HISTORY,
     LEVEL_LABELS,
@@ -115,7 +114,7 @@ def monthly_total(where: str, title: str = "Tổng điểm theo tháng") -> g.Ti
     )
     return timeseries(
         title,
-        [ClickHouseTarget(rawSql=sql, columns=("time", "total"), format=QueryFormat.time_series)],
+        [series(sql, "time", "total")],
         unit="none",
         decimals=2,
         min_value=0,
@@ -133,7 +132,7 @@ def period_history(where: str) -> g.TimeSeries:
     )
     return timeseries(
         "Diễn biến tổng điểm trong kỳ (theo từng lần cập nhật)",
-        [ClickHouseTarget(rawSql=sql, columns=("time", "total"), format=QueryFormat.time_series)],
+        [series(sql, "time", "total")],
         decimals=2,
         draw_style="line",
         columns=[Column("total", "Tổng điểm")],

@@ -130,12 +130,6 @@ def thresholds(steps: Sequence[tuple[float | None, str]]) -> list[dict[str, Any]
     return [{"color": color, "value": value} for value, color in steps]
 
 
-def dashboard_link(uid: str, title: str, variables: Sequence[str]) -> str:
-    """A URL to another dashboard that keeps the time range and the given variables."""
-    query = "&".join(f"var-{name}=${{{name}}}" for name in variables)
-    return f"/d/{uid}?${{__url_time_range}}" + (f"&{query}" if query else "")
-
-
 def row_link(uid: str, variables: Sequence[tuple[str, str]]) -> str:
     """A data link URL from a table row: (variable, field of the row) pairs, plus the period."""
     params = "&".join(f"var-{var}=${{__data.fields.{column}}}" for var, column in variables)

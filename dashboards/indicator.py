@@ -21,13 +21,12 @@ from dashboards.grafana import (
     Cell,
     ClickHouseTarget,
     Column,
-    QueryFormat,
     custom_variable,
     dashboard,
     place,
     row_link,
 )
-from dashboards.panels import barchart, stat, table, text, timeseries
+from dashboards.panels import barchart, series, stat, table, text, timeseries
 from dashboards.sql import (
     MONTH_START,
     SCORES,
@@ -141,13 +140,7 @@ def monthly(profile: Profile) -> g.TimeSeries:
     )
     return timeseries(
         "Toàn tỉnh theo tháng",
-        [
-            ClickHouseTarget(
-                rawSql=sql,
-                columns=("time", "rate_pct", "average_days"),
-                format=QueryFormat.time_series,
-            )
-        ],
+        [series(sql, "time", "rate_pct", "average_days")],
         decimals=1,
         show_points="always",
         columns=[

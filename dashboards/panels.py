@@ -13,6 +13,7 @@ from dashboards.grafana import (
     ClickHouseTarget,
     Column,
     PrometheusTarget,
+    QueryFormat,
     overrides,
 )
 
@@ -97,6 +98,11 @@ def table(
 
 def _label(columns: Sequence[Column], name: str | None) -> str:
     return next((c.label for c in columns if c.name == name), name or "")
+
+
+def series(sql: str, *columns: str) -> ClickHouseTarget:
+    """A time series query: `time` and the value columns, as `sql` selects them."""
+    return ClickHouseTarget(rawSql=sql, columns=columns, format=QueryFormat.time_series)
 
 
 def timeseries(

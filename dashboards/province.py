@@ -24,12 +24,11 @@ from dashboards.grafana import (
     Cell,
     ClickHouseTarget,
     Column,
-    QueryFormat,
     dashboard,
     place,
     row_link,
 )
-from dashboards.panels import stat, table, timeseries
+from dashboards.panels import series, stat, table, timeseries
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
@@ -174,13 +173,7 @@ def groups_by_month() -> g.TimeSeries:
     )
     return timeseries(
         "Điểm từng nhóm theo tháng",
-        [
-            ClickHouseTarget(
-                rawSql=sql,
-                columns=("time", "group_name", "points"),
-                format=QueryFormat.time_series,
-            )
-        ],
+        [series(sql, "time", "group_name", "points")],
         decimals=2,
         show_points="always",
     )

@@ -492,10 +492,12 @@ class _Envelope(BaseModel):
 
 
 class EventError(ValueError):
-    """An event that cannot be accepted, with every problem as (field path, reason)."""
+    """An event that cannot be accepted, with every problem as (field path, reason);
+    `unknown_type` when its type is a string none of EVENT_TYPES is (e.g. a newer sender's)."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], *, unknown_type: bool = False) -> None:
         self.problems = problems
+        self.unknown_type = unknown_type
         super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
 
 
@@ -513,7 +515,9 @@ def parse_event(raw: Any) -> Event:
     try:
         envelope = _Envelope.model_validate(raw)
     except ValidationError as error:
-        raise EventError(_problems(error)) from None
+        type_ = raw.get("type")
+        unknown = isinstance(type_, str) and type_ not in EVENT_TYPES
+        raise EventError(_problems(error), unknown_type=unknown) from None
     payload_type = EVENT_TYPES[envelope.type]
     try:
         data = payload_type.model_validate(envelope.data)

@@ -21,7 +21,7 @@ import asyncio
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,10 +94,10 @@ def _offsets_by_partition(records: Sequence[Record]) -> dict[tuple[str, int], li
     return found
 
 
-def _record(event: faust.EventT) -> Record:
+def _record(event: faust.EventT[bytes]) -> Record:
     message = event.message
     headers = message.headers
-    if isinstance(headers, dict):
+    if isinstance(headers, Mapping):
         headers = list(headers.items())
     return Record(
         value=message.value,
@@ -160,27 +160,31 @@ class Aggregator:
             stream_buffer_maxsize=max(4096, s.batch_size * 2),
             table_cleanup_interval=3600.0,
         )
-        raw = {"key_serializer": "raw", "value_serializer": "raw"}
-        events = app.topic(s.topic, **raw)
-        self.dead_letters = app.topic(s.dlq_topic, **raw)
-        self.catalog_topic = app.topic(s.catalog, **raw)
+
+        def raw_topic(name: str) -> faust.TopicT:
+            return app.topic(name, key_serializer="raw", value_serializer="raw")
+
+        events = raw_topic(s.topic)
+        self.dead_letters = raw_topic(s.dlq_topic)
+        self.catalog_topic = raw_topic(s.catalog)
         histories = app.Table(
             HISTORIES_TABLE, partitions=self.partitions, key_type=str, value_type=bytes
         )
         # Faust derives serializers from the types (json for both): the changelog must carry the
         # encoded histories as they are, or recovery hands back decoded JSON instead of bytes.
-        histories.value_serializer = "raw"
+        histories.value_serializer = "raw"  # type: ignore[attr-defined]  # Table's, not TableT's
         self.store = HistoryStore(histories, s.history_cache_size)
         self.processor = BatchProcessor(self.store, self.deriver, _in_partition)
 
         @app.agent(events)
-        async def aggregate(stream: faust.StreamT) -> None:
+        async def aggregate(stream: faust.StreamT[bytes]) -> None:
             # Faust's own commits can pass records it skipped around a rebalance: the aggregator
             # commits itself (see `commit`), so Faust's committer does nothing. (Set here, in the
             # running loop: touching app.consumer earlier binds the app to the wrong loop.)
             app.consumer.commit = _no_commit  # type: ignore[method-assign]
             await self.catalog_ready.wait()
-            async for batch in stream.noack_take(s.batch_size, within=s.batch_seconds):
+            takes = stream.noack_take  # type: ignore[attr-defined]  # Stream's, not StreamT's
+            async for batch in takes(s.batch_size, within=s.batch_seconds):
                 try:
                     async with self.lock:
                         await self.handle(batch)
@@ -195,15 +199,15 @@ class Aggregator:
                 await self.commit()
                 self.heap.settle()
 
-        @app.on_partitions_revoked.connect
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
             self.offsets.forget(revoked)
 
-        @app.on_partitions_assigned.connect
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
             self.offsets.forget(assigned)  # read their committed offsets again
 
-        @app.task
+        @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are untyped
         async def follow_catalog() -> None:
             try:
                 await self.follow_catalog()
@@ -213,7 +217,7 @@ class Aggregator:
                 log.critical("catalog reader failed", error=repr(error))
                 await app.crash(error)
 
-        @app.timer(s.reconcile_seconds)
+        @app.timer(s.reconcile_seconds)  # type: ignore[untyped-decorator]
         async def reconcile() -> None:
             if self.catalog.pending and self.catalog_ready.is_set():
                 async with self.lock:
@@ -233,7 +237,7 @@ class Aggregator:
 
     # --- The batch step ----------------------------------------------------------------------
 
-    async def handle(self, batch: Sequence[faust.EventT]) -> BatchOutcome:
+    async def handle(self, batch: Sequence[faust.EventT[bytes]]) -> BatchOutcome:
         records = [_record(event) for event in batch]
         await self._start_partitions({(r.topic, r.partition) for r in records})
         outcome = self.processor.process(records)
@@ -301,7 +305,7 @@ class Aggregator:
         if moved:
             await self.app.producer.flush()
             positions = {TP(*tp): offset for tp, offset in moved.items()}
-            await self.app.consumer._commit(positions)
+            await self.app.consumer._commit(positions)  # type: ignore[attr-defined]  # Consumer's
             _forget_acks(self.app.consumer, positions)
         now = time.monotonic()
         for tp, offset in self.offsets.holes().items():

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import orjson
@@ -90,10 +91,7 @@ def decode(record: Record) -> Decoded | DeadLetter:
     try:
         event = parse_event(raw)
     except EventError as error:
-        unknown = any(
-            path == "type" and "unknown event type" in why for path, why in error.problems
-        )
-        reason = Reason.unknown_type if unknown else Reason.invalid_event
+        reason = Reason.unknown_type if error.unknown_type else Reason.invalid_event
         return DeadLetter(record, reason, str(error), tuple(error.problems))
     return Decoded(record, event, record.value)
 
@@ -201,7 +199,7 @@ class HistoryStore:
     def flush(self, write: Callable[[str, Callable[[], None]], None]) -> None:
         """Store every changed history; `write(key, put)` runs each put where it belongs."""
         for key, value in self._unflushed.items():
-            write(key, lambda k=key, v=value: self.table.__setitem__(k, v))
+            write(key, partial(self.table.__setitem__, key, value))
         self._unflushed.clear()
 
 
@@ -239,9 +237,9 @@ class Catalog:
             return None, 0
         state = self._states.get(code)
         if state is None:
-            state = fold(Entity.procedure, code, self._histories[code])
-            assert isinstance(state, ProcedureState)
-            self._states[code] = state
+            folded = fold(Entity.procedure, code, self._histories[code])
+            assert isinstance(folded, ProcedureState)
+            state = self._states[code] = folded
         return state, len(self._histories[code].events)
 
     def lengths(self, codes: Iterable[str]) -> dict[str, int]:
@@ -260,8 +258,12 @@ def dossier_version(dossier_events: int, procedure_events: int) -> int:
     return (dossier_events << PROCEDURE_VERSION_BITS) | procedure_events
 
 
+PROCEDURE_EVENTS_MASK = (1 << PROCEDURE_VERSION_BITS) - 1
+
+
 def procedure_events_of(version: int) -> int:
-    return version & ((1 << PROCEDURE_VERSION_BITS) - 1)
+    """The procedure's history length a dossier row was derived with (see `dossier_version`)."""
+    return version & PROCEDURE_EVENTS_MASK
 
 
 @dataclass(frozen=True)
@@ -292,10 +294,6 @@ class BatchOutcome:
     catalog_events: list[Decoded] = field(default_factory=list)  # to copy to the catalog topic
     decoded: list[Decoded] = field(default_factory=list)
     resends: int = 0
-
-    @property
-    def row_count(self) -> int:
-        return sum(len(rows) for rows in self.rows.values())
 
 
 # Runs `write` with the record's partition as the current one: a Faust table sends its
@@ -330,7 +328,7 @@ class BatchProcessor:
             outcome.decoded.append(decoded)
             key = history_key(event.entity, event.subject)
             history, new = self.in_partition(
-                record, lambda k=key, d=decoded: self.store.add(k, d.event, d.raw)
+                record, partial(self.store.add, key, decoded.event, decoded.raw)
             )
             outcome.resends += not new
             histories[key] = history
@@ -363,10 +361,6 @@ class BatchProcessor:
 def event_lag_seconds(event: Event, now: float | None = None) -> float:
     """How far behind the fact's own time the aggregator is when it counts it."""
     return (now if now is not None else time.time()) - event.time.timestamp()
-
-
-def rows_by_subject(rows: Mapping[Subject, Sequence[VersionedFacts]]) -> dict[str, int]:
-    return {subject.value: len(r) for subject, r in rows.items()}
 
 
 # --- Offsets -----------------------------------------------------------------------------------

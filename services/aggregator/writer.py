@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from services.aggregator.metrics import AggregatorMetrics
-from services.aggregator.processing import PROCEDURE_VERSION_BITS
+from services.aggregator.processing import PROCEDURE_EVENTS_MASK
 from services.observability import get_logger
 from services.storage.clickhouse import Client, VersionedFacts, insert_facts
+from services.storage.schema import TABLES
 from tthc.expr import sql_literal
 from tthc.measures import Subject
 
@@ -64,11 +65,10 @@ class FactsWriter:
             return []
         codes = sorted(procedure_lengths)
         lengths = [procedure_lengths[c] for c in codes]
-        mask = (1 << PROCEDURE_VERSION_BITS) - 1
         sql = (
-            "SELECT code FROM dossier_facts FINAL "
+            f"SELECT code FROM {TABLES.dossier} FINAL "
             f"WHERE procedure IN {sql_literal(frozenset(codes))} "
-            f"AND bitAnd(version, {mask}) < "
+            f"AND bitAnd(version, {PROCEDURE_EVENTS_MASK}) < "
             f"transform(procedure, {sql_literal(codes)}, {sql_literal(lengths)}, 0)"
         )
         result = await self._run(self.client.query, sql)

@@ -11,7 +11,7 @@ from tthc.catalog_doc import part_info
 from tthc.periods import Period
 from tthc.profile import Profile
 from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard
-from tthc.units import Unit, UnitTree
+from tthc.units import Unit
 
 Source = Literal["live", "snapshot", "windows"]
 
@@ -92,17 +92,7 @@ class PartOut(BaseModel):
 
     @classmethod
     def of(cls, part: PartScore) -> PartOut:
-        return cls(
-            label=part.label,
-            measure=part.measure,
-            numerator=part.numerator,
-            denominator=part.denominator,
-            rate=part.rate,
-            points=part.points,
-            max_points=part.max_points,
-            lost=part.lost,
-            applicable=part.applicable,
-        )
+        return cls.model_validate(part, from_attributes=True)
 
 
 class IndicatorOut(BaseModel):
@@ -127,22 +117,7 @@ class IndicatorOut(BaseModel):
 
     @classmethod
     def of(cls, indicator: IndicatorScore) -> IndicatorOut:
-        return cls(
-            code=indicator.code,
-            group=indicator.group,
-            name_vi=indicator.name_vi,
-            name_en=indicator.name_en,
-            monitoring=indicator.monitoring,
-            assessed=indicator.assessed,
-            applicable=indicator.applicable,
-            numerator=indicator.numerator,
-            denominator=indicator.denominator,
-            rate=indicator.rate,
-            points=indicator.points,
-            max_points=indicator.max_points,
-            lost=indicator.lost,
-            parts=[PartOut.of(p) for p in indicator.parts],
-        )
+        return cls.model_validate(indicator, from_attributes=True)  # its parts as PartOut
 
 
 class GroupOut(BaseModel):
@@ -155,14 +130,7 @@ class GroupOut(BaseModel):
 
     @classmethod
     def of(cls, group: GroupScore) -> GroupOut:
-        return cls(
-            number=group.number,
-            name_vi=group.name_vi,
-            name_en=group.name_en,
-            points=group.points,
-            max_points=group.max_points,
-            lost=group.lost,
-        )
+        return cls.model_validate(group, from_attributes=True)
 
 
 class ProfileRef(BaseModel):
@@ -515,7 +483,3 @@ class Health(BaseModel):
     status: str
     clickhouse: bool | None = None
     snapshot_refreshed_at: datetime | None = None
-
-
-def unit_ref(tree: UnitTree, code: str) -> UnitRef:
-    return UnitRef.of(tree.get(code))

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from services.api.auth import Viewer, authorize
-from services.api.errors import invalid, not_found
+from services.api.errors import invalid, not_found, responses
 from services.api.state import ApiState, State
 from tthc.calendar import VN_TZ
 from tthc.periods import Period, containing, date_range, parse_period
@@ -188,6 +188,11 @@ def _asked(named: Callable[..., tuple[str, str | None]], *, dossiers: bool) -> A
         return Asked(chosen, as_of_of(state, as_of), as_of is not None, (period, start, to))
 
     return Depends(asked)
+
+
+def unit_router(tag: str) -> APIRouter:
+    """The router of routes asked about a unit: each may answer what `Asked` refuses."""
+    return APIRouter(tags=[tag], responses=responses(401, 403, 404, 422))
 
 
 # The unit in `unit=`, in the path's `{code}`, or in `parent=` (default the province).

@@ -27,7 +27,7 @@ from typing import Any
 
 from services.auth import Grant
 from services.ingest.publisher import event_value
-from tthc.events import EVENT_TYPES, Entity, Event, EventError, parse_event
+from tthc.events import Entity, Event, EventError, parse_event
 from tthc.units import UnitTree
 
 
@@ -122,11 +122,8 @@ class EventPolicy:
         try:
             event = parse_event(raw)
         except EventError as error:
-            type_ = raw.get("type") if isinstance(raw, dict) else None
-            unknown = isinstance(type_, str) and type_ not in EVENT_TYPES
-            raise Rejected(
-                Reason.unknown_type if unknown else Reason.invalid, error.problems
-            ) from None
+            reason = Reason.unknown_type if error.unknown_type else Reason.invalid
+            raise Rejected(reason, error.problems) from None
         if not grant.allows_source(event.source):
             raise Rejected(
                 Reason.source_not_allowed,

@@ -53,24 +53,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tthc import events as ev
 from tthc.calendar import VN_TZ
-from tthc.events import (
-    DossierDueDateChanged,
-    DossierFeePaid,
-    DossierFinancialObligationRequested,
-    DossierProcessed,
-    DossierRated,
-    DossierReceived,
-    DossierRefused,
-    DossierResultReturned,
-    DossierStopped,
-    DossierSupplementReceived,
-    DossierSupplementRequested,
-    DossierSyncedToPortal,
-    DossierWithdrawn,
-    Payload,
-    make_event,
-)
 
 REQUIRED = ("ma_ho_so", "ma_don_vi", "ma_tthc", "ngay_tiep_nhan")
 
@@ -81,7 +65,7 @@ FALSE = {"", "0", "false", "khong", "không", "no"}
 
 # Facts a dossier may have more than once: their id carries their time too, so that a later
 # export's new one is a new event, not a duplicate of the first one imported.
-_REPEATABLE: frozenset[type[Payload]] = frozenset({DossierDueDateChanged})
+_REPEATABLE: frozenset[type[ev.Payload]] = frozenset({ev.DossierDueDateChanged})
 
 _FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 _DATE_ONLY = ("%d/%m/%Y", "%Y-%m-%d")
@@ -217,37 +201,45 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
     }
     r.together("ngay_gia_han", "han_xu_ly_moi")
     new_due_at = r.when("han_xu_ly_moi", end_of_day=True)
-    steps: list[tuple[str, type[Payload], dict[str, Any]]] = []
+    steps: list[tuple[str, type[ev.Payload], dict[str, Any]]] = []
     if received_at is not None:
-        steps.append(("ngay_tiep_nhan", DossierReceived, intake))
-    optional: list[tuple[str, type[Payload], dict[str, Any]]] = [
-        ("ngay_tu_choi", DossierRefused, {"reason": r.text("ly_do_tu_choi")}),
-        ("ngay_yeu_cau_bo_sung", DossierSupplementRequested, {"reason": r.text("ly_do_bo_sung")}),
-        ("ngay_nhan_bo_sung", DossierSupplementReceived, {}),
+        steps.append(("ngay_tiep_nhan", ev.DossierReceived, intake))
+    optional: list[tuple[str, type[ev.Payload], dict[str, Any]]] = [
+        ("ngay_tu_choi", ev.DossierRefused, {"reason": r.text("ly_do_tu_choi")}),
+        (
+            "ngay_yeu_cau_bo_sung",
+            ev.DossierSupplementRequested,
+            {"reason": r.text("ly_do_bo_sung")},
+        ),
+        ("ngay_nhan_bo_sung", ev.DossierSupplementReceived, {}),
         (
             "ngay_gia_han",
-            DossierDueDateChanged,
+            ev.DossierDueDateChanged,
             {"due_at": new_due_at, "reason": r.text("ly_do_gia_han")},
         ),
-        ("ngay_yeu_cau_nghia_vu_tc", DossierFinancialObligationRequested, {"amount": amount or 0}),
+        (
+            "ngay_yeu_cau_nghia_vu_tc",
+            ev.DossierFinancialObligationRequested,
+            {"amount": amount or 0},
+        ),
         (
             "ngay_thanh_toan",
-            DossierFeePaid,
+            ev.DossierFeePaid,
             {"amount": amount, "online": r.flag("thanh_toan_truc_tuyen")},
         ),
-        ("ngay_rut", DossierWithdrawn, {}),
-        ("ngay_dung_xu_ly", DossierStopped, {"reason": r.text("ly_do_dung")}),
-        ("ngay_xu_ly_xong", DossierProcessed, {}),
+        ("ngay_rut", ev.DossierWithdrawn, {}),
+        ("ngay_dung_xu_ly", ev.DossierStopped, {"reason": r.text("ly_do_dung")}),
+        ("ngay_xu_ly_xong", ev.DossierProcessed, {}),
         (
             "ngay_tra_ket_qua",
-            DossierResultReturned,
+            ev.DossierResultReturned,
             {
                 "electronic": r.flag("ket_qua_dien_tu"),
                 "pushed_to_data_store": r.flag("day_kho_du_lieu"),
             },
         ),
-        ("ngay_dong_bo", DossierSyncedToPortal, {}),
-        ("ngay_danh_gia", DossierRated, {"satisfied": r.flag("hai_long")}),
+        ("ngay_dong_bo", ev.DossierSyncedToPortal, {}),
+        ("ngay_danh_gia", ev.DossierRated, {"satisfied": r.flag("hai_long")}),
     ]
     for column, payload_type, fields in optional:
         at = r.when(column)
@@ -263,7 +255,7 @@ def row_events(row: Mapping[str, str], *, source: str) -> list[dict[str, Any]]:
             event_id += f"/{fields['at'].astimezone(UTC).isoformat()}"
         try:
             payload = payload_type.model_validate(fields)
-            event = make_event(payload, subject=code, id=event_id, source=source)
+            event = ev.make_event(payload, subject=code, id=event_id, source=source)
         except ValidationError as error:
             r.problems.extend(
                 (f"{column} ({payload_type.fact}.{'.'.join(map(str, e['loc']))})", e["msg"])

@@ -12,7 +12,6 @@ router = APIRouter(tags=["catalog"])
 
 @router.get(
     "/v1/indicators",
-    response_model=CatalogOut,
     summary="Danh mục chỉ số / The indicator catalog",
     description="Groups, grade bands and the 22 indicators with their parts, points, rules and "
     "the levels they apply to, as the profile in use defines them; each part with what its "

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, responses
+from services.api.errors import invalid
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
-from services.api.params import DossiersOfCode, PageParams, indicator_of, parts_of
+from services.api.params import DossiersOfCode, PageParams, indicator_of, parts_of, unit_router
 from services.api.queries import listing_page
 from services.api.state import ApiState, State
 from tthc.drilldown import NotListable, Outcome, check_listable, reasons
@@ -17,20 +17,18 @@ from tthc.measures import MEASURES, Measure, Subject
 from tthc.profile import Indicator
 from tthc.reference import scope_of
 
-router = APIRouter(tags=["dossiers"])
+router = unit_router("dossiers")
 
 LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_due"}
 
 
 @router.get(
     "/v1/units/{code}/dossiers",
-    response_model=CasesOut,
     summary="Hồ sơ bị trừ điểm / The dossiers that cost points",
     description="The dossiers (for 5.x, the feedback) of the unit's subtree that an indicator "
     "counts against it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good "
     "ones (`good`), oldest first, each with the step that cost the points. Codes and times "
     "only: no personal data of applicants. Needs a viewer token covering the unit.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_dossiers(
     state: State,

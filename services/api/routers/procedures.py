@@ -8,28 +8,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, responses
+from services.api.errors import invalid
 from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
-from services.api.params import ScoresOfCode, indicator_of, parts_of
+from services.api.params import ScoresOfCode, indicator_of, parts_of, unit_router
 from services.api.queries import tallies_by_procedure
 from services.api.state import State
 from tthc.measures import MEASURES, Subject
 from tthc.profile import Indicator, Part
 from tthc.reference import scope_of
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
 
 
 @router.get(
     "/v1/units/{code}/procedures",
-    response_model=ProceduresOut,
     summary="Theo từng thủ tục / Procedure by procedure",
     description="An indicator that counts dossiers (1.4, 2.x, 3.3, 3.4, 3.6, 4.x, 5.4), for each "
     "procedure of the dossiers it counts in the unit's subtree and period, worst first: the "
     "slowest for 2.2, the lowest rate otherwise. Procedures with no such dossier are left out.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_procedures(
     state: State,

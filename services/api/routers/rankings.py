@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import responses
 from services.api.models import PeriodRef, RankedUnit, RankingsOut, UnitRef
-from services.api.params import ScoresUnder, indicator_of, level_of
+from services.api.params import ScoresUnder, indicator_of, level_of, unit_router
 from services.api.queries import scorecards, snapshot_rows
 from services.api.routers.scores import (
     SourceParam,
@@ -24,7 +23,7 @@ from tthc.periods import Period
 from tthc.ranking import Place, rank, rank_change
 from tthc.scoring import Scorecard
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,9 @@ class _Standing:
 
 @router.get(
     "/v1/rankings",
-    response_model=RankingsOut,
     summary="Xếp hạng đơn vị / Ranking of units",
     description="The units of one level under a parent (default: the province), best first, "
     "by total (or by one indicator's points), with the rank change since the previous period.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_rankings(
     state: State,

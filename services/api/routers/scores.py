@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, not_found, responses
+from services.api.errors import invalid, not_found
 from services.api.models import (
     GroupOut,
     IndicatorOut,
@@ -16,7 +16,7 @@ from services.api.models import (
     ScoresOut,
     UnitRef,
 )
-from services.api.params import Asked, ScoresOfUnit
+from services.api.params import Asked, ScoresOfUnit, unit_router
 from services.api.queries import snapshot_rows, unit_tallies
 from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
@@ -24,7 +24,7 @@ from tthc.measures import Generation
 from tthc.reference import scope_of
 from tthc.scoring import group_scores, score
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
 
 SourceParam = Annotated[
     Literal["live", "snapshot", "windows"],
@@ -42,18 +42,16 @@ SourceParam = Annotated[
 
 @router.get(
     "/v1/scores",
-    response_model=ScoresOut,
     summary="Điểm của đơn vị / A unit's scores",
     description="Total on 100, grade, the five groups and every indicator (numerator, "
     "denominator, rate, points, maximum, points lost), over the unit and everything under it.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_scores(state: State, asked: ScoresOfUnit, source: SourceParam = "live") -> ScoresOut:
     u, moment = asked.unit, asked.as_of
     refuse_as_of_with_windows(asked, source)
     chosen = asked.period()
     if source == "snapshot":
-        return snapshot_scores(state, u.code, chosen.label, moment)
+        return snapshot_scores(state, u.code, chosen.label)
     if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
         card = windows_scorecards(
             state.pool, state.tree, state.profile, [u.code], chosen, generation, "scores"
@@ -99,7 +97,11 @@ def latest_or_404(state: ApiState) -> Generation:
     return generation
 
 
-def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> ScoresOut:
+_NAMED_BY = ("code", "group", "name_vi", "name_en", "monitoring")  # from the profile
+_STORED = ("numerator", "denominator", "rate", "points", "max_points", "lost")  # unit_scores
+
+
+def snapshot_scores(state: ApiState, unit: str, label: str) -> ScoresOut:
     """The unit's row set of unit_scores, shaped as a live answer (without the parts)."""
     rows = {r["indicator"]: r for r in snapshot_rows(state.pool, label, [unit])}
     total = rows.get("")
@@ -112,19 +114,10 @@ def snapshot_scores(state: ApiState, unit: str, label: str, as_of: datetime) -> 
     profile = state.profile
     indicators = [
         IndicatorOut(
-            code=i.code,
-            group=i.group,
-            name_vi=i.name_vi,
-            name_en=i.name_en,
-            monitoring=i.monitoring,
+            **{name: getattr(i, name) for name in _NAMED_BY},
+            **{name: row[name] for name in _STORED},
             assessed=bool(row["assessed"]),
             applicable=row["max_points"] > 0,  # only applicable parts carry a maximum
-            numerator=row["numerator"],
-            denominator=row["denominator"],
-            rate=row["rate"],
-            points=row["points"],
-            max_points=row["max_points"],
-            lost=row["lost"],
         )
         for i in profile.indicators
         if (row := rows.get(i.code)) is not None

@@ -5,30 +5,32 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import invalid, responses
+from services.api.errors import invalid
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
-from services.api.params import ScoresOfUnit, indicator_of
+from services.api.params import ScoresOfUnit, indicator_of, unit_router
 from services.api.queries import tallies_by_bucket
 from services.api.state import State
 from tthc.calendar import VN_TZ
 from tthc.measures import MEASURES
 from tthc.reference import scope_of
-from tthc.scoring import profile_measures, score, score_indicator
+from tthc.scoring import IndicatorScore, Scorecard, profile_measures, score, score_indicator
 from tthc.trends import Granularity, buckets, default_range
 
-router = APIRouter(tags=["scores"])
+router = unit_router("scores")
+
+# What a point shows of an indicator's score, or of the scorecard (the total).
+_OF_INDICATOR: tuple[str, ...] = ("numerator", "denominator", "rate", "points", "max_points")
+_OF_TOTAL: tuple[str, ...] = ("points", "max_points", "total")
 
 
 @router.get(
     "/v1/trends",
-    response_model=TrendsOut,
     summary="Diễn biến theo thời gian / Trend",
     description="Each point is the indicator (or the total, without `indicator`) computed over "
     "one day, ISO week or month exactly as `/v1/scores` computes a period: dossiers received in "
     "it, judged at its end (or now). Default range: the last 30 days, 12 weeks or 12 months.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_trends(
     state: State,
@@ -56,34 +58,19 @@ def get_trends(
     out = []
     for bucket in points:
         found = tallied[bucket.label]
-        first_day = bucket.period.start_date
-        last_day = bucket.period.end_date - timedelta(days=1)
+        scored: IndicatorScore | Scorecard
         if chosen_indicator is not None:
-            scored = score_indicator(chosen_indicator, found, u.level)
-            out.append(
-                TrendPoint(
-                    label=bucket.label,
-                    first_day=first_day,
-                    last_day=last_day,
-                    numerator=scored.numerator,
-                    denominator=scored.denominator,
-                    rate=scored.rate,
-                    points=scored.points,
-                    max_points=scored.max_points,
-                )
-            )
+            scored, shown = score_indicator(chosen_indicator, found, u.level), _OF_INDICATOR
         else:
-            card = score(state.profile, found, u.level)
-            out.append(
-                TrendPoint(
-                    label=bucket.label,
-                    first_day=first_day,
-                    last_day=last_day,
-                    points=card.points,
-                    max_points=card.max_points,
-                    total=card.total,
-                )
+            scored, shown = score(state.profile, found, u.level), _OF_TOTAL
+        out.append(
+            TrendPoint(
+                label=bucket.label,
+                first_day=bucket.period.start_date,
+                last_day=bucket.period.end_date - timedelta(days=1),
+                **{name: getattr(scored, name) for name in shown},
             )
+        )
     return TrendsOut(
         unit=UnitRef.of(u),
         indicator=chosen_indicator.code if chosen_indicator else None,

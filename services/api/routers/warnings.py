@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from services.api.errors import responses
 from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
-from services.api.params import DossiersOfUnit, PageParams, horizon_of
+from services.api.params import DossiersOfUnit, PageParams, horizon_of, unit_router
 from services.api.queries import unit_tallies, warnings_page
 from services.api.routers.dossiers import case_of
 from services.api.scoreboard import current_periods
@@ -18,7 +17,7 @@ from tthc.measures import MEASURES
 from tthc.reference import scope_of
 from tthc.scoring import Scorecard, score
 
-router = APIRouter(tags=["dossiers"])
+router = unit_router("dossiers")
 
 ON_TIME = MEASURES["dossiers_on_time"]
 
@@ -32,12 +31,10 @@ def _outlook(card: Scorecard) -> Outlook:
 
 @router.get(
     "/v1/warnings",
-    response_model=WarningsOut,
     summary="Cảnh báo sớm / Early warning",
     description="The open dossiers of the unit's subtree that turn late within the horizon if "
     "nothing happens (soonest first), and the score the unit ends the period with if nothing "
     "changes. Needs a viewer token covering the unit.",
-    responses=responses(401, 403, 404, 422),
 )
 def get_warnings(
     state: State,
