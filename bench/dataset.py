@@ -434,7 +434,11 @@ def _feedback_sql(plan: Plan, tree: UnitTree) -> str:
     units = [u.code for u in tree.current_units() if u.level is not UnitLevel.province]
     count = max(1, plan.dossiers // 200)
     first = datetime(plan.first_day.year, plan.first_day.month, plan.first_day.day, tzinfo=UTC)
-    return f"""INSERT INTO {TABLES.feedback}
+    # ratings (arrays) are left empty: the data is for timing, and an array built here
+    # trips chDB's insert through the Distributed table
+    return f"""INSERT INTO {TABLES.feedback} (code, unit, received_at, classified, decided_at,
+  decide_due_at, info_requested_at, info_request_due_at, ended_at, handle_due_at, dissatisfied,
+  complained_again, classified_at, complained_again_at, version)
 SELECT
   concat('PAKN-', unit, '-', leftPad(toString(number), 8, '0')) AS code,
   unit,
@@ -449,6 +453,8 @@ SELECT
   addSeconds(received_at, 14 * 86400) AS handle_due_at,
   {_u(5)} < 0.1 AS dissatisfied,
   {_u(6)} < 0.05 AS complained_again,
+  if(classified, addSeconds(received_at, 3600), NULL) AS classified_at,
+  if(complained_again AND ended_at IS NOT NULL, ended_at, NULL) AS complained_again_at,
   1 AS version
 FROM (
   SELECT number,
