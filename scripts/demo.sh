@@ -7,14 +7,15 @@
 #
 # Environment: KAFKA_PORT (9092), DEMO_API_PORT (8000), DEMO_INGEST_PORT (8001),
 # DEMO_AGGREGATOR_PORT (8002), DEMO_RATE events/s (800), DEMO_SCALE (1.0), DEMO_SPEED (0: by
-# rate; e.g. 200000 replays the three months' timeline, nightly batches and all, in ~40 s).
+# rate; e.g. 200000 replays the three months' timeline, nightly batches and all, in ~40 s),
+# DEMO_DIR (var/demo: data, logs, the demo's key and token), and kafka.sh's KAFKA_* variables.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TTHC=.venv/bin/tthc
 PY=.venv/bin/python
 KAFKA=deploy/kafka/kafka.sh
-DIR=var/demo
+DIR="${DEMO_DIR:-var/demo}"
 API_PORT="${DEMO_API_PORT:-8000}"
 INGEST_PORT="${DEMO_INGEST_PORT:-8001}"
 AGGREGATOR_PORT="${DEMO_AGGREGATOR_PORT:-8002}"

@@ -20,13 +20,13 @@ fi
 uv="$VENV/bin/uv"
 if [[ "$("$uv" --version 2>/dev/null)" != "uv $UV_VERSION"* ]]; then
     step "installing the installer uv $UV_VERSION into $VENV"
-    "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip -q
+    "$VENV/bin/python" -m pip --version >/dev/null 2>&1 || "$VENV/bin/python" -m ensurepip >/dev/null
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q "uv==$UV_VERSION" ||
         step "uv could not be installed: pip installs instead (several minutes)"
 fi
 if [[ "$("$uv" --version 2>/dev/null)" == "uv $UV_VERSION"* ]]; then
     step "installing tthc and its dependencies with uv"
-    VIRTUAL_ENV="$PWD/$VENV" "$uv" pip install -e '.[test]'
+    VIRTUAL_ENV="$(cd "$VENV" && pwd)" "$uv" pip install -e '.[test]'
 else
     step "installing tthc and its dependencies with pip"
     "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[test]'

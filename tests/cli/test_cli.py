@@ -183,3 +183,12 @@ def test_import_of_a_csv_without_the_required_columns_says_which(tmp_path):
     line = _one_error_line(result)
     assert "lacks required columns: ma_don_vi, ma_tthc (docs/onestop-csv.md)" in line
     assert "run the same command again" not in result.output
+
+
+def test_scoreboard_once_with_the_api_down_exits_1_in_one_line():
+    from tests.ingest.helpers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = runner.invoke(app, ["scoreboard", "--once", "--url", url], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert f"không kết nối được API tại {url} / cannot reach the API" in _one_error_line(result)
