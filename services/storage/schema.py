@@ -487,6 +487,15 @@ class Migration:
     # `tthc replay` derives them again.
     needs_replay: bool = False
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.operations, tuple) or any(
+            isinstance(op, str) for op in self.operations
+        ):
+            raise TypeError(
+                f"migration {self.version}: a tuple of operations (create_table, add_column, …), "
+                "not SQL text, which would be right for one layout only"
+            )
+
     def sql(self, layout: Layout = SINGLE_NODE) -> list[str]:
         return [statement for op in self.operations for statement in op.sql(layout)]
 

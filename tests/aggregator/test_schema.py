@@ -19,6 +19,7 @@ from services.storage.schema import (
     MIGRATIONS_TABLE,
     SHARD_KEYS,
     Layout,
+    Migration,
     add_column,
     clickhouse_type,
     create_table,
@@ -87,6 +88,11 @@ def test_new_operations_render_in_both_layouts() -> None:
         "ALTER TABLE dossier_facts_local",
         "ALTER TABLE dossier_facts",
     ]
+
+
+def test_a_migration_written_as_sql_text_is_refused() -> None:
+    with pytest.raises(TypeError, match="migration 6: a tuple of operations"):
+        Migration(6, "text", ("ALTER TABLE dossier_facts ADD COLUMN x Bool",))  # type: ignore[arg-type]
 
 
 def test_a_cluster_name_is_an_identifier() -> None:

@@ -187,9 +187,13 @@ def test_the_topic_has_a_partition_for_every_worker() -> None:
     assert command["bootstrap-server"] == "kafka:9092"
 
 
-def test_one_api_replica_refreshes_the_snapshot() -> None:
+def test_one_api_replica_refreshes_and_every_replica_reads_its_node() -> None:
     refreshing = [s for s in named("api") if float(env(s)["TTHC_API_REFRESH_SECONDS"]) > 0]
     assert refreshing == ["api-1"]
+    # the windows it writes are whole on its node first (docs/scaling.md)
+    assert {env(s)["TTHC_API_CLICKHOUSE_URL"] for s in named("api")} == {
+        env("api-1")["TTHC_API_CLICKHOUSE_URL"]
+    }
 
 
 def test_the_gateway_spreads_each_port_over_the_replicas_listening_there() -> None:
