@@ -258,6 +258,31 @@ def _dossier_facts_sql(plan: Plan) -> str:
         "online_service": "online_service",
         "full_online_eligible": "full_online_eligible",
         "returns_result_document": "returns_result_document",
+        # when each thing happened (migration 7), as the fold of the raw events below has it
+        "refused_at": "if(refused, addSeconds(received_at, 3600), NULL)",
+        "withdrawn_at": "withdrawn_at",
+        "due_changed_at": "if(due_changed, [received_at, addSeconds(received_at, 10800)],"
+        " [received_at])",
+        "due_values": "if(due_changed, [first_due_at, due_at], [first_due_at])",
+        "supplement_requested_at": "multiIf(supplement_requests = 2,"
+        " [assumeNotNull(asked_at), addSeconds(assumeNotNull(asked_at), 10800)],"
+        " supplement_requests = 1, [assumeNotNull(asked_at)], [])",
+        "supplement_answered_at": "CAST(multiIf(supplement_requests = 2, [NULL, NULL],"
+        " supplement_requests = 1, [answered_at], []), 'Array(Nullable(DateTime))')",
+        "supplement_due_reset": "arrayResize(CAST([], 'Array(Bool)'), supplement_requests)",
+        "fee_changed_at": "if(fee > 0, [received_at], [])",
+        "fee_values": "if(fee > 0, [toInt64(fee)], CAST([], 'Array(Int64)'))",
+        "paid_online_at": "if(paid_online, addSeconds(received_at, 7200), NULL)",
+        "result_electronic_at": "if(result_electronic, returned_at, NULL)",
+        "result_pushed_at": "if(pushed_to_data_store, returned_at, NULL)",
+        "result_digitized_at": "NULL",
+        "digitized_at": "if(digitized_components > 0, addSeconds(received_at, 600), NULL)",
+        "reused_at": "if(reused_components > 0, addSeconds(received_at, 600), NULL)",
+        "data_store_at": "if(data_store_components > 0, addSeconds(received_at, 600), NULL)",
+        "identity_verified_at": "if(population_data_used, received_at, NULL)",
+        "rated_at": "if(rated_at IS NULL, [], [assumeNotNull(rated_at)])",
+        "rated_dissatisfied": "if(rated_at IS NULL, CAST([], 'Array(Bool)'), [dissatisfied])",
+        "complaint_at": "if(returned_at IS NOT NULL AND complaint, returned_at, NULL)",
         "version": "1",
     }
     names = ", ".join(f"`{c}`" for c in columns)
