@@ -52,6 +52,15 @@ TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
 INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
 LIST_LIMIT = 500
 
+# A listed dossier: what it is, where, and when it came in and falls due.
+DOSSIER_COLUMNS = (
+    Column("code", "Mã hồ sơ"),
+    Column("procedure", "Thủ tục"),
+    Column("unit", "Đơn vị xử lý", width=110),
+    Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
+    Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+)
+
 
 def unit_variable() -> g.Template:
     return query_variable(
@@ -153,11 +162,7 @@ def late_dossiers() -> g.Table:
         f"ORDER BY overdue_days DESC, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("code", "Mã hồ sơ"),
-        Column("procedure", "Thủ tục"),
-        Column("unit", "Đơn vị xử lý", width=110),
-        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
-        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        *DOSSIER_COLUMNS,
         Column("ended", "Hoàn thành", unit="dateTimeAsLocal", width=160),
         Column("overdue_days", "Số ngày trễ", decimals=1, width=100),
         Column("reason", "Lý do"),
@@ -214,11 +219,7 @@ def turning_late_dossiers() -> g.Table:
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("code", "Mã hồ sơ"),
-        Column("procedure", "Thủ tục"),
-        Column("unit", "Đơn vị xử lý", width=110),
-        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
-        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        *DOSSIER_COLUMNS,
         Column("hours_left", "Còn lại (giờ)", decimals=1, width=110),
     ]
     return table(
