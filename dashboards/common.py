@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from grafanalib import core as g
 
 from dashboards.catalog import grade_mappings, grade_steps
@@ -112,16 +115,13 @@ def monthly_total(where: str, title: str = "Tổng điểm theo tháng") -> g.Ti
         f"SELECT {MONTH_START} AS time, total\nFROM {SCORES} FINAL\n"
         f"WHERE {where} AND period_kind = 'month' AND $__timeFilter(time)\nORDER BY time"
     )
-    return timeseries(
-        title,
-        [series(sql, "time", "total")],
-        unit="none",
-        decimals=2,
-        min_value=0,
-        max_value=100,
-        show_points="always",
-        columns=[Column("total", "Tổng điểm")],
-    )
+    total = [Column("total", "Tổng điểm")]
+    return by_month(title, sql, ["total"], decimals=2, min_value=0, max_value=100, columns=total)
+
+
+def by_month(title: str, sql: str, names: Sequence[str], **options: Any) -> g.TimeSeries:
+    """A point a month, on the month's first day: `sql` selects `time` and `names`."""
+    return timeseries(title, [series(sql, "time", *names)], show_points="always", **options)
 
 
 def period_history(where: str) -> g.TimeSeries:

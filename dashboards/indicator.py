@@ -11,6 +11,7 @@ from dashboards.common import (
     LEVEL,
     PERIOD,
     PROVINCE,
+    by_month,
     level_variable,
     period_variable,
     score_columns,
@@ -26,7 +27,7 @@ from dashboards.grafana import (
     place,
     row_link,
 )
-from dashboards.panels import barchart, series, stat, table, text, timeseries
+from dashboards.panels import barchart, stat, table, text
 from dashboards.sql import (
     MONTH_START,
     SCORES,
@@ -138,16 +139,12 @@ def monthly(profile: Profile) -> g.TimeSeries:
         f"WHERE indicator = {INDICATOR} AND {PROVINCE} AND period_kind = 'month' "
         "AND $__timeFilter(time)\nORDER BY time"
     )
-    return timeseries(
-        "Toàn tỉnh theo tháng",
-        [series(sql, "time", "rate_pct", "average_days")],
-        decimals=1,
-        show_points="always",
-        columns=[
-            Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
-            Column("average_days", "Trung bình (ngày)"),
-        ],
-    )
+    columns = [
+        Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
+        Column("average_days", "Trung bình (ngày)"),
+    ]
+    names = [c.name for c in columns]
+    return by_month("Toàn tỉnh theo tháng", sql, names, decimals=1, columns=columns)
 
 
 def build(profile: Profile) -> g.Dashboard:

@@ -9,6 +9,7 @@ from dashboards.common import (
     LEVEL,
     PERIOD,
     PROVINCE,
+    by_month,
     grade_stat,
     level_variable,
     missing_stat,
@@ -28,7 +29,7 @@ from dashboards.grafana import (
     place,
     row_link,
 )
-from dashboards.panels import series, stat, table, timeseries
+from dashboards.panels import stat, table
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
@@ -171,12 +172,7 @@ def groups_by_month() -> g.TimeSeries:
         f"WHERE {PROVINCE} AND indicator != '' AND period_kind = 'month' AND $__timeFilter(time)\n"
         "GROUP BY time, group_name\nORDER BY time, group_name"
     )
-    return timeseries(
-        "Điểm từng nhóm theo tháng",
-        [series(sql, "time", "group_name", "points")],
-        decimals=2,
-        show_points="always",
-    )
+    return by_month("Điểm từng nhóm theo tháng", sql, ["group_name", "points"], decimals=2)
 
 
 def build(profile: Profile) -> g.Dashboard:
