@@ -9,12 +9,11 @@ from grafanalib import core as g
 
 from dashboards.catalog import grade_mappings, grade_steps
 from dashboards.grafana import (
-    ClickHouseTarget,
     Column,
     custom_variable,
     query_variable,
 )
-from dashboards.panels import series, stat, timeseries
+from dashboards.panels import query, series, stat, timeseries
 from dashboards.sql import (
     HISTORY,
     LEVEL_LABELS,
@@ -57,9 +56,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
     """The total on 100, coloured by the profile's grade bands."""
     return stat(
         "Tổng điểm",
-        ClickHouseTarget(
-            rawSql=f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", columns=("total",)
-        ),
+        query(f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", "total"),
         decimals=2,
         unit="suffix: / 100",
         min_value=0,
@@ -73,9 +70,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
 def grade_stat(profile: Profile, where: str) -> g.Stat:
     return stat(
         "Xếp loại",
-        ClickHouseTarget(
-            rawSql=f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", columns=("grade_vi",)
-        ),
+        query(f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", "grade_vi"),
         fields="/^grade_vi$/",
         mappings=grade_mappings(profile),
         color_mode="background",
@@ -85,10 +80,7 @@ def grade_stat(profile: Profile, where: str) -> g.Stat:
 def missing_stat(where: str) -> g.Stat:
     return stat(
         "Điểm còn thiếu",
-        ClickHouseTarget(
-            rawSql=f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}",
-            columns=("missing",),
-        ),
+        query(f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}", "missing"),
         decimals=2,
         description="100 trừ tổng điểm: phần điểm bị mất ở các chỉ tiêu (xem bảng chỉ tiêu).",
         steps=[{"color": "green", "value": None}, {"color": "orange", "value": 10}],
@@ -98,11 +90,11 @@ def missing_stat(where: str) -> g.Stat:
 def refreshed_stat(where: str) -> g.Stat:
     return stat(
         "Số liệu cập nhật",
-        ClickHouseTarget(
+        query(
             # Epoch milliseconds: a number, which a stat shows (it skips time fields).
-            rawSql=f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
+            f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
             f"FROM {SCORES} FINAL\nWHERE {where}",
-            columns=("computed_at",),
+            "computed_at",
         ),
         unit="dateTimeFromNow",
         description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",

@@ -20,14 +20,13 @@ from dashboards.grafana import (
     INDICATOR_UID,
     UNIT_UID,
     Cell,
-    ClickHouseTarget,
     Column,
     custom_variable,
     dashboard,
     place,
     row_link,
 )
-from dashboards.panels import barchart, stat, table, text
+from dashboards.panels import barchart, query, stat, table, text
 from dashboards.sql import (
     MONTH_START,
     SCORES,
@@ -56,7 +55,7 @@ def province_value(profile: Profile) -> g.Stat:
     )
     return stat(
         "Toàn tỉnh",
-        ClickHouseTarget(rawSql=sql, columns=("rate_pct", "average_days")),
+        query(sql, "rate_pct", "average_days"),
         columns=[
             Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
             Column("average_days", "Trung bình (ngày)", decimals=1),
@@ -70,7 +69,7 @@ def province_points() -> g.Stat:
     sql = f"SELECT points, max_points, lost\nFROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
     return stat(
         "Điểm của tỉnh",
-        ClickHouseTarget(rawSql=sql, columns=("points", "max_points", "lost")),
+        query(sql, "points", "max_points", "lost"),
         columns=[
             Column("points", "Điểm", decimals=2),
             Column("max_points", "Tối đa", decimals=2),
@@ -97,7 +96,7 @@ def distribution(profile: Profile) -> g.BarChart:
     )
     return barchart(
         "Phân bố các đơn vị theo tỷ lệ",
-        ClickHouseTarget(rawSql=sql, columns=("bucket_label", "units")),
+        query(sql, "bucket_label", "units"),
         columns=[Column("units", "Số đơn vị")],
         description="Số đơn vị của cấp đang chọn trong từng khoảng tỷ lệ (đơn vị chưa có số "
         "liệu không được tính).",

@@ -21,14 +21,13 @@ from dashboards.grafana import (
     INDICATOR_UID,
     UNIT_UID,
     Cell,
-    ClickHouseTarget,
     Column,
     dashboard,
     place,
     query_variable,
     row_link,
 )
-from dashboards.panels import barchart, stat, table
+from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
@@ -85,7 +84,7 @@ def rank_stat() -> g.Stat:
     columns = [Column("rank", "Hạng"), Column("units", "Số đơn vị cùng cấp")]
     return stat(
         "Xếp hạng trong cấp",
-        ClickHouseTarget(rawSql=sql, columns=("rank", "units")),
+        query(sql, "rank", "units"),
         columns=columns,
         description="Thứ hạng theo tổng điểm giữa các đơn vị cùng cấp trong kỳ.",
     )
@@ -127,7 +126,7 @@ def groups_chart() -> g.BarChart:
     )
     return barchart(
         "Điểm theo nhóm",
-        ClickHouseTarget(rawSql=sql, columns=("group_name", "points", "max_points")),
+        query(sql, "group_name", "points", "max_points"),
         columns=[Column("points", "Điểm đạt"), Column("max_points", "Điểm tối đa")],
         horizontal=True,
     )
@@ -141,7 +140,7 @@ def lost_chart() -> g.BarChart:
     )
     return barchart(
         "Điểm bị mất theo chỉ tiêu",
-        ClickHouseTarget(rawSql=sql, columns=("indicator", "lost")),
+        query(sql, "indicator", "lost"),
         columns=[Column("lost", "Điểm bị mất")],
         description="Chỉ tiêu làm đơn vị mất nhiều điểm nhất ở bên trái.",
     )
