@@ -226,3 +226,13 @@ def _page(
 
 
 PageParams = Annotated[Page, Depends(_page)]
+
+
+def _indicator(
+    state: State, indicator: Annotated[str, Query(description="e.g. 2.1, 2.2, 3.6, 5.4")]
+) -> Indicator:
+    return indicator_of(state, indicator)
+
+
+ChosenIndicator = Annotated[Indicator, Depends(_indicator)]  # `indicator=`, known or 404
+PartParam = Annotated[str | None, Query(description="for an indicator of several parts")]
