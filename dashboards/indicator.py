@@ -49,17 +49,18 @@ def indicator_variable(profile: Profile) -> g.Template:
 
 
 def province_value(profile: Profile) -> g.Stat:
+    columns = [
+        Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
+        Column("average_days", "Trung bình (ngày)", decimals=1),
+    ]
     sql = (
         f"SELECT {rate_percent(profile)} AS rate_pct, {average_days(profile)} AS average_days\n"
         f"FROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
     )
     return stat(
         "Toàn tỉnh",
-        query(sql, "rate_pct", "average_days"),
-        columns=[
-            Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
-            Column("average_days", "Trung bình (ngày)", decimals=1),
-        ],
+        query(sql, *(c.name for c in columns)),
+        columns=columns,
         description="Tỷ lệ của chỉ tiêu tính trên mọi hồ sơ của tỉnh (không phải trung bình "
         "các đơn vị); chỉ tiêu thời gian tính bằng ngày.",
     )
