@@ -234,5 +234,13 @@ def _indicator(
     return indicator_of(state, indicator)
 
 
+def _optional_indicator(
+    state: State,
+    indicator: Annotated[str | None, Query(description="e.g. 2.1; default: the total")] = None,
+) -> Indicator | None:
+    return indicator_of(state, indicator) if indicator is not None else None
+
+
 ChosenIndicator = Annotated[Indicator, Depends(_indicator)]  # `indicator=`, known or 404
+IndicatorOrTotal = Annotated[Indicator | None, Depends(_optional_indicator)]  # None: the total
 PartParam = Annotated[str | None, Query(description="for an indicator of several parts")]
