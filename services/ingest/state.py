@@ -32,6 +32,7 @@ class IngestState:
     @classmethod
     def build(cls, settings: IngestSettings) -> IngestState:
         tree = load_units(settings.units)
+        anonymous = _anonymous(tree) if settings.allow_anonymous else None
         metrics = IngestMetrics()
         # Every configured integration from the start, at 0: one silent since a restart shows.
         for key in settings.all_keys():
@@ -59,7 +60,7 @@ class IngestState:
             settings=settings,
             tree=tree,
             keyring=KeyRing(settings.all_keys(), tree),
-            anonymous=_anonymous(tree) if settings.allow_anonymous else None,
+            anonymous=anonymous,
             metrics=metrics,
             publisher=publisher,
             intake=Intake(policy, window, publisher, metrics),
