@@ -63,22 +63,19 @@ def _bodies(rate: int, seconds: float, run: str) -> list[tuple[int, bytes]]:
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
     total = max(1, round(rate * seconds))
     per_batch = max(1, round(rate / BATCHES_PER_SECOND))
+    received = DossierReceived(
+        unit=communes[0],
+        procedure="2.000001.000.00.00.H19",
+        channel=Channel.online,
+        received_at=now,
+        due_at=now + timedelta(days=3),
+    )
     lines = []
     for i in range(total):
         unit = communes[i % len(communes)]
         code = f"{unit}-FRESH-{run}-{rate}-{i:07d}"
-        event = make_event(
-            DossierReceived(
-                unit=unit,
-                procedure="2.000001.000.00.00.H19",
-                channel=Channel.online,
-                received_at=now,
-                due_at=now + timedelta(days=3),
-            ),
-            subject=code,
-            id=f"{code}/received",
-            source="bench-freshness",
-        )
+        payload = received.model_copy(update={"unit": unit})
+        event = make_event(payload, subject=code, id=f"{code}/received", source="bench-freshness")
         lines.append(orjson.dumps(event.to_cloudevent()))
     return [
         (len(lines[i : i + per_batch]), b"\n".join(lines[i : i + per_batch]))

@@ -35,6 +35,7 @@ from kafka.structs import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from bench.procs import free_port
 from services.auth import generate_key, hash_key
 from services.ingest.publisher import event_key, event_value
 from tthc.events import Event
@@ -53,13 +54,6 @@ def _port_answers(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Broker:
@@ -151,7 +145,7 @@ def through_ingest(
 ) -> float:
     """Seconds to post every event in NDJSON batches and have all answered accepted."""
     key = generate_key()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TTHC_INGEST_KAFKA_BOOTSTRAP": bootstrap,

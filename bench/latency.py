@@ -225,18 +225,15 @@ def run_size(
     directory = workdir / f"ch-{dossiers}"
     shutil.rmtree(directory, ignore_errors=True)
     try:
-        child = procs.start(
+        child, prepared = procs.run(
             f"prepare-{dossiers}",
             ["-m", "bench.latency", "--dir", str(directory), "--dossiers", str(dossiers),
              "--raw-runs", str(raw_runs)],
             log_dir=log_dir,
         )  # fmt: skip
-        code = child.process.wait()
-        peak = child.stop()
-        if code != 0:
+        if prepared is None:
             raise RuntimeError(f"preparing {dossiers} dossiers failed:\n{child.log_tail()}")
-        prepared = json.loads(child.log_path.read_text().strip().splitlines()[-1])
-        prepared["prepare_peak_rss_bytes"] = peak
+        prepared["prepare_peak_rss_bytes"] = child.peak_bytes
         prepared["disk_bytes"] = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
         api = measure_api(directory, requests=requests, max_seconds=max_seconds, log_dir=log_dir)
         prepared["api"] = asdict(api)

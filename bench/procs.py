@@ -8,6 +8,7 @@ resident sets over the process and its children, sampled every 100 ms by psutil 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -144,6 +146,17 @@ def start(
     watch = MemoryWatch(process.pid)
     watch.start()
     return Service(name, process, watch, log_path)
+
+
+def run(name: str, argv: Sequence[str], *, log_dir: Path) -> tuple[Service, dict[str, Any] | None]:
+    """Run `argv` to its end: the stopped service (its peak memory in `peak_bytes`) and the JSON
+    object its last log line holds, or None when it failed."""
+    child = start(name, argv, log_dir=log_dir)
+    code = child.process.wait()
+    child.stop()
+    if code != 0:
+        return child, None
+    return child, json.loads(child.log_path.read_text().strip().splitlines()[-1])
 
 
 def wait_http(service: Service, url: str, timeout: float = 120.0, ok: int = 200) -> float:

@@ -88,18 +88,15 @@ def run_replay(
         admin.create_topics([NewTopic(topic, 4, 1)])
         produced = simulated_events(events)
         raw_producer(bootstrap, topic, produced)
-        service = procs.start(
+        service, result = procs.run(
             "replay" + ("-profiled" if profile else ""),
             ["-m", "bench.replay_speed", "--kafka", bootstrap, "--topic", topic,
              "--dir", str(directory)] + (["--profile"] if profile else []),
             log_dir=log_dir,
         )  # fmt: skip
-        code = service.process.wait()
-        peak = service.stop()
-        if code != 0:
+        if result is None:
             raise RuntimeError(f"the replay failed:\n{service.log_tail()}")
-        result: dict[str, Any] = json.loads(service.log_path.read_text().strip().splitlines()[-1])
-        result["peak_rss_bytes"] = peak
+        result["peak_rss_bytes"] = service.peak_bytes
         return result
     finally:
         admin.delete_topics([topic])

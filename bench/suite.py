@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import shutil
 import tempfile
 import time
@@ -262,17 +261,14 @@ class Suite:
         if "batch" not in self.profiles:
             directory = Path(tempfile.mkdtemp(dir=self.workdir, prefix="batch-profile-"))
             try:
-                child = procs.start(
+                child, result = procs.run(
                     "batch-profile",
                     ["-m", "bench.batch_profile", "--events", str(self.sizes.profile_events),
                      "--dir", str(directory / "ch")],
                     log_dir=self.log_dir,
                 )  # fmt: skip
-                code = child.process.wait()
-                child.stop()
-                if code != 0:
+                if result is None:
                     return f"(the batch profile failed: {child.log_tail(5)})"
-                result = json.loads(child.log_path.read_text().strip().splitlines()[-1])
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
             self.details["batch_profile"] = {k: v for k, v in result.items() if k != "profile"}

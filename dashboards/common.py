@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from grafanalib import core as g
 
 from dashboards.catalog import grade_mappings, grade_steps
 from dashboards.grafana import (
-    ClickHouseTarget,
     Column,
     custom_variable,
     query_variable,
 )
-from dashboards.panels import series, stat, timeseries
+from dashboards.panels import query, series, stat, timeseries
 from dashboards.sql import (
     HISTORY,
     LEVEL_LABELS,
@@ -54,9 +56,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
     """The total on 100, coloured by the profile's grade bands."""
     return stat(
         "Tổng điểm",
-        ClickHouseTarget(
-            rawSql=f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", columns=("total",)
-        ),
+        query(f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", "total"),
         decimals=2,
         unit="suffix: / 100",
         min_value=0,
@@ -70,9 +70,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
 def grade_stat(profile: Profile, where: str) -> g.Stat:
     return stat(
         "Xếp loại",
-        ClickHouseTarget(
-            rawSql=f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", columns=("grade_vi",)
-        ),
+        query(f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", "grade_vi"),
         fields="/^grade_vi$/",
         mappings=grade_mappings(profile),
         color_mode="background",
@@ -82,10 +80,7 @@ def grade_stat(profile: Profile, where: str) -> g.Stat:
 def missing_stat(where: str) -> g.Stat:
     return stat(
         "Điểm còn thiếu",
-        ClickHouseTarget(
-            rawSql=f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}",
-            columns=("missing",),
-        ),
+        query(f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}", "missing"),
         decimals=2,
         description="100 trừ tổng điểm: phần điểm bị mất ở các chỉ tiêu (xem bảng chỉ tiêu).",
         steps=[{"color": "green", "value": None}, {"color": "orange", "value": 10}],
@@ -95,11 +90,11 @@ def missing_stat(where: str) -> g.Stat:
 def refreshed_stat(where: str) -> g.Stat:
     return stat(
         "Số liệu cập nhật",
-        ClickHouseTarget(
+        query(
             # Epoch milliseconds: a number, which a stat shows (it skips time fields).
-            rawSql=f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
+            f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
             f"FROM {SCORES} FINAL\nWHERE {where}",
-            columns=("computed_at",),
+            "computed_at",
         ),
         unit="dateTimeFromNow",
         description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",
@@ -112,16 +107,13 @@ def monthly_total(where: str, title: str = "Tổng điểm theo tháng") -> g.Ti
         f"SELECT {MONTH_START} AS time, total\nFROM {SCORES} FINAL\n"
         f"WHERE {where} AND period_kind = 'month' AND $__timeFilter(time)\nORDER BY time"
     )
-    return timeseries(
-        title,
-        [series(sql, "time", "total")],
-        unit="none",
-        decimals=2,
-        min_value=0,
-        max_value=100,
-        show_points="always",
-        columns=[Column("total", "Tổng điểm")],
-    )
+    total = [Column("total", "Tổng điểm")]
+    return by_month(title, sql, ["total"], decimals=2, min_value=0, max_value=100, columns=total)
+
+
+def by_month(title: str, sql: str, names: Sequence[str], **options: Any) -> g.TimeSeries:
+    """A point a month, on the month's first day: `sql` selects `time` and `names`."""
+    return timeseries(title, [series(sql, "time", *names)], show_points="always", **options)
 
 
 def period_history(where: str) -> g.TimeSeries:

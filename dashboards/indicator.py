@@ -11,6 +11,7 @@ from dashboards.common import (
     LEVEL,
     PERIOD,
     PROVINCE,
+    by_month,
     level_variable,
     period_variable,
     score_columns,
@@ -19,14 +20,13 @@ from dashboards.grafana import (
     INDICATOR_UID,
     UNIT_UID,
     Cell,
-    ClickHouseTarget,
     Column,
     custom_variable,
     dashboard,
     place,
     row_link,
 )
-from dashboards.panels import barchart, series, stat, table, text, timeseries
+from dashboards.panels import barchart, query, stat, table, text
 from dashboards.sql import (
     MONTH_START,
     SCORES,
@@ -49,17 +49,18 @@ def indicator_variable(profile: Profile) -> g.Template:
 
 
 def province_value(profile: Profile) -> g.Stat:
+    columns = [
+        Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
+        Column("average_days", "Trung bình (ngày)", decimals=1),
+    ]
     sql = (
         f"SELECT {rate_percent(profile)} AS rate_pct, {average_days(profile)} AS average_days\n"
         f"FROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
     )
     return stat(
         "Toàn tỉnh",
-        ClickHouseTarget(rawSql=sql, columns=("rate_pct", "average_days")),
-        columns=[
-            Column("rate_pct", "Tỷ lệ", unit="percent", decimals=1),
-            Column("average_days", "Trung bình (ngày)", decimals=1),
-        ],
+        query(sql, *(c.name for c in columns)),
+        columns=columns,
         description="Tỷ lệ của chỉ tiêu tính trên mọi hồ sơ của tỉnh (không phải trung bình "
         "các đơn vị); chỉ tiêu thời gian tính bằng ngày.",
     )
@@ -69,7 +70,7 @@ def province_points() -> g.Stat:
     sql = f"SELECT points, max_points, lost\nFROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
     return stat(
         "Điểm của tỉnh",
-        ClickHouseTarget(rawSql=sql, columns=("points", "max_points", "lost")),
+        query(sql, "points", "max_points", "lost"),
         columns=[
             Column("points", "Điểm", decimals=2),
             Column("max_points", "Tối đa", decimals=2),
@@ -96,7 +97,7 @@ def distribution(profile: Profile) -> g.BarChart:
     )
     return barchart(
         "Phân bố các đơn vị theo tỷ lệ",
-        ClickHouseTarget(rawSql=sql, columns=("bucket_label", "units")),
+        query(sql, "bucket_label", "units"),
         columns=[Column("units", "Số đơn vị")],
         description="Số đơn vị của cấp đang chọn trong từng khoảng tỷ lệ (đơn vị chưa có số "
         "liệu không được tính).",
@@ -138,16 +139,12 @@ def monthly(profile: Profile) -> g.TimeSeries:
         f"WHERE indicator = {INDICATOR} AND {PROVINCE} AND period_kind = 'month' "
         "AND $__timeFilter(time)\nORDER BY time"
     )
-    return timeseries(
-        "Toàn tỉnh theo tháng",
-        [series(sql, "time", "rate_pct", "average_days")],
-        decimals=1,
-        show_points="always",
-        columns=[
-            Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
-            Column("average_days", "Trung bình (ngày)"),
-        ],
-    )
+    columns = [
+        Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
+        Column("average_days", "Trung bình (ngày)"),
+    ]
+    names = [c.name for c in columns]
+    return by_month("Toàn tỉnh theo tháng", sql, names, decimals=1, columns=columns)
 
 
 def build(profile: Profile) -> g.Dashboard:

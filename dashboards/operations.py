@@ -22,36 +22,25 @@ def _quantile(q: float, histogram: str, by: str = "") -> str:
 
 
 def services_up() -> g.Stat:
-    return stat(
-        "Dịch vụ đang chạy",
-        _p(f"up{{{m.JOB_MATCHER}}}", "{{job}}", instant=True),
-        mappings=[
-            {
-                "type": "value",
-                "options": {
-                    "0": {"color": "red", "index": 0, "text": "Ngừng"},
-                    "1": {"color": "green", "index": 1, "text": "Hoạt động"},
-                },
-            }
-        ],
-        color_mode="background",
-        steps=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
-    )
+    target = _p(f"up{{{m.JOB_MATCHER}}}", "{{job}}", instant=True)
+    return _up_or_down("Dịch vụ đang chạy", target, down="Ngừng", up="Hoạt động")
 
 
 def kafka_up() -> g.Stat:
+    target = _p(f"min({m.INGEST_KAFKA_UP})", instant=True)
+    return _up_or_down("Kafka (phía tiếp nhận)", target, down="Mất kết nối", up="Kết nối")
+
+
+def _up_or_down(title: str, target: PrometheusTarget, *, down: str, up: str) -> g.Stat:
+    """A 0 (red) or 1 (green) metric, in words."""
+    words = {
+        "0": {"color": "red", "index": 0, "text": down},
+        "1": {"color": "green", "index": 1, "text": up},
+    }
     return stat(
-        "Kafka (phía tiếp nhận)",
-        _p(f"min({m.INGEST_KAFKA_UP})", instant=True),
-        mappings=[
-            {
-                "type": "value",
-                "options": {
-                    "0": {"color": "red", "index": 0, "text": "Mất kết nối"},
-                    "1": {"color": "green", "index": 1, "text": "Kết nối"},
-                },
-            }
-        ],
+        title,
+        target,
+        mappings=[{"type": "value", "options": words}],
         color_mode="background",
         steps=[{"color": "red", "value": None}, {"color": "green", "value": 1}],
     )

@@ -81,7 +81,7 @@ def table(
     descending: bool = False,
 ) -> g.Table:
     """A table of exactly `columns`, in their order, as `sql` selects them."""
-    target = ClickHouseTarget(rawSql=sql, columns=tuple(c.name for c in columns))
+    target = query(sql, *(c.name for c in columns))
     return g.Table(
         title=title,
         description=description,
@@ -98,6 +98,11 @@ def table(
 
 def _label(columns: Sequence[Column], name: str | None) -> str:
     return next((c.label for c in columns if c.name == name), name or "")
+
+
+def query(sql: str, *columns: str) -> ClickHouseTarget:
+    """A table query: the columns, in order, as `sql` selects them."""
+    return ClickHouseTarget(rawSql=sql, columns=columns)
 
 
 def series(sql: str, *columns: str) -> ClickHouseTarget:

@@ -9,6 +9,7 @@ from dashboards.common import (
     LEVEL,
     PERIOD,
     PROVINCE,
+    by_month,
     grade_stat,
     level_variable,
     missing_stat,
@@ -22,13 +23,12 @@ from dashboards.grafana import (
     PROVINCE_UID,
     UNIT_UID,
     Cell,
-    ClickHouseTarget,
     Column,
     dashboard,
     place,
     row_link,
 )
-from dashboards.panels import series, stat, table, timeseries
+from dashboards.panels import query, stat, table
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
@@ -53,7 +53,7 @@ def late_stat() -> g.Stat:
     )
     return stat(
         "Hồ sơ trễ hạn trong kỳ",
-        ClickHouseTarget(rawSql=sql, columns=("late_dossiers",)),
+        query(sql, "late_dossiers"),
         steps=[{"color": "green", "value": None}, {"color": "red", "value": 1}],
         description="Hồ sơ tiếp nhận trong kỳ bị mất điểm ở chỉ tiêu 2.1 (toàn tỉnh).",
     )
@@ -63,7 +63,7 @@ def turning_late_stat() -> g.Stat:
     sql = f"SELECT countIf({turning_late()}) AS turning_late\nFROM {FACTS.dossier} FINAL"
     return stat(
         f"Hồ sơ sắp quá hạn ({WARNING_HOURS} giờ)",
-        ClickHouseTarget(rawSql=sql, columns=("turning_late",)),
+        query(sql, "turning_late"),
         steps=[{"color": "green", "value": None}, {"color": "orange", "value": 1}],
         description=f"Hồ sơ đang xử lý, chưa trễ, sẽ quá hạn trong {WARNING_HOURS} giờ tới "
         "nếu không được giải quyết (toàn tỉnh).",
@@ -79,7 +79,7 @@ def group_stat(profile: Profile, group: Group) -> g.Stat:
     )
     return stat(
         f"{group.number}. {group.name_vi}",
-        ClickHouseTarget(rawSql=sql, columns=("points",)),
+        query(sql, "points"),
         decimals=2,
         unit=f"suffix: / {group.points:g}",
         min_value=0,
@@ -171,12 +171,7 @@ def groups_by_month() -> g.TimeSeries:
         f"WHERE {PROVINCE} AND indicator != '' AND period_kind = 'month' AND $__timeFilter(time)\n"
         "GROUP BY time, group_name\nORDER BY time, group_name"
     )
-    return timeseries(
-        "Điểm từng nhóm theo tháng",
-        [series(sql, "time", "group_name", "points")],
-        decimals=2,
-        show_points="always",
-    )
+    return by_month("Điểm từng nhóm theo tháng", sql, ["group_name", "points"], decimals=2)
 
 
 def build(profile: Profile) -> g.Dashboard:

@@ -21,14 +21,13 @@ from dashboards.grafana import (
     INDICATOR_UID,
     UNIT_UID,
     Cell,
-    ClickHouseTarget,
     Column,
     dashboard,
     place,
     query_variable,
     row_link,
 )
-from dashboards.panels import barchart, stat, table
+from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
@@ -51,6 +50,15 @@ from tthc.profile import Profile
 TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
 INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
 LIST_LIMIT = 500
+
+# A listed dossier: what it is, where, and when it came in and falls due.
+DOSSIER_COLUMNS = (
+    Column("code", "Mã hồ sơ"),
+    Column("procedure", "Thủ tục"),
+    Column("unit", "Đơn vị xử lý", width=110),
+    Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
+    Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+)
 
 
 def unit_variable() -> g.Template:
@@ -76,7 +84,7 @@ def rank_stat() -> g.Stat:
     columns = [Column("rank", "Hạng"), Column("units", "Số đơn vị cùng cấp")]
     return stat(
         "Xếp hạng trong cấp",
-        ClickHouseTarget(rawSql=sql, columns=("rank", "units")),
+        query(sql, "rank", "units"),
         columns=columns,
         description="Thứ hạng theo tổng điểm giữa các đơn vị cùng cấp trong kỳ.",
     )
@@ -118,7 +126,7 @@ def groups_chart() -> g.BarChart:
     )
     return barchart(
         "Điểm theo nhóm",
-        ClickHouseTarget(rawSql=sql, columns=("group_name", "points", "max_points")),
+        query(sql, "group_name", "points", "max_points"),
         columns=[Column("points", "Điểm đạt"), Column("max_points", "Điểm tối đa")],
         horizontal=True,
     )
@@ -132,7 +140,7 @@ def lost_chart() -> g.BarChart:
     )
     return barchart(
         "Điểm bị mất theo chỉ tiêu",
-        ClickHouseTarget(rawSql=sql, columns=("indicator", "lost")),
+        query(sql, "indicator", "lost"),
         columns=[Column("lost", "Điểm bị mất")],
         description="Chỉ tiêu làm đơn vị mất nhiều điểm nhất ở bên trái.",
     )
@@ -153,11 +161,7 @@ def late_dossiers() -> g.Table:
         f"ORDER BY overdue_days DESC, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("code", "Mã hồ sơ"),
-        Column("procedure", "Thủ tục"),
-        Column("unit", "Đơn vị xử lý", width=110),
-        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
-        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        *DOSSIER_COLUMNS,
         Column("ended", "Hoàn thành", unit="dateTimeAsLocal", width=160),
         Column("overdue_days", "Số ngày trễ", decimals=1, width=100),
         Column("reason", "Lý do"),
@@ -214,11 +218,7 @@ def turning_late_dossiers() -> g.Table:
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("code", "Mã hồ sơ"),
-        Column("procedure", "Thủ tục"),
-        Column("unit", "Đơn vị xử lý", width=110),
-        Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
-        Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+        *DOSSIER_COLUMNS,
         Column("hours_left", "Còn lại (giờ)", decimals=1, width=110),
     ]
     return table(

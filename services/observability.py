@@ -10,10 +10,11 @@ never collide in the global registry.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Collection, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -193,18 +194,33 @@ class RequestObserver:
 
 
 def web_app(
+    service: str,
     *,
-    title: str,
     summary: str,
     description: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     metrics: WebMetrics,
     log_fields: LogFields,
 ) -> FastAPI:
-    """A service's FastAPI app, its requests observed (metrics, one log line each)."""
+    """The FastAPI app `tthc <service>`: its requests observed (metrics, one log line each),
+    its stop logged as `<service>_stopped` once its own `lifespan` is over."""
+    log = get_logger(f"services.{service}")
+
+    @contextlib.asynccontextmanager
+    async def logged(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with lifespan(app):
+                yield
+        finally:
+            log.info(f"{service}_stopped")
+
     # FastAPIOffline serves Swagger UI and ReDoc from the package: /docs works with no CDN.
     app = FastAPIOffline(
-        title=title, summary=summary, description=description, version="1", lifespan=lifespan
+        title=f"tthc {service}",
+        summary=summary,
+        description=description,
+        version="1",
+        lifespan=logged,
     )
     app.add_middleware(RequestObserver, metrics=metrics, log_fields=log_fields)
     return app

@@ -508,6 +508,9 @@ def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]
     ]
 
 
+_ATTRIBUTES = ("id", "source", "type", "subject", "time")  # of the envelope, kept in the Event
+
+
 def parse_event(raw: Any) -> Event:
     """Validate one decoded CloudEvent; raise EventError naming each bad field."""
     if not isinstance(raw, dict):
@@ -523,14 +526,7 @@ def parse_event(raw: Any) -> Event:
         data = payload_type.model_validate(envelope.data)
     except ValidationError as error:
         raise EventError(_problems(error, prefix="data.")) from None
-    return Event(
-        id=envelope.id,
-        source=envelope.source,
-        type=envelope.type,
-        subject=envelope.subject,
-        time=envelope.time,
-        data=data,
-    )
+    return Event(**{name: getattr(envelope, name) for name in _ATTRIBUTES}, data=data)
 
 
 def make_event(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from tthc.measures import MEASURES, Measure, Tally
 from tthc.profile import Indicator, Part, Profile, Rule, WhenEmpty
@@ -164,15 +164,19 @@ def score_part(part: Part, tally: Tally, level: UnitLevel) -> PartScore:
     )
 
 
+NAMED_BY = ("code", "group", "name_vi", "name_en", "monitoring")
+
+
+def named(indicator: Indicator) -> dict[str, Any]:
+    """What names an indicator (and says whether it is only monitored) in every result."""
+    return {name: getattr(indicator, name) for name in NAMED_BY}
+
+
 def score_indicator(
     indicator: Indicator, tallies: Mapping[str, Tally], level: UnitLevel
 ) -> IndicatorScore:
     return IndicatorScore(
-        code=indicator.code,
-        group=indicator.group,
-        name_vi=indicator.name_vi,
-        name_en=indicator.name_en,
-        monitoring=indicator.monitoring,
+        **named(indicator),
         assessed=indicator.applies_to(level),
         parts=tuple(score_part(p, tallies[p.measure], level) for p in indicator.parts),
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -127,27 +127,29 @@ class UnitTree:
 
     def _resolve_all(self) -> dict[str, str]:
         resolved: dict[str, str] = {}
-        for start in self._units.values():
-            chain: list[str] = []
-            seen: set[str] = set()
-            code = start.code
-            while code not in resolved:
-                if code in seen:
-                    raise ValueError(
-                        f"{_describe(self._units[code])}: cycle in successors: "
-                        + " -> ".join([*chain[chain.index(code) :], code])
-                    )
-                seen.add(code)
-                chain.append(code)
-                successor = self._units[code].successor
-                if successor is None:
-                    resolved[code] = code
-                    break
-                code = successor
-            target = resolved[code]
+        for start in self._units:
+            chain, end = self._walk(start, "successor", resolved)
+            target = chain[-1] if end is None else resolved[end]
             for link in chain:
                 resolved[link] = target
         return resolved
+
+    def _walk(self, start: str, link: str, known: Container[str]) -> tuple[list[str], str | None]:
+        """The codes from `start` along `link` (parent or successor) up to one in `known`,
+        which it returns too (None at the chain's end); a cycle is an error that names it."""
+        path: list[str] = []
+        on_path: set[str] = set()
+        code: str | None = start
+        while code is not None and code not in known:
+            if code in on_path:
+                raise ValueError(
+                    f"{_describe(self._units[code])}: cycle in {link}s: "
+                    + " -> ".join([*path[path.index(code) :], code])
+                )
+            on_path.add(code)
+            path.append(code)
+            code = getattr(self._units[code], link)
+        return path, code
 
     def _find_root(self) -> Unit:
         roots = [u for u in self._units.values() if u.is_current and u.parent is None]
@@ -180,18 +182,7 @@ class UnitTree:
         # Parent cycles (only possible among units that all have parents).
         done: set[str] = set()
         for start in self._units:
-            path: list[str] = []
-            on_path: set[str] = set()
-            code: str | None = start
-            while code is not None and code not in done:
-                if code in on_path:
-                    raise ValueError(
-                        f"{_describe(self._units[code])}: cycle in parents: "
-                        + " -> ".join([*path[path.index(code) :], code])
-                    )
-                on_path.add(code)
-                path.append(code)
-                code = self._units[code].parent
+            path, _ = self._walk(start, "parent", done)
             done.update(path)
 
     def _ancestors_all(self) -> dict[str, tuple[str, ...]]:

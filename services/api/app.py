@@ -95,10 +95,9 @@ def create_app(
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(refresher, 30)
             state.pool.close()
-            log.info("api_stopped")
 
     app = web_app(
-        title="tthc api",
+        "api",
         summary="Điểm Bộ chỉ số 766 / Decision 766 scores",
         description=DESCRIPTION,
         lifespan=lifespan,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tthc.catalog_doc import part_info
 from tthc.periods import Period
 from tthc.profile import Profile
-from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard
+from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard, named
 from tthc.units import Unit
 
 Source = Literal["live", "snapshot", "windows"]
@@ -465,13 +465,9 @@ class CatalogOut(BaseModel):
             grades=[g.model_dump() for g in profile.grades],
             indicators=[
                 IndicatorInfo(
-                    code=i.code,
-                    group=i.group,
-                    name_vi=i.name_vi,
-                    name_en=i.name_en,
+                    **named(i),
                     points=i.points,
                     levels=[level.value for level in i.levels],
-                    monitoring=i.monitoring,
                     parts=[part_info(p) for p in i.parts],
                 )
                 for i in profile.indicators

@@ -226,3 +226,21 @@ def _page(
 
 
 PageParams = Annotated[Page, Depends(_page)]
+
+
+def _indicator(
+    state: State, indicator: Annotated[str, Query(description="e.g. 2.1, 2.2, 3.6, 5.4")]
+) -> Indicator:
+    return indicator_of(state, indicator)
+
+
+def _optional_indicator(
+    state: State,
+    indicator: Annotated[str | None, Query(description="e.g. 2.1; default: the total")] = None,
+) -> Indicator | None:
+    return indicator_of(state, indicator) if indicator is not None else None
+
+
+ChosenIndicator = Annotated[Indicator, Depends(_indicator)]  # `indicator=`, known or 404
+IndicatorOrTotal = Annotated[Indicator | None, Depends(_optional_indicator)]  # None: the total
+PartParam = Annotated[str | None, Query(description="for an indicator of several parts")]

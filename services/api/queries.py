@@ -6,7 +6,7 @@ tthc.early_warning) and goes through the domain's scoring; nothing here decides 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,9 +17,11 @@ from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
 from tthc.expr import sql_literal
 from tthc.measures import (
+    GroupedQuery,
     Measure,
     Scope,
     Subject,
+    TableNames,
     Tally,
     bucketed_sql,
     by_procedure_sql,
@@ -55,12 +57,7 @@ def tallies_by_scope(
     pool: ClientPool, measures: Sequence[Measure], scopes: Mapping[str, Scope], purpose: str
 ) -> dict[str, dict[str, Tally]]:
     """Tallies of many scopes sharing a period: one query per subject, rolled up in Python."""
-    result: dict[str, dict[str, Tally]] = {key: {} for key in scopes}
-    for subject in Subject:
-        for query in grouped_sql(subject, measures, scopes, TABLES):
-            for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
-                result[key].update(found)
-    return result
+    return _rolled_up(pool, grouped_sql, measures, scopes, purpose)
 
 
 def tallies_by_procedure(pool: ClientPool, measure: Measure, scope: Scope) -> dict[str, Tally]:
@@ -74,9 +71,21 @@ def tallies_by_bucket(
 ) -> dict[str, dict[str, Tally]]:
     """Tallies of one subtree over disjoint periods (a trend's buckets): one query per subject
     and period column."""
+    return _rolled_up(pool, bucketed_sql, measures, scopes, purpose)
+
+
+def _rolled_up(
+    pool: ClientPool,
+    queries: Callable[
+        [Subject, Iterable[Measure], Mapping[str, Scope], TableNames], Iterable[GroupedQuery]
+    ],
+    measures: Sequence[Measure],
+    scopes: Mapping[str, Scope],
+    purpose: str,
+) -> dict[str, dict[str, Tally]]:
     result: dict[str, dict[str, Tally]] = {key: {} for key in scopes}
     for subject in Subject:
-        for query in bucketed_sql(subject, measures, scopes, TABLES):
+        for query in queries(subject, measures, scopes, TABLES):
             for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
                 result[key].update(found)
     return result

@@ -79,10 +79,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connecting, settings.kafka_timeout + 1)
             await state.publisher.close()
-            log.info("ingest_stopped")
 
     app = web_app(
-        title="tthc ingest",
+        "ingest",
         summary="Nhận sự kiện thủ tục hành chính / Receive administrative-procedure events",
         description=DESCRIPTION,
         lifespan=lifespan,

@@ -166,12 +166,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> RequestError:
-    return RequestError(
-        413,
-        "body_too_large",
-        f"Nội dung quá lớn / Request body larger than {limit} bytes; split it into batches",
-        [("(body)", f"at most {limit} bytes")],
-    )
+    message = f"Nội dung quá lớn / Request body larger than {limit} bytes; split it into batches"
+    return _over_limit("body_too_large", message, f"at most {limit} bytes")
+
+
+def _over_limit(error: str, message: str, limit: str) -> RequestError:
+    """A 413: the body is past one of the ingest's limits, nothing of it was read as events."""
+    return RequestError(413, error, message, [("(body)", limit)])
 
 
 def _not_json(error: orjson.JSONDecodeError) -> tuple[str, str]:
@@ -219,9 +220,5 @@ def split_batch(body: bytes, kind: str, max_events: int) -> list[Item]:
 
 
 def _too_many(max_events: int) -> RequestError:
-    return RequestError(
-        413,
-        "too_many_events",
-        f"Quá nhiều sự kiện trong một lô / More than {max_events} events in one batch",
-        [("(body)", f"at most {max_events} events per batch")],
-    )
+    message = f"Quá nhiều sự kiện trong một lô / More than {max_events} events in one batch"
+    return _over_limit("too_many_events", message, f"at most {max_events} events per batch")

@@ -32,12 +32,7 @@ class IngestState:
     @classmethod
     def build(cls, settings: IngestSettings) -> IngestState:
         tree = load_units(settings.units)
-        keyring = KeyRing(settings.all_keys(), tree)
-        anonymous = None
-        if settings.allow_anonymous:
-            root = tree.root.code
-            key = ApiKey(name="anonymous", sha256="0" * 64, scope=(root,))
-            anonymous = Grant(key, tree.subtree(root))
+        anonymous = _anonymous(tree) if settings.allow_anonymous else None
         metrics = IngestMetrics()
         # Every configured integration from the start, at 0: one silent since a restart shows.
         for key in settings.all_keys():
@@ -64,13 +59,19 @@ class IngestState:
         return cls(
             settings=settings,
             tree=tree,
-            keyring=keyring,
+            keyring=KeyRing(settings.all_keys(), tree),
             anonymous=anonymous,
             metrics=metrics,
             publisher=publisher,
             intake=Intake(policy, window, publisher, metrics),
             examples=all_examples(tree),
         )
+
+
+def _anonymous(tree: UnitTree) -> Grant:
+    """What a request without a key may do when anonymous sending is allowed: the whole tree."""
+    root = tree.root.code
+    return Grant(ApiKey(name="anonymous", sha256="0" * 64, scope=(root,)), tree.subtree(root))
 
 
 def ingest_state(request: Request) -> IngestState:

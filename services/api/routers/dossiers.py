@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
-
-from fastapi import Query
+from typing import Any
 
 from services.api.errors import invalid
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
-from services.api.params import DossiersOfCode, PageParams, indicator_of, parts_of, unit_router
+from services.api.params import (
+    ChosenIndicator,
+    DossiersOfCode,
+    PageParams,
+    PartParam,
+    parts_of,
+    unit_router,
+)
 from services.api.queries import listing_page
 from services.api.state import ApiState, State
 from tthc.drilldown import NotListable, Outcome, check_listable, reasons
@@ -34,12 +39,11 @@ def get_dossiers(
     state: State,
     asked: DossiersOfCode,
     page: PageParams,
-    indicator: Annotated[str, Query(description="e.g. 2.1, 3.6, 5.4")],
+    chosen: ChosenIndicator,
     outcome: Outcome = Outcome.lost,
-    part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
+    part: PartParam = None,
 ) -> CasesOut:
     u, moment = asked.unit, asked.as_of
-    chosen = indicator_of(state, indicator)
     measure = listed_measure(chosen, part)
     span = asked.period()
     scope = scope_of(state.tree, u.code, span, moment)

@@ -6,13 +6,9 @@ same way, to find the procedures that cost a unit its points. Aggregates only: o
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query
-
 from services.api.errors import invalid
 from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
-from services.api.params import ScoresOfCode, indicator_of, parts_of, unit_router
+from services.api.params import ChosenIndicator, PartParam, ScoresOfCode, parts_of, unit_router
 from services.api.queries import tallies_by_procedure
 from services.api.state import State
 from tthc.measures import MEASURES, Subject
@@ -32,11 +28,10 @@ router = unit_router("scores")
 def get_procedures(
     state: State,
     asked: ScoresOfCode,
-    indicator: Annotated[str, Query(description="e.g. 2.2, 2.1, 3.6")],
-    part: Annotated[str | None, Query(description="for an indicator of several parts")] = None,
+    chosen: ChosenIndicator,
+    part: PartParam = None,
 ) -> ProceduresOut:
     u, moment = asked.unit, asked.as_of
-    chosen = indicator_of(state, indicator)
     counted = dossier_part(chosen, part)
     measure = MEASURES[counted.measure]
     span = asked.period()

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query
 
 from services.api.models import PeriodRef, RankedUnit, RankingsOut, UnitRef
-from services.api.params import ScoresUnder, indicator_of, level_of, unit_router
+from services.api.params import IndicatorOrTotal, ScoresUnder, level_of, unit_router
 from services.api.queries import scorecards, snapshot_rows
 from services.api.routers.scores import (
     SourceParam,
@@ -46,12 +46,12 @@ def get_rankings(
     state: State,
     asked: ScoresUnder,
     level: Annotated[str, Query(description="province, department, district or commune")],
-    indicator: Annotated[str | None, Query(description="rank by this indicator")] = None,
+    indicator: IndicatorOrTotal,
     source: SourceParam = "live",
 ) -> RankingsOut:
     wanted = level_of(level)
     root, moment = asked.unit, asked.as_of
-    code = indicator_of(state, indicator).code if indicator is not None else None
+    code = indicator.code if indicator is not None else None
     refuse_as_of_with_windows(asked, source)
     chosen = asked.period()
     previous = chosen.previous()

@@ -22,7 +22,7 @@ from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
 from tthc.measures import Generation
 from tthc.reference import scope_of
-from tthc.scoring import group_scores, score
+from tthc.scoring import group_scores, named, score
 
 router = unit_router("scores")
 
@@ -97,7 +97,6 @@ def latest_or_404(state: ApiState) -> Generation:
     return generation
 
 
-_NAMED_BY = ("code", "group", "name_vi", "name_en", "monitoring")  # from the profile
 _STORED = ("numerator", "denominator", "rate", "points", "max_points", "lost")  # unit_scores
 
 
@@ -114,7 +113,7 @@ def snapshot_scores(state: ApiState, unit: str, label: str) -> ScoresOut:
     profile = state.profile
     indicators = [
         IndicatorOut(
-            **{name: getattr(i, name) for name in _NAMED_BY},
+            **named(i),
             **{name: row[name] for name in _STORED},
             assessed=bool(row["assessed"]),
             applicable=row["max_points"] > 0,  # only applicable parts carry a maximum

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
-
-from fastapi import Query
 
 from services.api.errors import invalid
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
-from services.api.params import ScoresOfUnit, indicator_of, unit_router
+from services.api.params import IndicatorOrTotal, ScoresOfUnit, unit_router
 from services.api.queries import tallies_by_bucket
 from services.api.state import State
 from tthc.calendar import VN_TZ
@@ -35,11 +32,10 @@ _OF_TOTAL: tuple[str, ...] = ("points", "max_points", "total")
 def get_trends(
     state: State,
     asked: ScoresOfUnit,
-    indicator: Annotated[str | None, Query(description="e.g. 2.1; default the total")] = None,
+    chosen_indicator: IndicatorOrTotal,
     granularity: Granularity = Granularity.month,
 ) -> TrendsOut:
     u, moment = asked.unit, asked.as_of
-    chosen_indicator = indicator_of(state, indicator) if indicator is not None else None
     today = moment.astimezone(VN_TZ).date()
     span = asked.period(default_range(today, granularity))
     points = [b for b in buckets(span, granularity) if b.period.start <= moment]
