@@ -595,12 +595,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     # (8 is another change's)
     Migration(
         9,
-        "no total for a unit with nothing to judge",
-        # the refresher rewrites the snapshot at every refresh: nothing to replay
+        "no total for a unit with nothing to judge; each publication, for 1.3 at any day",
         (
+            # the refresher rewrites the snapshot at every refresh
             modify_column(UNIT_SCORES_TABLE, "total", "Nullable(Float64)"),
             modify_column(UNIT_SCORE_HISTORY_TABLE, "total", "Nullable(Float64)"),
+            # rows written before hold no publication until derived again
+            add_column(TABLES.procedure, "published_on", "Array(Date)"),
+            add_column(TABLES.procedure, "published_complete", "Array(Bool)"),
         ),
+        needs_replay=True,
     ),
 )
 
