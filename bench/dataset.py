@@ -421,10 +421,14 @@ def _procedure_rows(plan: Plan) -> list[VersionedFacts]:
                     first_announced_on=announced,
                     first_late_decision_on=announced if rng.random() < 0.2 else None,
                     publish_due_on=announced + timedelta(days=7),
-                    first_published_on=announced + timedelta(days=rng.choice([1, 3, 5, 12]))
+                    first_published_on=(
+                        day := announced + timedelta(days=rng.choice([1, 3, 5, 12]))
+                    )
                     if published
                     else None,
-                    components_complete=rng.random() < 0.85,
+                    components_complete=(complete := rng.random() < 0.85),
+                    published_on=[day] if published else [],
+                    published_complete=[complete] if published else [],
                 ),
                 1,
             )

@@ -109,7 +109,9 @@ def ranking(profile: Profile) -> g.Table:
     )
     sql = (
         "SELECT\n"
-        "  row_number() OVER (ORDER BY t.total DESC, t.unit_name) AS rank,\n"
+        # a unit with nothing to judge (no total) is listed last, unranked
+        "  if(t.total IS NULL, NULL, row_number() OVER (ORDER BY t.total DESC, t.unit_name))"
+        " AS rank,\n"
         f"  t.unit_name AS unit_name, t.unit AS unit, t.total AS total, t.grade_vi AS grade_vi, "
         f"{group_columns}\n"
         f"FROM (\n  SELECT unit, unit_name, total, grade_vi FROM {SCORES} FINAL\n"
@@ -117,7 +119,7 @@ def ranking(profile: Profile) -> g.Table:
         f"LEFT JOIN (\n  SELECT unit,\n    {by_group}\n  FROM {SCORES} FINAL\n"
         f"  WHERE period = {PERIOD} AND indicator != '' AND level = {LEVEL}\n  GROUP BY unit\n"
         ") AS p ON p.unit = t.unit\n"
-        "ORDER BY rank"
+        "ORDER BY rank, unit_name"
     )
     columns = [
         Column("rank", "Hạng", width=70),

@@ -150,7 +150,7 @@ def _rescaled(scores: dict[str, Any]) -> str | None:
         return None
     return (
         f"{scores['points']:.2f}/{scores['max_points']:g} điểm của các chỉ số áp dụng, "
-        f"quy về thang 100: {scores['total']:.2f}"
+        f"quy về thang 100: {_total(scores['total'])}"
     )
 
 
@@ -179,9 +179,10 @@ def _facts(reading: Reading) -> Text:
 
 def _ranking_table(reading: Reading, weakest: int) -> Table | None:
     ranking = reading.ranking
-    if ranking is None or not ranking["units"]:
+    if ranking is None:
         return None
-    units = ranking["units"]
+    # units with nothing to judge are listed unranked, after the others: not the weakest
+    units = [e for e in ranking["units"] if e["rank"] is not None]
     unit = reading.scores["unit"]
     if unit["level"] == "commune":
         shown = [e for e in units if e["unit"]["code"] == unit["code"]]
@@ -189,6 +190,8 @@ def _ranking_table(reading: Reading, weakest: int) -> Table | None:
     else:
         shown = units[-weakest:][::-1]
         title = f"{len(shown)} xã/phường yếu nhất (trên {len(units)})"
+    if not shown:
+        return None
     table = Table(title=title, show_edge=False)
     for column, justify in (
         ("Hạng", "right"),
@@ -204,7 +207,7 @@ def _ranking_table(reading: Reading, weakest: int) -> Table | None:
         table.add_row(
             f"{entry['rank']}/{len(units)}",
             entry["unit"]["name"],
-            f"{entry['total']:.2f}",
+            _total(entry["total"]),
             entry["grade"],
             moved,
         )
@@ -218,7 +221,7 @@ def board(reading: Reading, *, weakest: int, url: str, live: bool) -> Group:
     headline = Text.assemble(
         (f"{unit['name']} ", "bold"),
         (f"· {period['label']} ", ""),
-        (f"{scores['total']:.2f}", "bold cyan"),
+        (_total(scores["total"]), "bold cyan"),
         ("/100  ", ""),
         (grade, GRADE_STYLE.get(grade, "red")),
     )
@@ -250,7 +253,7 @@ def line(reading: Reading) -> str:
     scores = reading.scores
     words = [
         f"{scores['unit']['name']} {scores['period']['label']}: "
-        f"{scores['total']:.2f}/100 {scores['grade']}",
+        f"{_total(scores['total'])}/100 {scores['grade']}",
         _facts(reading).plain.replace("   · ", "; ").strip(),
     ]
     rescaled = _rescaled(scores)
@@ -315,3 +318,8 @@ def _plain(reading: Callable[[], Reading], *, every: float, console: Console) ->
             console.print(f"{time.strftime('%H:%M:%S')} {now}", highlight=False, soft_wrap=True)
             last, said_at = now, time.monotonic()
         time.sleep(every)
+
+
+def _total(value: float | None) -> str:
+    """A total on 100, or a dash for a unit with nothing to judge in the period."""
+    return "—" if value is None else f"{value:.2f}"

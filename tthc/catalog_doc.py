@@ -15,6 +15,7 @@ from typing import Any
 
 from tthc.measures import MEASURES, ON_TIME_RULES, Measure
 from tthc.profile import Indicator, Part, Profile, Rule, Settings, WhenEmpty
+from tthc.scoring import NO_DATA_EN, NO_DATA_VI
 from tthc.units import UnitLevel
 
 NOT_ASSESSED = "not assessed"
@@ -265,6 +266,12 @@ def _total_and_grades(profile: Profile) -> list[str]:
         "A total's grade is the band with the highest lower bound it reaches:",
         "",
         *_table(["Score", "Xếp loại", "Grade"], rows),
+        "",
+        "A unit with nothing to judge in a period (nothing the period holds counted for any "
+        "indicator it is assessed on: no dossier, no feedback, no announcement) has no total: "
+        f"its grade is {NO_DATA_VI} ({NO_DATA_EN}), it is not ranked, and a rank change "
+        "against such a period is none. A period that has not started has nothing to judge "
+        "and is refused.",
     ]
 
 

@@ -167,6 +167,10 @@ class ProcedureFacts(Facts):
     publish_due_on: date | None
     first_published_on: date | None
     components_complete: bool
+    # each publication's day and whether it carried all 7 components (migration 9), in the
+    # order they came: 1.3 judged at a cutoff reads the latest by the cutoff's day
+    published_on: list[date]
+    published_complete: list[bool]
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,8 @@ def procedure_facts(
         publish_due_on=publish_due_on,
         first_published_on=state.first_published_on,
         components_complete=state.components >= set(ProcedureComponent),
+        published_on=[day for day, _ in state.publications],
+        published_complete=[complete for _, complete in state.publications],
     )
 
 

@@ -338,8 +338,11 @@ MEASURES: dict[str, Measure] = {
         ),
         _announced(
             "procedures_published_in_full",
-            col("components_complete"),
-            counts="procedures whose latest publication carries all 7 required components",
+            Coalesce(
+                (AsOf(col("published_on"), col("published_complete"), CUTOFF_DATE), lit(False))
+            ),
+            counts="procedures whose latest publication by the cutoff's day carries all 7 "
+            "required components",
             denominator=all_of(
                 not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)
             ),

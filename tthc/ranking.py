@@ -17,9 +17,11 @@ class Place:
     value: float
 
 
-def rank(values: Mapping[str, float]) -> list[Place]:
-    """Units ordered best first (highest value), ties by code, with competition ranks."""
-    ordered = sorted(values.items(), key=lambda item: (-round(item[1], _DECIMALS), item[0]))
+def rank(values: Mapping[str, float | None]) -> list[Place]:
+    """Units ordered best first (highest value), ties by code, with competition ranks. A unit
+    with no value (nothing to judge in the period) is not ranked: it is left out."""
+    scored = [(code, value) for code, value in values.items() if value is not None]
+    ordered = sorted(scored, key=lambda item: (-round(item[1], _DECIMALS), item[0]))
     places: list[Place] = []
     for position, (code, value) in enumerate(ordered, start=1):
         tied = places and round(places[-1].value, _DECIMALS) == round(value, _DECIMALS)
@@ -28,5 +30,6 @@ def rank(values: Mapping[str, float]) -> list[Place]:
 
 
 def rank_change(current: int, previous: int | None) -> int | None:
-    """Places gained since the previous period (positive: moved up)."""
+    """Places gained since the previous period (positive: moved up); None when the unit was
+    not ranked then (it had nothing to judge)."""
     return None if previous is None else previous - current

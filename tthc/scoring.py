@@ -14,6 +14,10 @@ from tthc.measures import MEASURES, Measure, Tally
 from tthc.profile import Indicator, Part, Profile, Rule, WhenEmpty
 from tthc.units import UnitLevel
 
+# The grade of a unit that had nothing to judge in the period: no dossier, no feedback.
+NO_DATA_VI = "Không có dữ liệu"
+NO_DATA_EN = "No data"
+
 
 @dataclass(frozen=True)
 class PartScore:
@@ -125,13 +129,19 @@ def group_scores(profile: Profile, indicators: Sequence[Scored]) -> tuple[GroupS
 @dataclass(frozen=True)
 class Scorecard:
     level: UnitLevel
-    total: float  # on 100
+    # on 100; None when the unit had nothing to judge in the period (nothing the period holds
+    # counted anywhere): no score, not ranked, graded NO_DATA
+    total: float | None
     grade_vi: str
     grade_en: str
     points: float  # raw points before putting the total on 100
     max_points: float
     groups: tuple[GroupScore, ...]
     indicators: tuple[IndicatorScore, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return self.total is not None
 
     def indicator(self, code: str) -> IndicatorScore:
         return next(i for i in self.indicators if i.code == code)
@@ -188,18 +198,36 @@ def score(profile: Profile, tallies: Mapping[str, Tally], level: UnitLevel) -> S
     points = sum(i.points for i in indicators)
     applicable_max = sum(i.max_points for i in indicators)
     full_max = sum(i.points for i in profile.indicators)
-    if profile.non_applicable == "rescale":
-        total = 100 * points / applicable_max if applicable_max else 0.0
-    else:  # what does not apply counts as full
-        total = 100 * (points + full_max - applicable_max) / full_max
-    grade = profile.grade(total)
+    total: float | None
+    if not _has_data(indicators):
+        total, grade_vi, grade_en = None, NO_DATA_VI, NO_DATA_EN
+    else:
+        if profile.non_applicable == "rescale":
+            total = 100 * points / applicable_max if applicable_max else 0.0
+        else:  # what does not apply counts as full
+            total = 100 * (points + full_max - applicable_max) / full_max
+        grade = profile.grade(total)
+        grade_vi, grade_en = grade.name_vi, grade.name_en
     return Scorecard(
         level=level,
         total=total,
-        grade_vi=grade.name_vi,
-        grade_en=grade.name_en,
+        grade_vi=grade_vi,
+        grade_en=grade_en,
         points=points,
         max_points=applicable_max,
         groups=group_scores(profile, indicators),
         indicators=indicators,
+    )
+
+
+def _has_data(indicators: tuple[IndicatorScore, ...]) -> bool:
+    """Something the period holds (a dossier, a feedback, an announcement) was counted for
+    an indicator the unit is assessed on; what is counted whatever the period (procedures,
+    communes' services) is no score of a period on its own."""
+    return any(
+        p.denominator > 0
+        for i in indicators
+        if i.assessed
+        for p in i.parts
+        if MEASURES[p.measure].period_column is not None
     )

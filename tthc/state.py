@@ -411,6 +411,9 @@ class ProcedureState(_Folding):
     announcements: tuple[Announcement, ...] = ()
     first_published_on: date | None = None
     components: frozenset[ProcedureComponent] = frozenset()
+    # (published on, all 7 components present) of each publication, as they came: what the
+    # latest publication by a day carried
+    publications: tuple[tuple[date, bool], ...] = ()
 
     def _absorb(self, event: Event) -> None:
         data = event.data
@@ -442,6 +445,8 @@ class ProcedureState(_Folding):
                 self._set(
                     first_published_on=_first(self.first_published_on, data.published_on),
                     components=frozenset(data.components),
+                    publications=self.publications
+                    + ((data.published_on, set(data.components) >= set(ProcedureComponent)),),
                 )
             case _:
                 raise TypeError(f"{event.type} is not a procedure event")

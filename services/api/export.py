@@ -127,7 +127,8 @@ EXPORTS: dict[str, Export] = {
         ),
         heading=lambda a: [
             *_of_unit(a),
-            ("Tổng điểm (trên 100)", f"{a['total']}"),
+            # no total: nothing to judge in the period (the grade says so)
+            ("Tổng điểm (trên 100)", "" if a["total"] is None else f"{a['total']}"),
             ("Xếp loại", a["grade"]),
         ],
     ),

@@ -142,14 +142,17 @@ class ProfileRef(BaseModel):
         return cls(name=profile.name, version=profile.version)
 
 
+_TOTAL = "on 100; null when the unit had nothing to judge in the period (no dossier, no feedback)"
+
+
 class ScoresOut(BaseModel):
     """A unit's scorecard over its subtree for a period."""
 
     unit: UnitRef
     period: PeriodRef
     profile: ProfileRef
-    total: float = Field(description="on 100")
-    grade: str = Field(description="xếp loại (Vietnamese)")
+    total: float | None = Field(description=_TOTAL)
+    grade: str = Field(description="xếp loại (Vietnamese); 'Không có dữ liệu' without data")
     grade_en: str
     points: float = Field(description="raw points before putting the total on 100")
     max_points: float = Field(description="the most the unit can earn at its level")
@@ -219,14 +222,24 @@ class ScoresOut(BaseModel):
 
 
 class RankedUnit(BaseModel):
-    rank: int = Field(description="1 is best; equal values share a rank")
+    rank: int | None = Field(
+        description="1 is best; equal values share a rank; null for a unit with nothing to "
+        "judge in the period, listed after the ranked ones"
+    )
     unit: UnitRef
-    value: float = Field(description="the total on 100, or the indicator's points")
-    total: float
+    value: float | None = Field(
+        description="the total on 100, or the indicator's points; null when not ranked"
+    )
+    total: float | None = Field(description=_TOTAL)
     grade: str
     lost: float = Field(description="points lost (of the indicator, or in all)")
-    previous_rank: int | None
-    rank_change: int | None = Field(description="places gained since the previous period")
+    previous_rank: int | None = Field(
+        description="null when the unit was not ranked then (nothing to judge)"
+    )
+    rank_change: int | None = Field(
+        description="places gained since the previous period; null when either period had "
+        "nothing to judge"
+    )
     previous_value: float | None
 
 
@@ -403,7 +416,7 @@ class CasesOut(BaseModel):
 
 
 class Outlook(BaseModel):
-    total: float
+    total: float | None = Field(description=_TOTAL)
     grade: str
     points: float
     on_time_rate: float | None = Field(description="2.1's rate")

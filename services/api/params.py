@@ -150,9 +150,18 @@ class Asked:
     _period: tuple[str | None, str | None, str | None]
 
     def period(self, default: Period | None = None) -> Period:
-        """`period=` or `from=`&`to=`, else `default` (the quarter of `as_of`)."""
+        """`period=` or `from=`&`to=`, else `default` (the quarter of `as_of`); a period that
+        has not started by `as_of` has nothing to judge (422, saying so)."""
         period, start, end = self._period
-        return period_of(period, start, end, default=default or current_quarter(self.as_of))
+        chosen = period_of(period, start, end, default=default or current_quarter(self.as_of))
+        if chosen.start > self.as_of:
+            raise invalid(
+                "period" if start is None else "from",
+                f"kỳ {chosen.label} chưa bắt đầu / the period {chosen.label} has not started: "
+                f"it begins on {chosen.start_date.isoformat()}, after the instant judged "
+                f"({self.as_of.astimezone(VN_TZ):%Y-%m-%d %H:%M} Vietnam time)",
+            )
+        return chosen
 
 
 def _unit_in_query(unit: UnitParam) -> tuple[str, str | None]:

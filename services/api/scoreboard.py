@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -227,7 +228,9 @@ class Scoreboard:
 
     def _gauge(self, unit: str, kind: str, card: Scorecard) -> None:
         level = card.level.value
-        self.metrics.unit_total.labels(unit, level, kind).set(card.total)
+        # NaN for a unit with nothing to judge: no score, and no threshold crossed
+        total = card.total if card.total is not None else math.nan
+        self.metrics.unit_total.labels(unit, level, kind).set(total)
         for i in card.indicators:
             if i.rate is not None:
                 self.metrics.indicator_rate.labels(unit, level, i.code, kind).set(i.rate)

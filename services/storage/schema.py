@@ -233,6 +233,25 @@ def add_column(table: str, column: str, type_: str, *, after: str | None = None)
 
 
 @dataclass(frozen=True)
+class ModifyColumn:
+    """A column's type changed in place (a table that is whole on every node)."""
+
+    table: str
+    column: str
+    type_: str
+
+    def sql(self, layout: Layout) -> list[str]:
+        if layout.sharded(self.table):
+            raise ValueError(f"{self.table} is sharded: change its columns with a new column")
+        # replicated everywhere: run once, Keeper carries it
+        return [f"ALTER TABLE {self.table} MODIFY COLUMN `{self.column}` {self.type_}"]
+
+
+def modify_column(table: str, column: str, type_: str) -> ModifyColumn:
+    return ModifyColumn(table, column, type_)
+
+
+@dataclass(frozen=True)
 class Truncate:
     table: str
 
@@ -369,7 +388,7 @@ UNIT_SCORE_HISTORY_TABLE = "unit_score_history"
 # One row per (period, unit, indicator); indicator '' is the unit's total row (group_number 0).
 # For an indicator of several parts, numerator and denominator add up its applicable parts and
 # rate is its points share. `total` and `grade_vi` (the unit's) repeat on every row.
-# The columns of migration 2, which the refresher writes: no migration has changed them since.
+# The columns of migration 2, which the refresher writes (migration 9 made `total` nullable).
 SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("period", "String"),  # '2025-11', '2025-Q4', '2025'
     ("period_kind", "LowCardinality(String)"),  # month | quarter | half | year
@@ -570,6 +589,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             add_column(TABLES.feedback, "rated_at", "Array(DateTime('UTC'))"),
             add_column(TABLES.feedback, "rated_dissatisfied", "Array(Bool)"),
             add_column(TABLES.feedback, "complained_again_at", "Nullable(DateTime('UTC'))"),
+        ),
+        needs_replay=True,
+    ),
+    # (8 is another change's)
+    Migration(
+        9,
+        "no total for a unit with nothing to judge; each publication, for 1.3 at any day",
+        (
+            # the refresher rewrites the snapshot at every refresh
+            modify_column(UNIT_SCORES_TABLE, "total", "Nullable(Float64)"),
+            modify_column(UNIT_SCORE_HISTORY_TABLE, "total", "Nullable(Float64)"),
+            # rows written before hold no publication until derived again
+            add_column(TABLES.procedure, "published_on", "Array(Date)"),
+            add_column(TABLES.procedure, "published_complete", "Array(Bool)"),
         ),
         needs_replay=True,
     ),

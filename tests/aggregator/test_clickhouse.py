@@ -79,7 +79,7 @@ def test_migrations_apply_once_and_check_the_schema(clickhouse) -> None:
         check_schema(clickhouse)
 
 
-def test_migrations_4_5_and_7_bring_a_database_made_before_them_to_todays_facts(clickhouse) -> None:
+def test_migrations_4_5_7_and_9_bring_a_database_made_before_them_to_today(clickhouse) -> None:
     # a database migrated up to 3 by the code of then: migrations are frozen, so theirs
     for statement in schema_migrations_table().sql(SINGLE_NODE):
         clickhouse.command(statement)
@@ -94,13 +94,17 @@ def test_migrations_4_5_and_7_bring_a_database_made_before_them_to_todays_facts(
     with pytest.raises(SchemaError, match="dossier_facts.supplement_seconds"):
         check_schema(clickhouse)
     with capture_logs() as logs:
-        assert migrate(clickhouse) == [4, 5, 7]  # and the schema check in it passes
+        later = [m.version for m in MIGRATIONS[3:]]
+        assert migrate(clickhouse) == later and {4, 5, 7, 9} <= set(later)  # and the check
     (warning,) = [e for e in logs if e["log_level"] == "warning"]
-    assert "tthc replay" in warning["event"] and warning["migrations"] == [4, 5, 7]
+    assert "tthc replay" in warning["event"] and {4, 5, 7, 9} <= set(warning["migrations"])
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
     assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
     # the instants come after the columns of then, in the order of the fact row
     assert columns[-20:] == DossierFacts.columns()[-20:]
+    for table in ("unit_scores", "unit_score_history"):  # no total without data (9)
+        types = dict(r[:2] for r in clickhouse.query(f"DESCRIBE TABLE {table}").result_rows)
+        assert types["total"] == "Nullable(Float64)"
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE procedure_facts").result_rows]
     # the old flag stays for writers of the code before, until they are upgraded
     assert "first_late_decision_on" in columns and "announced_late" in columns

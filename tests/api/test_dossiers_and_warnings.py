@@ -136,8 +136,9 @@ def test_warnings_list_the_reference_dossiers_and_the_projected_score(api, refer
     assert body["total"] == len(expected)
     assert body["horizon_hours"] == 72
     assert all(set(i) == CASE_FIELDS for i in body["items"])
-    scope = scope_of(reference.tree, "75", parse_period("2024-06"), AS_OF)
-    assert body["period"]["label"] == "2024-06"
+    # the default period: this quarter, as for every route
+    scope = scope_of(reference.tree, "75", parse_period("2024-Q2"), AS_OF)
+    assert body["period"]["label"] == "2024-Q2"
     now = score(
         reference.profile,
         reference_tallies(reference.profile, reference.facts, scope),

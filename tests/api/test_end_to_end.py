@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,8 +23,11 @@ import pytest
 from services.auth import generate_key, hash_key
 from services.simulator import Report, Sender, replay
 from tests.api.conftest import AS_OF, WORKLOAD, Reference, bearer
+from tthc.calendar import VN_TZ
 from tthc.events import Channel, DossierReceived, make_event
 from tthc.periods import parse_period
+from tthc.reference import occurred_by, reference_scorecard
+from tthc.scoring import Scorecard
 from tthc.simulation import generate_timeline
 
 pytestmark = pytest.mark.kafka
@@ -121,10 +124,10 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 process.wait()
 
 
-def scores(stack: Stack, unit: str, period: str) -> dict:
+def scores(stack: Stack, unit: str, period: str, as_of: datetime = AS_OF) -> dict:
     response = httpx.get(
         f"{stack.api}/v1/scores",
-        params={"unit": unit, "period": period, "as_of": AS_OF.isoformat()},
+        params={"unit": unit, "period": period, "as_of": as_of.isoformat()},
         timeout=30,
     )
     response.raise_for_status()
@@ -138,10 +141,58 @@ def synced(stack: Stack, unit: str) -> int:
 
 
 def same(body: dict, reference: Reference, unit: str, period: str) -> bool:
-    card = reference.scorecard(unit, parse_period(period))
+    return same_card(body, reference.scorecard(unit, parse_period(period)))
+
+
+def same_card(body: dict, card: Scorecard) -> bool:
     counts = [(p["numerator"], p["denominator"]) for i in body["indicators"] for p in i["parts"]]
     expected = [(p.numerator, p.denominator) for i in card.indicators for p in i.parts]
     return counts == expected and abs(body["total"] - card.total) < 1e-9
+
+
+JUDGED_AT = datetime(2024, 5, 20, 10, 0, tzinfo=VN_TZ)  # inside May and Q2
+
+
+def test_a_score_judged_at_an_instant_does_not_change_when_later_events_arrive(
+    stack, reference, request
+):
+    """First only the events that occurred by 20 May, then everything (the rest of May and
+    June): the scores judged at 20 May stay the reference's fold of the events by then."""
+    pairs = generate_timeline(reference.tree, WORKLOAD)
+    early = [(sent, e) for sent, e in pairs if occurred_by(e, JUDGED_AT)]
+    assert 0 < len(early) < len(pairs)
+    with Sender(stack.ingest, stack.key) as sender:
+        replay(sender, early, rate=0, batch_size=1000)
+    cases = [("75", "2024-05"), ("75", "2024-Q2"), ("25264", "2024-Q2")]
+    expected = {}
+    for unit, period in cases:
+        expected[unit, period] = reference_scorecard(
+            (e for _, e in pairs),
+            tree=reference.tree,
+            profile=reference.profile,
+            unit=unit,
+            period=parse_period(period),
+            as_of=JUDGED_AT,
+        )[0]
+    wait_until(
+        lambda: same_card(scores(stack, "75", "2024-Q2", JUDGED_AT), expected["75", "2024-Q2"]),
+        180,
+        "the events by 20 May visible",
+        every=0.5,
+    )
+    before = {case: scores(stack, *case, JUDGED_AT) for case in cases}
+    request.getfixturevalue("posted")  # everything, the later events included
+    wait_until(
+        lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"),
+        180,
+        "every event visible",
+        every=0.5,
+    )
+    for case in cases:
+        after = scores(stack, *case, JUDGED_AT)
+        assert same_card(after, expected[case]), case
+        assert after["indicators"] == before[case]["indicators"], case
+        assert after["total"] == before[case]["total"], case
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +205,9 @@ def posted(stack: Stack, reference: Reference) -> Report:
 
 
 def test_events_posted_over_http_give_the_reference_scores(stack, posted, reference):
-    assert posted.accepted == posted.sent and posted.rejected == 0
+    # the events by 20 May were posted once already: those come back duplicate
+    assert posted.accepted + posted.duplicate == posted.sent and posted.rejected == 0
+    assert posted.accepted > 0
     started = time.monotonic()
     wait_until(
         lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.domain.builders import COMMUNE, Scenario, t
+from tests.domain.builders import COMMUNE, PROVINCE, Scenario, d, t
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import (
     DossierComplaintFiled,
@@ -32,6 +32,9 @@ from tthc.events import (
     FeedbackComplainedAgain,
     FeedbackRated,
     FeedbackReceived,
+    ProcedureAnnounced,
+    ProcedureComponent,
+    ProcedurePublished,
 )
 from tthc.periods import parse_period
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
@@ -154,6 +157,30 @@ def test_feedback_counts_what_had_happened_by_the_cutoff():
     assert s.counts("feedback_satisfaction", as_of="2024-05-09 12:00") == (0, 1)
     assert s.counts("feedback_satisfaction", as_of="2024-05-10 12:00") == (1, 1)
     assert s.counts("feedback_satisfaction", as_of="2024-05-13 12:00") == (0, 1)
+
+
+def test_1_3_counts_the_latest_publication_by_the_cutoff_s_day():
+    s = Scenario()
+    everything = list(ProcedureComponent)
+    s.add(
+        "A",
+        ProcedureAnnounced(
+            unit=PROVINCE,
+            decision_number="1/QĐ-UBND",
+            decided_on=d("2024-05-02"),
+            effective_on=d("2024-05-20"),
+        ),
+    )
+    partial = [c for c in everything if c is not ProcedureComponent.fees]
+    s.add("A", ProcedurePublished(published_on=d("2024-05-06"), components=partial))
+    s.add("A", ProcedurePublished(published_on=d("2024-05-15"), components=everything))
+
+    def at(moment: str) -> tuple[float, int]:
+        return s.counts("procedures_published_in_full", unit=PROVINCE, as_of=moment)
+
+    assert at("2024-05-05 12:00") == (0, 0)  # not published yet
+    assert at("2024-05-10 12:00") == (0, 1)  # the fees were missing then
+    assert at("2024-05-15 08:00") == (1, 1)  # judged by the day: complete from the 15th
 
 
 # --- The supplement rules of 2.1 (and 5.4, which uses 2.1's test) ---------------------------------

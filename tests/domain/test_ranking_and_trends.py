@@ -14,6 +14,12 @@ def test_equal_values_share_a_rank_and_the_next_rank_skips():
     assert [(p.code, p.rank) for p in places] == [("b", 1), ("a", 2), ("c", 2), ("d", 4)]
 
 
+def test_a_unit_with_nothing_to_judge_is_not_ranked():
+    places = rank({"a": 80.0, "empty": None, "b": 92.5})
+    assert [(p.code, p.rank) for p in places] == [("b", 1), ("a", 2)]
+    assert rank({"empty": None}) == []
+
+
 def test_rank_change_is_places_gained():
     assert rank_change(2, 5) == 3
     assert rank_change(5, 2) == -3

@@ -6,7 +6,7 @@ import pytest
 
 from tthc.measures import Tally
 from tthc.profile import load_profile
-from tthc.scoring import score
+from tthc.scoring import NO_DATA_VI, score
 from tthc.units import UnitLevel
 
 
@@ -51,3 +51,21 @@ def test_an_empty_part_is_left_out_unless_the_profile_says_otherwise():
     card = score(profile, tallies, UnitLevel.province)
     assert not card.indicator("1.1").applicable
     assert card.max_points == 94 and card.total == pytest.approx(100)
+
+
+def test_a_unit_with_nothing_to_judge_in_the_period_has_no_score():
+    """No dossier, no feedback: 5.2 and 5.3 would give full points and 5.4 none (a 50,
+    "Trung bình"), but there is nothing to score; what is counted whatever the period (the
+    procedures offered online, the certified copies) does not make a period's score."""
+    profile = load_profile()
+    tallies = {k: Tally(0, 0) for k in perfect(profile)}
+    tallies["procedures_online"] = Tally(8, 10)
+    tallies["communes_certified_copies"] = Tally(1, 1)
+    for level in (UnitLevel.province, UnitLevel.commune):
+        card = score(profile, tallies, level)
+        assert card.total is None and not card.has_data
+        assert (card.grade_vi, card.grade_en) == (NO_DATA_VI, "No data")
+    # one feedback received is something to judge
+    tallies["feedback_on_time"] = Tally(1, 1)
+    card = score(profile, tallies, UnitLevel.commune)
+    assert card.has_data and card.total is not None and card.grade_vi != NO_DATA_VI

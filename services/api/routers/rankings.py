@@ -30,10 +30,17 @@ router = unit_router("scores")
 class _Standing:
     """What a ranking needs of one unit in one period."""
 
-    value: float
-    total: float
+    value: float | None  # None: nothing to judge in the period, not ranked
+    total: float | None
     grade: str
     lost: float
+
+
+@dataclass(frozen=True)
+class _Unranked:
+    """A unit with nothing to judge in the period: listed, not ranked."""
+
+    code: str
 
 
 @router.get(
@@ -82,6 +89,9 @@ def get_rankings(
         before = _live(state, units, previous, moment, code)
     places = rank({c: s.value for c, s in now.items()})
     earlier = {p.code: p for p in rank({c: s.value for c, s in before.items()})}
+    ranked = {p.code for p in places}
+    # units with nothing to judge come after the ranked ones, unranked
+    unranked = [_Unranked(c) for c in sorted(now) if c not in ranked]
     return RankingsOut(
         level=wanted.value,
         parent=UnitRef.of(root),
@@ -90,22 +100,25 @@ def get_rankings(
         previous_period=PeriodRef.of(previous, moment),
         source=source,
         computed_at=computed_at,
-        units=[_ranked(state, p, now[p.code], earlier.get(p.code)) for p in places],
+        units=[_ranked(state, p, now[p.code], earlier.get(p.code)) for p in places + unranked],
     )
 
 
 def _ranked(
-    state: ApiState, place: Place, standing: _Standing, earlier: Place | None
+    state: ApiState, place: Place | _Unranked, standing: _Standing, earlier: Place | None
 ) -> RankedUnit:
+    rank_now = place.rank if isinstance(place, Place) else None
     return RankedUnit(
-        rank=place.rank,
+        rank=rank_now,
         unit=UnitRef.of(state.tree.get(place.code)),
         value=standing.value,
         total=standing.total,
         grade=standing.grade,
         lost=standing.lost,
         previous_rank=earlier.rank if earlier else None,
-        rank_change=rank_change(place.rank, earlier.rank if earlier else None),
+        rank_change=None
+        if rank_now is None
+        else rank_change(rank_now, earlier.rank if earlier else None),
         previous_value=earlier.value if earlier else None,
     )
 
@@ -120,11 +133,12 @@ def _live(
 def _standings(cards: dict[str, Scorecard], indicator: str | None) -> dict[str, _Standing]:
     standings = {}
     for code, card in cards.items():
+        value: float | None
         if indicator is None:
             value, lost = card.total, card.max_points - card.points
         else:
             found = card.indicator(indicator)
-            value, lost = found.points, found.lost
+            value, lost = (found.points if card.has_data else None), found.lost
         standings[code] = _Standing(value, card.total, card.grade_vi, lost)
     return standings
 
@@ -140,7 +154,12 @@ def _from_snapshot(
         return None
     standings = {
         code: _Standing(
-            chosen[code]["total"] if indicator is None else chosen[code]["points"],
+            # a total of NULL: nothing to judge, not ranked whatever the indicator
+            None
+            if totals[code]["total"] is None
+            else chosen[code]["total"]
+            if indicator is None
+            else chosen[code]["points"],
             totals[code]["total"],
             totals[code]["grade_vi"],
             chosen[code]["lost"],

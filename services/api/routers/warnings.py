@@ -10,7 +10,6 @@ from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
 from services.api.params import DossiersOfUnit, PageParams, horizon_of, unit_router
 from services.api.queries import unit_tallies, warnings_page
 from services.api.routers.dossiers import case_of
-from services.api.scoreboard import current_periods
 from services.api.state import State
 from tthc.early_warning import projected
 from tthc.measures import MEASURES
@@ -33,8 +32,8 @@ def _outlook(card: Scorecard) -> Outlook:
     "/v1/warnings",
     summary="Cảnh báo sớm / Early warning",
     description="The open dossiers of the unit's subtree that turn late within the horizon if "
-    "nothing happens (soonest first), and the score the unit ends the period with if nothing "
-    "changes. Needs a viewer token covering the unit.",
+    "nothing happens (soonest first), and the score the unit ends the period (default this "
+    "quarter) with if nothing changes. Needs a viewer token covering the unit.",
 )
 def get_warnings(
     state: State,
@@ -46,7 +45,7 @@ def get_warnings(
 ) -> WarningsOut:
     u, moment = asked.unit, asked.as_of
     ahead = horizon_of(horizon, state.settings.warning_horizon)
-    span = asked.period(current_periods(moment, previous=False)[0].period)
+    span = asked.period()  # this quarter, as the parameter's docs say, like every route
     scope = scope_of(state.tree, u.code, span, moment)
     now = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
     end = score(state.profile, unit_tallies(state.pool, state.profile, projected(scope)), u.level)

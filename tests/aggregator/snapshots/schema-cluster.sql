@@ -355,3 +355,13 @@ ALTER TABLE feedback_facts ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `rated_dissa
 ALTER TABLE feedback_facts_local ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'));
 
 ALTER TABLE feedback_facts ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'));
+
+-- migration 9: no total for a unit with nothing to judge; each publication, for 1.3 at any day
+
+ALTER TABLE unit_scores MODIFY COLUMN `total` Nullable(Float64);
+
+ALTER TABLE unit_score_history MODIFY COLUMN `total` Nullable(Float64);
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_on` Array(Date);
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_complete` Array(Bool);

@@ -252,3 +252,13 @@ ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `rated_at` Array(DateTime('U
 ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `rated_dissatisfied` Array(Bool);
 
 ALTER TABLE feedback_facts ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'));
+
+-- migration 9: no total for a unit with nothing to judge; each publication, for 1.3 at any day
+
+ALTER TABLE unit_scores MODIFY COLUMN `total` Nullable(Float64);
+
+ALTER TABLE unit_score_history MODIFY COLUMN `total` Nullable(Float64);
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_on` Array(Date);
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_complete` Array(Bool);
