@@ -17,46 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from tthc import events as ev
 from tthc.calendar import VN_TZ, WorkingCalendar
-from tthc.events import (
-    ApplicantType,
-    CertifiedCopyIssued,
-    CertifiedCopyOffered,
-    Channel,
-    DossierComplaintFiled,
-    DossierDigitized,
-    DossierDueDateChanged,
-    DossierFeePaid,
-    DossierFinancialObligationRequested,
-    DossierIdentityVerified,
-    DossierProcessed,
-    DossierRated,
-    DossierReceived,
-    DossierRefused,
-    DossierResultReturned,
-    DossierStopped,
-    DossierSupplementReceived,
-    DossierSupplementRequested,
-    DossierSyncedToPortal,
-    DossierWithdrawn,
-    Event,
-    FeedbackAccepted,
-    FeedbackAnswered,
-    FeedbackClassified,
-    FeedbackComplainedAgain,
-    FeedbackInfoRequested,
-    FeedbackRated,
-    FeedbackReceived,
-    FeedbackRefused,
-    IdentityMethod,
-    OnlineService,
-    Payload,
-    ProcedureAnnounced,
-    ProcedureComponent,
-    ProcedureConfigured,
-    ProcedurePublished,
-    make_event,
-)
 from tthc.units import UnitLevel, UnitTree
 
 SOURCE = "mot-cua"
@@ -81,7 +43,7 @@ class _Procedure:
     code: str
     level: UnitLevel
     days: int
-    online: OnlineService
+    online: ev.OnlineService
     fee: int
 
 
@@ -95,10 +57,12 @@ class _Generator:
         self.w = workload
         self.rng = random.Random(workload.seed)
         self.calendar = WorkingCalendar()
-        self.events: list[tuple[datetime, Event]] = []  # (sent at, event)
+        self.events: list[tuple[datetime, ev.Event]] = []  # (sent at, event)
         self.end = _month_start(workload.start, workload.months)
 
-    def emit(self, subject: str, payload: Payload, at: datetime, *, batched: bool = False) -> None:
+    def emit(
+        self, subject: str, payload: ev.Payload, at: datetime, *, batched: bool = False
+    ) -> None:
         """Record an event; a commune's are sent in its nightly batch, others at once."""
         if self.w.until is not None and at > self.w.until:
             return
@@ -110,7 +74,7 @@ class _Generator:
             f"{subject}/{payload.fact}/{int(at.timestamp())}"  # unique by subject, fact, time
         )
         self.events.append(
-            (sent, make_event(payload, subject=subject, id=event_id, source=SOURCE, time=at))
+            (sent, ev.make_event(payload, subject=subject, id=event_id, source=SOURCE, time=at))
         )
 
     def working_day(self, first: date, last: date) -> date:
@@ -127,26 +91,26 @@ class _Generator:
         for level, prefix in ((UnitLevel.province, "1"), (UnitLevel.commune, "2")):
             for n in range(self.w.procedures_per_level):
                 code = f"{prefix}.{n + 1:06d}.000.00.00.H19"
-                online = self.rng.choices(list(OnlineService), weights=[2, 5, 4])[0]
+                online = self.rng.choices(list(ev.OnlineService), weights=[2, 5, 4])[0]
                 fee = self.rng.choice([0, 0, 20_000, 50_000, 100_000])
                 procedure = _Procedure(code, level, self.rng.choice([1, 3, 5, 10, 15]), online, fee)
                 made.append(procedure)
                 at = _at(announce_day, 9)
                 self.emit(
                     code,
-                    ProcedureConfigured(
+                    ev.ProcedureConfigured(
                         at=at,
                         name=f"Thủ tục {code}",
                         authority_levels=[level],
                         online_service=online,
-                        full_online_eligible=online is OnlineService.full
+                        full_online_eligible=online is ev.OnlineService.full
                         or self.rng.random() < 0.3,
                         fee_bearing=fee > 0,
                         payment_integrated=fee > 0 and self.rng.random() < 0.85,
                         returns_result_document=self.rng.random() < 0.9,
-                        applicant_types=[ApplicantType.individual]
+                        applicant_types=[ev.ApplicantType.individual]
                         if self.rng.random() < 0.7
-                        else [ApplicantType.organization],
+                        else [ev.ApplicantType.organization],
                         uses_population_data=self.rng.random() < 0.6,
                         processing_working_days=procedure.days,
                     ),
@@ -156,7 +120,7 @@ class _Generator:
                 effective = decided + timedelta(days=self.rng.choice([2, 10, 15, 30]))
                 self.emit(
                     code,
-                    ProcedureAnnounced(
+                    ev.ProcedureAnnounced(
                         unit=province,
                         decision_number=f"{100 + n}/QĐ-UBND",
                         decided_on=decided,
@@ -169,7 +133,7 @@ class _Generator:
                     lead = self.rng.choice([2, 30])  # 2 days ahead is late
                     self.emit(
                         code,
-                        ProcedureAnnounced(
+                        ev.ProcedureAnnounced(
                             unit=province,
                             decision_number=f"{500 + n}/QĐ-UBND",
                             decided_on=again,
@@ -179,12 +143,12 @@ class _Generator:
                     )
                 if self.rng.random() < 0.9:
                     published = decided + timedelta(days=self.rng.choice([1, 3, 5, 12]))
-                    components = list(ProcedureComponent)
+                    components = list(ev.ProcedureComponent)
                     if self.rng.random() < 0.15:
                         components = components[:-1]
                     self.emit(
                         code,
-                        ProcedurePublished(published_on=published, components=components),
+                        ev.ProcedurePublished(published_on=published, components=components),
                         _at(published, 11),
                     )
         return made
@@ -209,18 +173,20 @@ class _Generator:
     def dossier(self, code: str, unit: str, p: _Procedure, day: date) -> None:
         rng, batched = self.rng, self.tree.get(unit).level is UnitLevel.commune
         received = _at(day, 7.5 + rng.random() * 9)
-        online = p.online is not OnlineService.none and rng.random() < 0.65
+        online = p.online is not ev.OnlineService.none and rng.random() < 0.65
         due = self.calendar.add_working_days(received, p.days)
         give_due = rng.random() < 0.9  # some systems leave it to the procedure's time limit
 
-        def emit(payload: Payload, at: datetime) -> None:
+        def emit(payload: ev.Payload, at: datetime) -> None:
             self.emit(code, payload, at, batched=batched)
 
         emit(
-            DossierReceived(
+            ev.DossierReceived(
                 unit=unit,
                 procedure=p.code,
-                channel=Channel.online if online else rng.choice([Channel.in_person, Channel.post]),
+                channel=ev.Channel.online
+                if online
+                else rng.choice([ev.Channel.in_person, ev.Channel.post]),
                 received_at=received,
                 due_at=due if give_due else None,
             ),
@@ -228,16 +194,16 @@ class _Generator:
         )
         if rng.random() < 0.985:
             emit(
-                DossierSyncedToPortal(at=received + timedelta(minutes=5)),
+                ev.DossierSyncedToPortal(at=received + timedelta(minutes=5)),
                 received + timedelta(minutes=5),
             )
         if rng.random() < 0.03:
-            emit(DossierRefused(at=received + timedelta(hours=1)), received + timedelta(hours=1))
+            emit(ev.DossierRefused(at=received + timedelta(hours=1)), received + timedelta(hours=1))
             return
         if rng.random() < 0.97:
             reused = rng.randint(1, 3) if rng.random() < 0.8 else 0
             emit(
-                DossierDigitized(
+                ev.DossierDigitized(
                     at=received + timedelta(hours=1),
                     digitized_components=3,
                     reused_components=reused,
@@ -247,27 +213,27 @@ class _Generator:
             )
         if rng.random() < 0.5:
             emit(
-                DossierIdentityVerified(at=received, method=IdentityMethod.vneid),
+                ev.DossierIdentityVerified(at=received, method=ev.IdentityMethod.vneid),
                 received + timedelta(minutes=1),
             )
         clock = received + timedelta(hours=2)
         budget = (due - received).total_seconds()
         end: datetime | None = None  # when a supplement decided how processing ends
         if p.fee:
-            emit(DossierFinancialObligationRequested(at=clock, amount=p.fee), clock)
+            emit(ev.DossierFinancialObligationRequested(at=clock, amount=p.fee), clock)
             if rng.random() < 0.95:
                 paid = clock + timedelta(hours=rng.random() * 30)
                 emit(
-                    DossierFeePaid(at=paid, amount=p.fee, online=online and rng.random() < 0.85),
+                    ev.DossierFeePaid(at=paid, amount=p.fee, online=online and rng.random() < 0.85),
                     paid,
                 )
         if rng.random() < 0.1:
             # now and then only once the due date has passed: that cannot save it
             asked = received + timedelta(seconds=budget * (1.1 if rng.random() < 0.1 else 0.3))
-            emit(DossierSupplementRequested(at=asked), asked)
+            emit(ev.DossierSupplementRequested(at=asked), asked)
             if rng.random() < 0.2:  # asked twice: late whatever happens
                 emit(
-                    DossierSupplementRequested(at=asked + timedelta(hours=3)),
+                    ev.DossierSupplementRequested(at=asked + timedelta(hours=3)),
                     asked + timedelta(hours=3),
                 )
             answer = rng.random()
@@ -280,31 +246,31 @@ class _Generator:
                 pause = answered - asked
                 # some systems re-set the due date for the supplement, and say so
                 reset = due + pause if rng.random() < 0.2 else None
-                emit(DossierSupplementReceived(at=answered, new_due_at=reset), answered)
+                emit(ev.DossierSupplementReceived(at=answered, new_due_at=reset), answered)
                 budget += pause.total_seconds()
         if rng.random() < 0.03:
             extended = due + timedelta(days=5)
             emit(
-                DossierDueDateChanged(at=received + timedelta(hours=3), due_at=extended),
+                ev.DossierDueDateChanged(at=received + timedelta(hours=3), due_at=extended),
                 received + timedelta(hours=3),
             )
             budget += 5 * 86_400
         if rng.random() < 0.02:
             withdrawn = received + timedelta(seconds=budget * 0.5)
-            emit(DossierWithdrawn(at=withdrawn), withdrawn)
+            emit(ev.DossierWithdrawn(at=withdrawn), withdrawn)
             return
         if rng.random() < 0.01:
             stopped = received + timedelta(seconds=budget * 0.7)
-            emit(DossierStopped(at=stopped), stopped)
+            emit(ev.DossierStopped(at=stopped), stopped)
             return
         late = rng.random() < 0.08
         done = end or received + timedelta(
             seconds=budget * (1.3 if late else rng.uniform(0.2, 0.95))
         )
-        emit(DossierProcessed(at=done), done)
+        emit(ev.DossierProcessed(at=done), done)
         returned = done + timedelta(hours=rng.random() * 4)
         emit(
-            DossierResultReturned(
+            ev.DossierResultReturned(
                 at=returned,
                 electronic=rng.random() < 0.95,
                 pushed_to_data_store=rng.random() < 0.3,
@@ -313,10 +279,11 @@ class _Generator:
         )
         if rng.random() < 0.35:
             rated = returned + timedelta(hours=1)
-            emit(DossierRated(at=rated, satisfied=rng.random() < 0.95), rated)
+            emit(ev.DossierRated(at=rated, satisfied=rng.random() < 0.95), rated)
         if rng.random() < 0.01:
             emit(
-                DossierComplaintFiled(at=returned + timedelta(days=2)), returned + timedelta(days=2)
+                ev.DossierComplaintFiled(at=returned + timedelta(days=2)),
+                returned + timedelta(days=2),
             )
 
     def feedback(self) -> None:
@@ -331,31 +298,31 @@ class _Generator:
                 day = self.working_day(first, last)
                 code = f"PAKN-{unit.code}-{day:%y%m%d}"
                 received = _at(day, 8 + rng.random() * 8)
-                self.emit(code, FeedbackReceived(unit=unit.code, received_at=received), received)
+                self.emit(code, ev.FeedbackReceived(unit=unit.code, received_at=received), received)
                 if rng.random() < 0.8:
                     at = received + timedelta(hours=2)
-                    self.emit(code, FeedbackClassified(at=at, category="thủ tục hành chính"), at)
+                    self.emit(code, ev.FeedbackClassified(at=at, category="thủ tục hành chính"), at)
                 if rng.random() < 0.1:
                     at = received + timedelta(days=1)
-                    self.emit(code, FeedbackRefused(at=at), at)
+                    self.emit(code, ev.FeedbackRefused(at=at), at)
                     continue
                 accepted = self.calendar.add_working_days(received, rng.choice([1, 1, 2, 3]))
                 accepted = accepted - timedelta(hours=12)
-                self.emit(code, FeedbackAccepted(at=accepted), accepted)
+                self.emit(code, ev.FeedbackAccepted(at=accepted), accepted)
                 if rng.random() < 0.15:
                     asked = received + timedelta(days=2)
-                    self.emit(code, FeedbackInfoRequested(at=asked), asked)
+                    self.emit(code, ev.FeedbackInfoRequested(at=asked), asked)
                 answer_days = rng.choice([5, 10, 14, 20])
                 answered = self.calendar.add_working_days(received, answer_days) - timedelta(
                     hours=10
                 )
-                self.emit(code, FeedbackAnswered(at=answered), answered)
+                self.emit(code, ev.FeedbackAnswered(at=answered), answered)
                 if rng.random() < 0.6:
                     rated = answered + timedelta(days=1)
-                    self.emit(code, FeedbackRated(at=rated, satisfied=rng.random() < 0.9), rated)
+                    self.emit(code, ev.FeedbackRated(at=rated, satisfied=rng.random() < 0.9), rated)
                 if rng.random() < 0.05:
                     again = answered + timedelta(days=3)
-                    self.emit(code, FeedbackComplainedAgain(at=again), again)
+                    self.emit(code, ev.FeedbackComplainedAgain(at=again), again)
 
     def commune_services(self) -> None:
         for commune in self.tree.units_at_level(UnitLevel.commune):
@@ -363,7 +330,7 @@ class _Generator:
                 since = self.w.start - timedelta(days=self.rng.randrange(200))
                 self.emit(
                     commune.code,
-                    CertifiedCopyOffered(unit=commune.code, since=since),
+                    ev.CertifiedCopyOffered(unit=commune.code, since=since),
                     _at(since, 8),
                 )
                 for month in range(self.w.months):
@@ -373,7 +340,7 @@ class _Generator:
                         at = _at(day, 10)
                         self.emit(
                             commune.code,
-                            CertifiedCopyIssued(
+                            ev.CertifiedCopyIssued(
                                 unit=commune.code, at=at, count=self.rng.randint(1, 9)
                             ),
                             at,
@@ -385,14 +352,14 @@ def _month_start(start: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def generate_events(tree: UnitTree, workload: Workload = Workload()) -> list[Event]:
+def generate_events(tree: UnitTree, workload: Workload = Workload()) -> list[ev.Event]:
     """Every event of the workload, in the order the province's systems would send them."""
     return [event for _, event in generate_timeline(tree, workload)]
 
 
 def generate_timeline(
     tree: UnitTree, workload: Workload = Workload()
-) -> list[tuple[datetime, Event]]:
+) -> list[tuple[datetime, ev.Event]]:
     """(sent at, event) pairs in sending order: communes' nightly batches come late."""
     g = _Generator(tree, workload)
     g.dossiers(g.procedures())
@@ -401,5 +368,5 @@ def generate_timeline(
     return sorted(g.events, key=lambda pair: (pair[0], pair[1].id))
 
 
-def iter_events(tree: UnitTree, workload: Workload = Workload()) -> Iterator[Event]:
+def iter_events(tree: UnitTree, workload: Workload = Workload()) -> Iterator[ev.Event]:
     yield from generate_events(tree, workload)

@@ -15,52 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Self, TypeVar
 
-from tthc.events import (
-    ApplicantType,
-    CertifiedCopyIssued,
-    CertifiedCopyOffered,
-    Channel,
-    DossierComplaintFiled,
-    DossierDigitized,
-    DossierDueDateChanged,
-    DossierFeePaid,
-    DossierFinancialObligationRequested,
-    DossierIdentityVerified,
-    DossierProcessed,
-    DossierRated,
-    DossierReceived,
-    DossierRefused,
-    DossierResultReturned,
-    DossierStatus,
-    DossierStopped,
-    DossierSupplementReceived,
-    DossierSupplementRequested,
-    DossierSyncedToPortal,
-    DossierWithdrawn,
-    Entity,
-    Event,
-    FeedbackAccepted,
-    FeedbackAnswered,
-    FeedbackClassified,
-    FeedbackComplainedAgain,
-    FeedbackInfoRequested,
-    FeedbackPublished,
-    FeedbackRated,
-    FeedbackReceived,
-    FeedbackRefused,
-    FeedbackTransferred,
-    OnlineService,
-    ProcedureAnnounced,
-    ProcedureComponent,
-    ProcedureConfigured,
-    ProcedurePublished,
-)
+from tthc import events as ev
 from tthc.units import UnitLevel
 
 _OrderKey = tuple[datetime, str, str, str]
 
 
-def _order(event: Event) -> _OrderKey:
+def _order(event: ev.Event) -> _OrderKey:
     return (event.occurred_at, event.type, event.source, event.id)
 
 
@@ -68,7 +29,7 @@ def _order(event: Event) -> _OrderKey:
 class History:
     """The events of one entity, each once, in event-time order: `History()`, then `add`."""
 
-    events: tuple[Event, ...] = field(default=(), init=False)
+    events: tuple[ev.Event, ...] = field(default=(), init=False)
     # Kept beside the events, so that an add is one bisect and one set lookup instead of
     # reading every event's time again and comparing every key.
     _orders: tuple[_OrderKey, ...] = field(default=(), init=False, repr=False, compare=False)
@@ -76,10 +37,10 @@ class History:
         default=frozenset(), init=False, repr=False, compare=False
     )
 
-    def add(self, event: Event) -> History:
+    def add(self, event: ev.Event) -> History:
         return self.placed(event)[0]
 
-    def placed(self, event: Event) -> tuple[History, int | None]:
+    def placed(self, event: ev.Event) -> tuple[History, int | None]:
         """The history with the event, and the event's index in it (None: already there)."""
         if event.key in self._keys:
             return self, None
@@ -94,7 +55,7 @@ class History:
         return history, at
 
     @classmethod
-    def of(cls, events: Iterable[Event]) -> History:
+    def of(cls, events: Iterable[ev.Event]) -> History:
         history = cls()
         for event in events:
             history = history.add(event)
@@ -107,13 +68,13 @@ class _Folding:
     28 fields (`dataclasses.replace` per event was most of the fold). A state is changed only
     before anyone else holds it: seen from outside, states stay frozen and the fold pure."""
 
-    def apply(self, event: Event) -> Self:
+    def apply(self, event: ev.Event) -> Self:
         state = object.__new__(type(self))
         state.__dict__.update(self.__dict__)
         state._absorb(event)
         return state
 
-    def _absorb(self, event: Event) -> None:
+    def _absorb(self, event: ev.Event) -> None:
         raise NotImplementedError
 
     def _set(self, **changes: Any) -> None:
@@ -132,14 +93,14 @@ class DossierState(_Folding):
     code: str
     unit: str | None = None
     procedure: str | None = None
-    channel: Channel | None = None
-    applicant_type: ApplicantType | None = None
+    channel: ev.Channel | None = None
+    applicant_type: ev.ApplicantType | None = None
     received_at: datetime | None = None
     due_at: datetime | None = None
     # (when, the due date set then), each time it changed: what it was at any instant
     due_history: tuple[tuple[datetime, datetime], ...] = ()
-    status: DossierStatus | None = None
-    status_history: tuple[tuple[datetime, DossierStatus], ...] = ()
+    status: ev.DossierStatus | None = None
+    status_history: tuple[tuple[datetime, ev.DossierStatus], ...] = ()
     refused_at: datetime | None = None
     withdrawn_at: datetime | None = None
     stopped_at: datetime | None = None
@@ -209,14 +170,14 @@ class DossierState(_Folding):
         ]
         return min(ends) if ends else None
 
-    def _absorb(self, event: Event) -> None:
+    def _absorb(self, event: ev.Event) -> None:
         data = event.data
         at = event.occurred_at
         status = type(data).status
         if status is not None:
             self._set(status=status, status_history=self.status_history + ((at, status),))
         match data:
-            case DossierReceived():
+            case ev.DossierReceived():
                 self._set(
                     unit=data.unit,
                     procedure=data.procedure,
@@ -226,35 +187,35 @@ class DossierState(_Folding):
                 )
                 if self.due_at is None and data.due_at is not None:
                     self._due(at, data.due_at)
-            case DossierRefused():
+            case ev.DossierRefused():
                 self._set(refused_at=_first(self.refused_at, at))
-            case DossierSupplementRequested():
+            case ev.DossierSupplementRequested():
                 self._set(supplements=self.supplements + (SupplementPeriod(at),))
-            case DossierSupplementReceived():
+            case ev.DossierSupplementReceived():
                 self._supplement_answered(at, data.new_due_at)
-            case DossierDueDateChanged():
+            case ev.DossierDueDateChanged():
                 self._due(at, data.due_at)
-            case DossierFinancialObligationRequested():
+            case ev.DossierFinancialObligationRequested():
                 self._fee(at, fee_assessed=data.amount)
-            case DossierFeePaid():
+            case ev.DossierFeePaid():
                 self._fee(at, paid_amount=self.paid_amount + data.amount)
                 if data.online:
                     self._set(paid_online_at=_first(self.paid_online_at, at))
-            case DossierWithdrawn():
+            case ev.DossierWithdrawn():
                 self._set(withdrawn_at=_first(self.withdrawn_at, at))
-            case DossierStopped():
+            case ev.DossierStopped():
                 self._set(stopped_at=_first(self.stopped_at, at))
-            case DossierProcessed():
+            case ev.DossierProcessed():
                 self._set(processed_at=_first(self.processed_at, at))
-            case DossierResultReturned():
+            case ev.DossierResultReturned():
                 self._set(returned_at=_first(self.returned_at, at))
                 if data.electronic:
                     self._set(result_electronic_at=_first(self.result_electronic_at, at))
                 if data.pushed_to_data_store:
                     self._set(result_pushed_at=_first(self.result_pushed_at, at))
-            case DossierSyncedToPortal():
+            case ev.DossierSyncedToPortal():
                 self._set(synced_at=_first(self.synced_at, at))
-            case DossierDigitized():
+            case ev.DossierDigitized():
                 self._set(
                     digitized_components=max(self.digitized_components, data.digitized_components),
                     reused_components=max(self.reused_components, data.reused_components),
@@ -270,11 +231,11 @@ class DossierState(_Folding):
                 ):
                     if holds:
                         self._set(**{name: _first(getattr(self, name), at)})
-            case DossierIdentityVerified():
+            case ev.DossierIdentityVerified():
                 self._set(identity_verified_at=_first(self.identity_verified_at, at))
-            case DossierRated():
+            case ev.DossierRated():
                 self._set(ratings=self.ratings + ((at, data.satisfied),))
-            case DossierComplaintFiled():
+            case ev.DossierComplaintFiled():
                 self._set(complaint_at=_first(self.complaint_at, at))
             case _:
                 raise TypeError(f"{event.type} is not a dossier event")
@@ -357,30 +318,30 @@ class FeedbackState(_Folding):
     def complained_again(self) -> bool:
         return self.complained_again_at is not None
 
-    def _absorb(self, event: Event) -> None:
+    def _absorb(self, event: ev.Event) -> None:
         data = event.data
         at = event.occurred_at
         match data:
-            case FeedbackReceived():
+            case ev.FeedbackReceived():
                 unit = self.transfers[-1][1] if self.transfers else data.unit
                 self._set(unit=unit, procedure=data.procedure, received_at=data.received_at)
-            case FeedbackTransferred():
+            case ev.FeedbackTransferred():
                 self._set(unit=data.to_unit, transfers=self.transfers + ((at, data.to_unit),))
-            case FeedbackAccepted():
+            case ev.FeedbackAccepted():
                 self._set(accepted_at=_first(self.accepted_at, at))
-            case FeedbackRefused():
+            case ev.FeedbackRefused():
                 self._set(refused_at=_first(self.refused_at, at))
-            case FeedbackInfoRequested():
+            case ev.FeedbackInfoRequested():
                 self._set(info_requested_at=_first(self.info_requested_at, at))
-            case FeedbackAnswered():
+            case ev.FeedbackAnswered():
                 self._set(answered_at=_first(self.answered_at, at))
-            case FeedbackPublished():
+            case ev.FeedbackPublished():
                 self._set(published_at=_first(self.published_at, at))
-            case FeedbackClassified():
+            case ev.FeedbackClassified():
                 self._set(category=data.category, classified_at=_first(self.classified_at, at))
-            case FeedbackRated():
+            case ev.FeedbackRated():
                 self._set(ratings=self.ratings + ((at, data.satisfied),))
-            case FeedbackComplainedAgain():
+            case ev.FeedbackComplainedAgain():
                 self._set(complained_again_at=_first(self.complained_again_at, at))
             case _:
                 raise TypeError(f"{event.type} is not a feedback event")
@@ -399,26 +360,26 @@ class ProcedureState(_Folding):
     code: str
     name: str | None = None
     authority_levels: frozenset[UnitLevel] = frozenset()
-    online_service: OnlineService = OnlineService.none
+    online_service: ev.OnlineService = ev.OnlineService.none
     full_online_eligible: bool = False
     fee_bearing: bool = False
     payment_integrated: bool = False
     returns_result_document: bool = True
-    applicant_types: frozenset[ApplicantType] = frozenset()
+    applicant_types: frozenset[ev.ApplicantType] = frozenset()
     uses_population_data: bool = False
     processing_working_days: int | None = None
     configured: bool = False
     announcements: tuple[Announcement, ...] = ()
     first_published_on: date | None = None
-    components: frozenset[ProcedureComponent] = frozenset()
+    components: frozenset[ev.ProcedureComponent] = frozenset()
     # (published on, all 7 components present) of each publication, as they came: what the
     # latest publication by a day carried
     publications: tuple[tuple[date, bool], ...] = ()
 
-    def _absorb(self, event: Event) -> None:
+    def _absorb(self, event: ev.Event) -> None:
         data = event.data
         match data:
-            case ProcedureConfigured():
+            case ev.ProcedureConfigured():
                 self._set(
                     configured=True,
                     name=data.name,
@@ -432,7 +393,7 @@ class ProcedureState(_Folding):
                     uses_population_data=data.uses_population_data,
                     processing_working_days=data.processing_working_days,
                 )
-            case ProcedureAnnounced():
+            case ev.ProcedureAnnounced():
                 announcement = Announcement(
                     data.unit, data.decision_number, data.decided_on, data.effective_on
                 )
@@ -441,12 +402,12 @@ class ProcedureState(_Folding):
                     a for a in self.announcements if a.decision_number != data.decision_number
                 )
                 self._set(announcements=others + (announcement,))
-            case ProcedurePublished():
+            case ev.ProcedurePublished():
                 self._set(
                     first_published_on=_first(self.first_published_on, data.published_on),
                     components=frozenset(data.components),
                     publications=self.publications
-                    + ((data.published_on, set(data.components) >= set(ProcedureComponent)),),
+                    + ((data.published_on, set(data.components) >= set(ev.ProcedureComponent)),),
                 )
             case _:
                 raise TypeError(f"{event.type} is not a procedure event")
@@ -459,16 +420,16 @@ class CommuneServiceState(_Folding):
     certified_copies_issued: int = 0
     first_certified_copy_at: datetime | None = None
 
-    def _absorb(self, event: Event) -> None:
+    def _absorb(self, event: ev.Event) -> None:
         data = event.data
         match data:
-            case CertifiedCopyOffered():
+            case ev.CertifiedCopyOffered():
                 self._set(
                     certified_copy_offered_since=_first(
                         self.certified_copy_offered_since, data.since
                     )
                 )
-            case CertifiedCopyIssued():
+            case ev.CertifiedCopyIssued():
                 self._set(
                     certified_copies_issued=self.certified_copies_issued + data.count,
                     first_certified_copy_at=_first(self.first_certified_copy_at, data.at),
@@ -479,15 +440,15 @@ class CommuneServiceState(_Folding):
 
 State = DossierState | FeedbackState | ProcedureState | CommuneServiceState
 
-STATE_OF: dict[Entity, type[State]] = {
-    Entity.dossier: DossierState,
-    Entity.feedback: FeedbackState,
-    Entity.procedure: ProcedureState,
-    Entity.commune_service: CommuneServiceState,
+STATE_OF: dict[ev.Entity, type[State]] = {
+    ev.Entity.dossier: DossierState,
+    ev.Entity.feedback: FeedbackState,
+    ev.Entity.procedure: ProcedureState,
+    ev.Entity.commune_service: CommuneServiceState,
 }
 
 
-def fold(entity: Entity, code: str, history: History) -> State:
+def fold(entity: ev.Entity, code: str, history: History) -> State:
     """The state of one entity: its events applied in event-time order."""
     state = STATE_OF[entity](code)
     for event in history.events:
@@ -501,9 +462,9 @@ class Ledger:
     the simulator and the reference computation. The aggregator keeps the same histories in
     Faust tables instead."""
 
-    histories: dict[tuple[Entity, str], History] = field(default_factory=dict)
+    histories: dict[tuple[ev.Entity, str], History] = field(default_factory=dict)
 
-    def add(self, event: Event) -> bool:
+    def add(self, event: ev.Event) -> bool:
         """Record an event; False when it was already there (a resend)."""
         key = (event.entity, event.subject)
         before = self.histories.get(key, History())
@@ -511,7 +472,7 @@ class Ledger:
         self.histories[key] = after
         return after is not before
 
-    def states(self, entity: Entity) -> list[State]:
+    def states(self, entity: ev.Entity) -> list[State]:
         return [fold(e, code, h) for (e, code), h in self.histories.items() if e == entity]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from services.storage.schema import CLUSTER_SETTING_PATTERN, Layout
+from services.storage.settings import ClickHouseSettings
 
 
-class AggregatorSettings(BaseSettings):
+class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
     model_config = SettingsConfigDict(env_prefix="TTHC_AGGREGATOR_", extra="ignore", frozen=True)
 
     # Kafka
@@ -43,24 +43,12 @@ class AggregatorSettings(BaseSettings):
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
 
     # ClickHouse and methodology
-    clickhouse_url: str = Field(
-        "http://127.0.0.1:8123", description="http://host:8123 or chdb:///absolute/dir"
-    )
-    clickhouse_cluster: str = Field(
-        "",
-        pattern=CLUSTER_SETTING_PATTERN,
-        description="ClickHouse cluster of remote_servers; empty: one node (docs/scaling.md)",
-    )
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
 
     # Operations
     http_host: str = "127.0.0.1"
     http_port: int = Field(8002, ge=0, le=65535, description="/metrics and /healthz")
     log_level: str = "INFO"
-
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.clickhouse_cluster)
 
     @property
     def dlq_topic(self) -> str:

@@ -10,25 +10,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from services.auth import ApiKey, load_keys
-from services.storage.schema import CLUSTER_SETTING_PATTERN, Layout
+from services.storage.settings import ClickHouseSettings
 from tthc.early_warning import DEFAULT_WARNING_HORIZON
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
     model_config = SettingsConfigDict(env_prefix="TTHC_API_", extra="ignore", frozen=True)
 
     # ClickHouse and methodology
-    clickhouse_url: str = Field(
-        "http://127.0.0.1:8123", description="http://host:8123 or chdb:///absolute/dir"
-    )
-    clickhouse_cluster: str = Field(
-        "",
-        pattern=CLUSTER_SETTING_PATTERN,
-        description="ClickHouse cluster of remote_servers; empty: one node (docs/scaling.md)",
-    )
     clickhouse_clients: int = Field(4, ge=1, le=64, description="queries run at once")
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
     units: str = Field("dong-nai", description="packaged unit set name or a unit document path")
@@ -64,10 +56,6 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
-
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.clickhouse_cluster)
 
     def all_viewer_tokens(self) -> list[ApiKey]:
         """Tokens of the token file, then the inline ones."""
