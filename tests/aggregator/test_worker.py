@@ -6,18 +6,25 @@ committed offsets reach the end of the topic, stops it, and reads ClickHouse its
 
 from __future__ import annotations
 
+import signal
 import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
 from kafka import KafkaConsumer
 
+from services.storage.clickhouse import clickhouse_client
+from services.storage.watermarks import LATEST_SQL, Pipeline, PipelineStatus
 from tests.aggregator.conftest import (
     Worker,
+    caught_up,
     event_records,
     mismatches,
     produce,
 )
+from tthc.events import DossierProcessed, Event
 
 pytestmark = pytest.mark.kafka
 
@@ -30,6 +37,21 @@ def test_clickhouse_equals_the_reference(worker: Worker, tree, small_events) -> 
     worker.wait_caught_up()
     worker.stop()
     assert mismatches(worker.clickhouse_url, small_events, tree) == []
+    # how far the data goes, as the worker published it: all of it
+    client = clickhouse_client(worker.clickhouse_url)
+    try:
+        pipeline = Pipeline.of(
+            client.query(LATEST_SQL).named_results(), datetime.now(UTC), timedelta(hours=1)
+        )
+    finally:
+        client.close()
+    assert pipeline.status is PipelineStatus.caught_up
+    assert pipeline.events_not_counted == 0
+    newest = {}  # per partition, as the log holds them
+    for message in read_all(worker.bootstrap, worker.topic):
+        when = datetime.fromisoformat(orjson.loads(message.value)["time"])
+        newest[message.partition] = max(when, newest.get(message.partition, when))
+    assert pipeline.counted_to == min(newest.values())
 
 
 def test_every_event_delivered_twice_counts_once(worker: Worker, tree, small_events) -> None:
@@ -111,3 +133,101 @@ def test_poison_reaches_the_dead_letter_topic_and_the_worker_goes_on(
         assert letters[key][0] == value  # the original bytes, untouched
         assert letters[key][1]["tthc.dlq.detail"]
     assert mismatches(worker.clickhouse_url, small_events[:300], tree) == []
+
+
+def poisoned_copy(event: Event, when: str) -> bytes:
+    """A schema-valid copy of `event` at `when`, as an ingest that did not check times sent."""
+    raw = event.to_cloudevent()
+    raw.update(id=f"poison-{when}", time=when, data={**raw["data"], "at": when})
+    return orjson.dumps(raw)
+
+
+def read_all(bootstrap: str, topic: str) -> list[Any]:
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def dead_letters(worker: Worker) -> dict[str, tuple[bytes, dict[str, bytes]]]:
+    return {
+        orjson.loads(m.value)["id"]: (m.value, dict(m.headers))
+        for m in read_all(worker.bootstrap, f"{worker.topic}.dlq")
+        if m.value.startswith(b"{")
+    }
+
+
+def test_events_clickhouse_or_the_fold_cannot_take_are_dead_letters_and_the_rest_is_counted(
+    worker: Worker, tree, small_events
+) -> None:
+    """The two poison events of issue 14, produced straight to the topic: a dossier processed
+    at 1969-12-31T23:59:59Z (ClickHouse's DateTime cannot hold it: the insert is refused) and
+    at 0001-01-01T00:00:00+01:00 (before year 1 in UTC: the fold or derivation overflows).
+    Once they stopped every partition; now each is found by splitting its batch."""
+    processed = [e for e in small_events if isinstance(e.data, DossierProcessed)]
+    poison = {
+        f"poison-{when}": poisoned_copy(event, when)
+        for event, when in zip(
+            processed[:2], ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00"], strict=True
+        )
+    }
+    good = event_records(small_events)
+    half = len(good) // 2
+    keys = [e.subject.encode() for e in processed[:2]]
+    produce(
+        worker.bootstrap,
+        worker.topic,
+        [*good[:half], *zip(keys, poison.values(), strict=True), *good[half:]],
+    )
+    worker.start()
+    worker.wait_caught_up()
+    metrics = worker.metrics()
+    worker.stop()
+    letters = dead_letters(worker)
+    assert set(letters) == set(poison)
+    for key, value in poison.items():
+        assert letters[key][0] == value
+    reasons = {k: headers["tthc.dlq.reason"].decode() for k, (_, headers) in letters.items()}
+    assert reasons["poison-1969-12-31T23:59:59Z"] == "insert_rejected"
+    assert reasons["poison-0001-01-01T00:00:00+01:00"] in {"fold_failed", "derivation_failed"}
+    assert all(headers["tthc.dlq.detail"] for _, headers in letters.values())
+    assert 'tthc_aggregator_dead_letters_total{reason="insert_rejected"} 1.0' in metrics
+    assert mismatches(worker.clickhouse_url, small_events, tree) == []
+
+
+def test_sigterm_stops_a_worker_stuck_on_a_broken_clickhouse_in_seconds(
+    worker: Worker, tree, small_events
+) -> None:
+    """ClickHouse fails for a reason of its own (its store is no longer a directory): the
+    batch is retried, not dead-lettered; SIGTERM stops the worker within seconds and commits
+    nothing it did not write; with ClickHouse mended, a new worker counts everything."""
+    records = event_records(small_events)
+    produce(worker.bootstrap, worker.topic, records[: len(records) // 2])
+    worker.start()
+    worker.wait_caught_up()
+    store = worker.workdir / "clickhouse" / "store"
+    store.rename(worker.workdir / "store-aside")
+    store.write_bytes(b"")
+    produce(worker.bootstrap, worker.topic, records[len(records) // 2 :])
+    worker.wait_until(
+        lambda: (worker.health() or {}).get("clickhouse_failures_in_a_row", 0) >= 2,
+        "failing writes",
+    )
+    assert not caught_up(worker.bootstrap, worker.app_id, worker.topic)
+    assert worker.process is not None
+    started = time.monotonic()
+    worker.process.send_signal(signal.SIGTERM)
+    worker.process.wait(timeout=30)
+    assert time.monotonic() - started < 10, worker.log_tail()
+    assert not caught_up(worker.bootstrap, worker.app_id, worker.topic)
+
+    store.unlink()
+    (worker.workdir / "store-aside").rename(store)
+    worker.start()
+    worker.wait_caught_up()
+    worker.stop()
+    assert mismatches(worker.clickhouse_url, small_events, tree) == []
+    assert dead_letters(worker) == {}
