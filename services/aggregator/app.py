@@ -458,6 +458,9 @@ class Aggregator:
             "catalog_procedures": len(self.catalog),
             "pending_procedures": len(self.catalog.pending),
             "clickhouse_failures_in_a_row": failing,
+            "partitions": [
+                p for topic, p in faust_adapter.assignment(self.app) if topic == self.settings.topic
+            ],
             "batches": self.progress.batches,
             "last_batch_at": self.progress.last_batch_at,
         }

@@ -91,6 +91,11 @@ async def log_starts(app: faust.App, tps: list[Partition]) -> dict[Partition, in
     return {(tp.topic, tp.partition): offset for tp, offset in earliest.items()}
 
 
+def assignment(app: faust.App) -> list[Partition]:
+    """The partitions of the group's topics this worker holds now."""
+    return sorted((tp.topic, tp.partition) for tp in app.consumer.assignment())
+
+
 def log_end(app: faust.App, tp: Partition) -> int | None:
     """The partition's end (high-water mark) as last fetched, if known."""
     end: int | None = app.consumer.highwater(TP(*tp))
