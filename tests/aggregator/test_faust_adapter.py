@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import faust.streams
 from faust.transport.consumer import Consumer
@@ -24,8 +25,6 @@ def test_the_internals_the_adapter_names_are_there() -> None:
 
 
 def test_nothing_else_touches_faust_internals() -> None:
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2] / "services" / "aggregator"
     internals = ("_current_event", "._commit(", "._acked", "consumer.commit")
     offenders = [

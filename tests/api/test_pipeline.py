@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from services.api.pool import ClientPool
+from services.scoreboard_tui import Sources, pending_events
 from services.storage.watermarks import PartitionMark, Pipeline, PipelineStatus, write_watermarks
 from tests.api.conftest import PROVINCE_VIEWER, bearer
 
@@ -67,3 +70,18 @@ def test_scores_and_health_say_how_far_the_data_goes(api, pool: ClientPool) -> N
     assert answer.headers["X-TTHC-Events-Not-Counted"] == "30"
     assert datetime.fromisoformat(answer.headers["X-TTHC-Counted-To"]) == counted_to
     assert api.get("/healthz").json()["status"] == "ok"
+    for path in ("/v1/rankings", "/v1/trends", "/v1/units/75/procedures"):  # score answers too
+        params = {"unit": "75", "level": "commune", "indicator": "2.1"}
+        other = api.get(path, params=params, headers=bearer(PROVINCE_VIEWER))
+        assert other.status_code == 200, (path, other.text)
+        assert other.headers.get("X-TTHC-Events-Not-Counted") == "30", (path, other.text)
+
+
+def test_the_scoreboard_counts_from_the_watermark_on_the_answer() -> None:
+    """`tthc scoreboard` shows "N sự kiện chưa được tính" from the answer's pipeline field,
+    reading no counter when it is there."""
+    answer = {"pipeline": {"status": "behind", "events_not_counted": 12345}}
+    with httpx.Client() as client:
+        nowhere = Sources(url="http://127.0.0.1:9", ingest_url=None, aggregator_url=None)
+        assert pending_events(client, nowhere, None, answer) == 12345
+        assert pending_events(client, nowhere, None, {}) is None  # no watermark, no counters
