@@ -9,9 +9,8 @@ Prints a JSON line: events/s of the step and the profile.
 
 from __future__ import annotations
 
-import asyncio
-
 import argparse
+import asyncio
 import json
 import sys
 import time
