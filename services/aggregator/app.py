@@ -217,7 +217,12 @@ class Aggregator:
 
         @app.timer(s.watermark_seconds)
         async def watermarks() -> None:
-            if not self.lock.locked():  # a batch under way writes them when it is done
+            if self.lock.locked():  # a batch under way writes them when it is done
+                return
+            async with self.lock:
+                # Partitions with nothing new since the start are held too: caught up, said so.
+                held = {tp for tp in faust_adapter.assignment(self.app) if tp[0] == s.topic}
+                await self._start_partitions(held)
                 await self.publish_watermarks()
 
         @app.page("/healthz")

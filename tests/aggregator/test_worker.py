@@ -6,6 +6,7 @@ committed offsets reach the end of the topic, stops it, and reads ClickHouse its
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -293,3 +294,32 @@ def test_two_workers_share_the_partitions_and_one_takes_over_from_a_killed_one(
     merged = f"chdb://{worker.workdir / 'merged'}"
     merged_facts([worker.clickhouse_url, other.clickhouse_url], merged)
     assert mismatches(merged, small_events, tree) == []
+
+
+def gauges(text: str, name: str) -> dict[str, float]:
+    """partition → value of a per-partition gauge in a /metrics page."""
+    found = re.findall(rf'^{name}\{{partition="(\d+)",topic="[^"]*"\}} (\S+)$', text, re.M)
+    return {p: float(v) for p, v in found}
+
+
+def test_a_restarted_worker_with_nothing_new_reports_every_partition_caught_up(
+    worker: Worker, small_events
+) -> None:
+    """No batch comes, yet the watermarks say every record is counted (not stale)."""
+    produce(worker.bootstrap, worker.topic, event_records(small_events[:400]))
+    worker.start()
+    worker.wait_caught_up()
+    worker.stop()
+    worker.start()
+
+    def reported() -> dict[str, float]:
+        return gauges(worker.metrics(), "tthc_aggregator_committed_offset")
+
+    worker.wait_until(lambda: len(reported()) == 4, "watermarks of the four partitions")
+    text = worker.metrics()
+    worker.stop()
+    assert sum(gauges(text, "tthc_aggregator_committed_offset").values()) == 400
+    assert gauges(text, "tthc_aggregator_log_end_offset") == gauges(
+        text, "tthc_aggregator_committed_offset"
+    )
+    assert "tthc_aggregator_watermark_lag_seconds 0.0" in text
