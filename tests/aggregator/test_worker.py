@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 
 from services.storage.clickhouse import clickhouse_client, migrate
 from services.storage.schema import FACTS_OF, TABLES
@@ -338,3 +339,32 @@ def test_a_restarted_worker_with_nothing_new_reports_every_partition_caught_up(
         text, "tthc_aggregator_committed_offset"
     )
     assert "tthc_aggregator_watermark_lag_seconds 0.0" in text
+
+
+def test_a_committed_offset_behind_the_log_start_is_reported_and_reading_goes_on(
+    worker: Worker, small_events
+) -> None:
+    """Records deleted before the worker read them (retention, or by hand as here): the rule is
+    to go on from the log start, saying so and counting what was lost, never to wait on them."""
+    produce(worker.bootstrap, worker.topic, event_records(small_events[:200]))
+    worker.start()
+    worker.wait_caught_up()
+    worker.stop()
+    produce(worker.bootstrap, worker.topic, event_records(small_events[200:400]))
+    consumer = KafkaConsumer(bootstrap_servers=worker.bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=worker.bootstrap)
+    try:
+        tps = [TopicPartition(worker.topic, p) for p in range(4)]
+        ends = consumer.end_offsets(tps)
+        admin.delete_records({tp: ends[tp] for tp in tps})  # 200..399 gone unread
+    finally:
+        consumer.close()
+        admin.close()
+    produce(worker.bootstrap, worker.topic, event_records(small_events[400:500]))
+    worker.start()
+    worker.wait_caught_up()
+    text = worker.metrics()
+    worker.stop()
+    lost = re.findall(r"^tthc_aggregator_log_lost_records_total\{[^}]*\} (\S+)$", text, re.M)
+    assert sum(float(n) for n in lost) == 200
+    assert "committed offset behind the start of the log" in worker.log_tail(400)
