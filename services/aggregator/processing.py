@@ -1,10 +1,13 @@
-"""The aggregator's steps, free of Faust: decode → fold into histories → derive versioned facts.
+"""The aggregator's steps, free of Faust: decode → fold into histories → derive versioned facts
+→ write, and what decides that a run of dead letters must stop the worker.
 
 A batch of Kafka records goes through `BatchProcessor.process`: each record is decoded and
 validated (or becomes a dead letter), added to its entity's history (idempotent: a resend
-changes nothing), and every entity the batch touched gets its fact row derived again, even
-for a resend, because after a crash the histories (changelog) may be ahead of ClickHouse.
-The Faust agent, the replay and the unit tests drive the same steps.
+changes nothing), every entity the batch touched gets its fact row derived again, even for a
+resend, because after a crash the histories (changelog) may be ahead of ClickHouse, and the
+rows are written. A record whose fold, derivation or insert fails for a reason of its own is
+found by taking the batch's changes back and splitting it, and becomes a dead letter too.
+The Faust agent and the unit tests drive these steps; the replay, its decoding and derivation.
 
 Versions make every write idempotent and order-free: a fact row's version grows with the
 history it was derived from, so whichever write lands last, ClickHouse keeps the row derived
