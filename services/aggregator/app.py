@@ -215,7 +215,7 @@ class Aggregator:
                 async with self.lock:
                     await self.reconcile()
 
-        @app.timer(s.watermark_seconds)
+        @app.timer(s.watermark_seconds)  # type: ignore[untyped-decorator]
         async def watermarks() -> None:
             if self.lock.locked():  # a batch under way writes them when it is done
                 return
@@ -448,7 +448,9 @@ class Aggregator:
             return True
         except Rejected as rejected:
             log.error(
-                "dossier row refused by ClickHouse", dossier=row.facts.code, error=str(rejected)
+                "dossier row refused by ClickHouse",
+                dossier=row.facts.row()["code"],
+                error=str(rejected),
             )
             return False
 
