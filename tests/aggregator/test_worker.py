@@ -291,9 +291,10 @@ def test_two_workers_share_the_partitions_and_one_takes_over_from_a_killed_one(
         produce(worker.bootstrap, worker.topic, event_records(procedures))
         count = len({e.subject for e in procedures})
         for w in (worker, other):
-            w.wait_until(
+            w.wait_until(  # a rebalance may still be settling: on 2 loaded cores, slowly
                 lambda w=w: (w.health() or {}).get("catalog_procedures") == count,
                 "every procedure in both catalogs",
+                timeout=300,
             )
         produce(worker.bootstrap, worker.topic, records[: len(records) // 2])
         for w in (worker, other):
