@@ -114,7 +114,7 @@ def query_latency(workload: Workload, scale: int) -> None:
     events = generate_events(tree, workload)
     step = BatchProcessor(HistoryStore({}), Deriver(Catalog(), WorkingCalendar(), profile.settings))
     # one batch: every procedure is in the catalog before any row is derived
-    rows = step.process([Record(encode(e)) for e in events]).rows
+    rows = asyncio.run(step.process([Record(encode(e)) for e in events])).rows
     with tempfile.TemporaryDirectory() as tmp:
         client = clickhouse_client(f"chdb://{tmp}/clickhouse")
         migrate(client)

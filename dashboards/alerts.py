@@ -59,6 +59,9 @@ class AlertSettings(BaseSettings):
     api_server_error_ratio: float = Field(0.05, description="of API requests answered 5xx")
     api_latency_seconds: float = Field(2.0, description="95th percentile of API requests")
     watermark_lag_minutes: int = Field(15, description="facts this far behind the event log")
+    commit_stall_minutes: int = Field(
+        5, description="a backlog, and no offset committed by the aggregator this long"
+    )
 
 
 @dataclass(frozen=True)
@@ -209,14 +212,27 @@ def operations_rules(settings: AlertSettings | None = None) -> list[AlertRule]:
             OPERATIONS_UID,
         ),
         AlertRule(
+            "TthcAggregatorNotCommitting",
+            f"sum({m.AGGREGATOR_LOG_END} - {m.AGGREGATOR_COMMITTED}) > 0 "
+            f"and time() - max({m.AGGREGATOR_LAST_COMMIT}) > {s.commit_stall_minutes * 60}",
+            "2m",
+            "critical",
+            "operations",
+            "Bộ tổng hợp không ghi nhận tiến độ: {{ $value }} sự kiện chưa tính",
+            f"Còn sự kiện chưa tính nhưng không offset nào được commit trong "
+            f"{s.commit_stall_minutes} phút (ClickHouse lỗi, lô bị treo): điểm số dừng ở mốc "
+            "watermark, xem /healthz của API.",
+            OPERATIONS_UID,
+        ),
+        AlertRule(
             "TthcDeadLettersGrowing",
             f"sum(increase({m.AGGREGATOR_DEAD_LETTERS}[15m])) > 0",
             "0m",
             "warning",
             "operations",
             "Có sự kiện bị chuyển vào topic thư chết trong 15 phút qua",
-            "Sự kiện không giải mã hoặc không hợp lệ đã đến bộ tổng hợp; xem lý do trên bảng "
-            "Vận hành và topic thư chết.",
+            "Sự kiện không giải mã, không hợp lệ hoặc không tính được đã đến bộ tổng hợp; xem "
+            "lý do trên bảng Vận hành và topic thư chết.",
             OPERATIONS_UID,
         ),
         AlertRule(

@@ -27,6 +27,10 @@ AGGREGATOR_WRITE_SECONDS = "tthc_aggregator_clickhouse_write_seconds"  # histogr
 AGGREGATOR_WRITE_ROWS = "tthc_aggregator_clickhouse_write_rows"  # histogram {table}
 AGGREGATOR_WRITE_FAILURES = "tthc_aggregator_clickhouse_write_failures_total"
 AGGREGATOR_DEAD_LETTERS = "tthc_aggregator_dead_letters_total"  # {reason}
+AGGREGATOR_COMMITTED = "tthc_aggregator_committed_offset"  # {topic, partition}
+AGGREGATOR_LOG_END = "tthc_aggregator_log_end_offset"  # {topic, partition}
+AGGREGATOR_COUNTED_TO = "tthc_aggregator_counted_to_timestamp_seconds"  # {topic, partition}
+AGGREGATOR_LAST_COMMIT = "tthc_aggregator_last_commit_timestamp_seconds"
 
 # api
 API_REQUESTS = "tthc_api_requests_total"  # {route, status}
@@ -37,11 +41,11 @@ API_INDICATOR_RATE = "tthc_api_unit_indicator_rate"  # {unit, level, indicator, 
 API_INDICATOR_COUNTED = "tthc_api_unit_indicator_counted"  # {unit, level, indicator, period_kind}
 API_TURNING_LATE = "tthc_api_dossiers_turning_late"  # {unit, level}
 
-# The pipeline watermark (issue 14): how far behind the end of the event log the facts are, in
-# seconds of wall-clock time (0 when every event in the log is counted). Not exported yet: the
-# rule that reads it is in place, and tests/prometheus checks the name once a service exports it.
+# The pipeline watermark: how far behind the end of the event log the facts are, in seconds of
+# wall-clock time (0 when every event in the log is counted).
 AGGREGATOR_WATERMARK_LAG = "tthc_aggregator_watermark_lag_seconds"
-NOT_YET_EXPORTED = {AGGREGATOR_WATERMARK_LAG: frozenset[str]()}
+# Series a rule may read before any service exports them (checked once one does): none now.
+NOT_YET_EXPORTED: dict[str, frozenset[str]] = {}
 
 # ClickHouse's own exporter (deploy/clickhouse/prometheus.xml), scrape job "clickhouse": every
 # ProfileEvent as a counter, every asynchronous metric as a gauge (per disk: `_<disk name>`).

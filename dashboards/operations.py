@@ -69,6 +69,31 @@ def dead_letters_hour() -> g.Stat:
     )
 
 
+def not_counted() -> g.Stat:
+    return stat(
+        "Sự kiện chưa tính / not yet counted",
+        _p(f"sum({m.AGGREGATOR_LOG_END} - {m.AGGREGATOR_COMMITTED})", instant=True),
+        decimals=0,
+        steps=[
+            {"color": "green", "value": None},
+            {"color": "orange", "value": 1000},
+            {"color": "red", "value": 10000},
+        ],
+        description="Watermark: sự kiện trong log Kafka chưa có trong ClickHouse (cuối log trừ "
+        "offset đã commit, mọi phân vùng).",
+    )
+
+
+def counted_to() -> g.Stat:
+    return stat(
+        "Dữ liệu đầy đủ đến / counted up to",
+        _p(f"min({m.AGGREGATOR_COUNTED_TO}) * 1000", instant=True),
+        unit="dateTimeAsIso",
+        steps=[{"color": "blue", "value": None}],
+        description="Watermark: thời điểm sự kiện mà mọi phân vùng đã được tính đến.",
+    )
+
+
 def snapshot_age() -> g.Stat:
     return stat(
         "Bảng điểm cập nhật cách đây",
@@ -91,6 +116,7 @@ def build() -> g.Dashboard:
             Cell(dead_letters_hour(), 4, 4),
             Cell(snapshot_age(), 4, 4),
         ],
+        [Cell(not_counted(), 12, 4), Cell(counted_to(), 12, 4)],
         [
             Cell(
                 timeseries(

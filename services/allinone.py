@@ -79,7 +79,7 @@ async def serve(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    worker = await asyncio.to_thread(Aggregator, aggregator)  # migrates, creates topics
+    worker = await asyncio.to_thread(Aggregator.prepare, aggregator)  # migrates, creates topics
     servers = [
         _server(create_ingest(ingest), listen.host, listen.ingest_port),
         _server(create_api(api, configure_logs=False), listen.host, listen.api_port),

@@ -15,7 +15,7 @@ def run(settings: AggregatorSettings | None = None) -> None:
 
     from services.aggregator.app import Aggregator
 
-    aggregator = Aggregator(settings)
+    aggregator = Aggregator.prepare(settings)
     worker = faust.Worker(aggregator.app, loglevel=settings.log_level, quiet=True)
     # Faust's start-up spinner lowers the root logger to DEBUG to spin on every record, so each
     # library's debug line (a few per event) would be built and dropped: no spinner.

@@ -1,36 +1,46 @@
 """The Faust worker: events topic → histories (changelog tables) → facts in ClickHouse.
 
-Commit protocol, per batch (`noack_take`: size or time, whichever comes first):
+Faust delivers the records, keeps the histories (a table with its changelog) and runs the
+timers and the web page; the aggregator commits offsets itself (Faust's committer is switched
+off: see `faust_adapter`, the one module that touches Faust's internals). Per batch
+(`noack_take`: size or time, whichever comes first), in steps:
 
-1. decode and validate every record; poison goes to the dead-letter topic (delivery awaited);
-2. add each event to its entity's history (a Faust table, changelog-backed, written in the
-   record's own partition, once per key per batch);
-3. copy procedure events to the catalog topic (delivery awaited), which every worker reads;
-4. derive the fact row of every entity the batch touched, resends included, and write them,
-   one insert per facts table, retried until ClickHouse has them;
-5. only then acknowledge the batch's records; Faust commits acknowledged offsets after it has
-   flushed the changelog, never an offset whose record is not in ClickHouse.
+1. decode: every record is decoded and validated; one that is not a valid event becomes a
+   dead letter;
+2. fold: each event joins its entity's history (once per key per batch in the table);
+3. derive: the fact row of every entity the batch touched, resends included;
+4. write: one insert per facts table, retried while ClickHouse itself fails (down, full).
+   A record whose fold, derivation or insert fails for a reason of its own is found by splitting
+   the batch (`BatchProcessor`) and becomes a dead letter; the rest of the batch goes on;
+5. judge: the `DeadLetterPolicy` stops the worker when dead letters are systematic;
+6. side topics: dead letters (with their reason) and copies of procedure events for the
+   catalog topic, every delivery awaited;
+7. commit: each partition up to its gap-free run of processed records (`CommitTracker`), after
+   the changelog is flushed: never an offset whose record is not in ClickHouse.
 
 A crash anywhere redelivers the records after the last commit; histories ignore them (same
 (source, id)), and their rows are written again with the same versions: the same result.
+SIGTERM cancels the batch under way, wherever it waits (ClickHouse down included), and commits
+nothing of it. A committed offset behind the start of the log (records deleted by a finite
+retention) is logged critically and counted, and reading goes on from the log start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import faust.streams
 from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 from kafka.admin import KafkaAdminClient
 
+from services.aggregator import faust_adapter
 from services.aggregator.heap import Heap
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import (
@@ -38,10 +48,13 @@ from services.aggregator.processing import (
     BatchProcessor,
     Catalog,
     CommitTracker,
+    DeadLetterPolicy,
     Decoded,
     Deriver,
     HistoryStore,
+    Partition,
     Record,
+    Rejected,
     dead_letter_headers,
     decode,
     event_lag_seconds,
@@ -50,7 +63,8 @@ from services.aggregator.settings import AggregatorSettings
 from services.aggregator.topics import ensure_topics
 from services.aggregator.writer import FactsWriter
 from services.observability import get_logger
-from services.storage.clickhouse import Client, clickhouse_client, migrate
+from services.storage.clickhouse import Client, VersionedFacts, clickhouse_client, migrate
+from services.storage.watermarks import PartitionMark
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
 from tthc.profile import load_profile
@@ -61,53 +75,11 @@ HISTORIES_TABLE = "histories"
 REREAD_AFTER_SECONDS = 5.0  # before seeking again to the same hole
 
 
-def _in_partition(record: Record, write: Callable[[], Any]) -> Any:
-    """Run a table read or write as if `record`'s event were the current one: Faust's tables
-    and stores pick the changelog partition and the RocksDB partition from the current event,
-    and in a batch the current event is some other record's."""
-    token = faust.streams._current_event.set(weakref.ref(record.origin))
-    try:
-        return write()
-    finally:
-        faust.streams._current_event.reset(token)
-
-
-async def _no_commit(*args: Any, **kwargs: Any) -> bool:
-    return False
-
-
-def _forget_acks(consumer: Any, committed: dict[TP, int]) -> None:
-    """Faust keeps every acknowledged offset until its own commit, which is switched off."""
-    for tp, offset in committed.items():
-        acked = consumer._acked.get(tp)
-        if acked:
-            acked[:] = [o for o in acked if o >= offset]
-        index = consumer._acked_index.get(tp)
-        if index:
-            index.difference_update([o for o in index if o < offset])
-
-
-def _offsets_by_partition(records: Sequence[Record]) -> dict[tuple[str, int], list[int]]:
-    found: dict[tuple[str, int], list[int]] = {}
+def _offsets_by_partition(records: Sequence[Record]) -> dict[Partition, list[int]]:
+    found: dict[Partition, list[int]] = {}
     for r in records:
         found.setdefault((r.topic, r.partition), []).append(r.offset)
     return found
-
-
-def _record(event: faust.EventT[bytes]) -> Record:
-    message = event.message
-    headers = message.headers
-    if isinstance(headers, Mapping):
-        headers = list(headers.items())
-    return Record(
-        value=message.value,
-        key=message.key,
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        headers=tuple(headers or ()),
-        origin=event,
-    )
 
 
 @dataclass
@@ -119,25 +91,40 @@ class Progress:
 class Aggregator:
     """The worker's parts, wired to one Faust app."""
 
-    def __init__(self, settings: AggregatorSettings, client: Client | None = None) -> None:
+    def __init__(self, settings: AggregatorSettings, client: Client, partitions: int) -> None:
+        """Wire the parts; no I/O (`prepare` does the start-up's)."""
         self.settings = settings
         self.metrics = AggregatorMetrics()
-        self.client = client or clickhouse_client(settings.clickhouse_url)
-        applied = migrate(self.client, settings.layout)
-        if applied:
-            log.info("clickhouse migrated", versions=applied)
+        self.client = client
         profile = load_profile(settings.profile)
         self.catalog = Catalog()
         self.deriver = Deriver(self.catalog, WorkingCalendar(), profile.settings)
         self.writer = FactsWriter(self.client, self.metrics, settings.write_retry_max_seconds)
-        self.partitions = ensure_topics(settings)
+        self.partitions = partitions
+        self.policy = DeadLetterPolicy(
+            max_ratio=settings.dead_letter_max_ratio,
+            max_in_a_row=settings.dead_letter_max_in_a_row,
+            ratio_after=settings.dead_letter_ratio_after,
+        )
         self.progress = Progress()
         self.catalog_ready = asyncio.Event()
         self.lock = asyncio.Lock()  # batches and re-derivations write one at a time
         self.offsets = CommitTracker()
         self.heap = Heap()
-        self._reread: dict[tuple[str, int], tuple[int, float]] = {}
+        self._reread: dict[Partition, tuple[int, float]] = {}
+        self._newest: dict[Partition, datetime] = {}  # newest event time processed
+        self._counted_to: dict[Partition, datetime] = {}  # ... and committed
+        self._at_end_since: dict[Partition, float] = {}  # last seen with nothing left to count
         self.app = self._app()
+
+    @classmethod
+    def prepare(cls, settings: AggregatorSettings, client: Client | None = None) -> Aggregator:
+        """The start-up's I/O (migrate ClickHouse, create the topics), then the worker."""
+        client = client or clickhouse_client(settings.clickhouse_url)
+        applied = migrate(client, settings.layout)
+        if applied:
+            log.info("clickhouse migrated", versions=applied)
+        return cls(settings, client, ensure_topics(settings))
 
     def _app(self) -> faust.App:
         s = self.settings
@@ -158,6 +145,9 @@ class Aggregator:
             autodiscover=False,
             producer_acks=-1,
             stream_buffer_maxsize=max(4096, s.batch_size * 2),
+            # A stop must not wait for the batch under way (it may wait on ClickHouse forever):
+            # it is cancelled and, uncommitted, read again by whoever takes the partition.
+            stream_wait_empty=False,
             table_cleanup_interval=3600.0,
         )
 
@@ -174,14 +164,11 @@ class Aggregator:
         # encoded histories as they are, or recovery hands back decoded JSON instead of bytes.
         histories.value_serializer = "raw"  # type: ignore[attr-defined]  # Table's, not TableT's
         self.store = HistoryStore(histories, s.history_cache_size)
-        self.processor = BatchProcessor(self.store, self.deriver, _in_partition)
+        self.processor = BatchProcessor(self.store, self.deriver, faust_adapter.in_partition)
 
         @app.agent(events)
         async def aggregate(stream: faust.StreamT[bytes]) -> None:
-            # Faust's own commits can pass records it skipped around a rebalance: the aggregator
-            # commits itself (see `commit`), so Faust's committer does nothing. (Set here, in the
-            # running loop: touching app.consumer earlier binds the app to the wrong loop.)
-            app.consumer.commit = _no_commit  # type: ignore[method-assign]
+            faust_adapter.take_over_commits(app)
             await self.catalog_ready.wait()
             takes = stream.noack_take  # type: ignore[attr-defined]  # Stream's, not StreamT's
             async for batch in takes(s.batch_size, within=s.batch_seconds):
@@ -197,11 +184,16 @@ class Aggregator:
                 for event in batch:
                     await stream.ack(event)
                 await self.commit()
+                await self.publish_watermarks()
                 self.heap.settle()
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
             self.offsets.forget(revoked)
+            for tp in revoked:
+                self._newest.pop((tp.topic, tp.partition), None)
+                self._counted_to.pop((tp.topic, tp.partition), None)
+                self._at_end_since.pop((tp.topic, tp.partition), None)
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
@@ -223,6 +215,16 @@ class Aggregator:
                 async with self.lock:
                     await self.reconcile()
 
+        @app.timer(s.watermark_seconds)  # type: ignore[untyped-decorator]
+        async def watermarks() -> None:
+            if self.lock.locked():  # a batch under way writes them when it is done
+                return
+            async with self.lock:
+                # Partitions with nothing new since the start are held too: caught up, said so.
+                held = {tp for tp in faust_adapter.assignment(self.app) if tp[0] == s.topic}
+                await self._start_partitions(held)
+                await self.publish_watermarks()
+
         @app.page("/healthz")
         async def healthz(web: Any, request: Any) -> Any:
             body = self.health_report()
@@ -238,9 +240,23 @@ class Aggregator:
     # --- The batch step ----------------------------------------------------------------------
 
     async def handle(self, batch: Sequence[faust.EventT[bytes]]) -> BatchOutcome:
-        records = [_record(event) for event in batch]
+        records = [faust_adapter.record_of(event) for event in batch]
         await self._start_partitions({(r.topic, r.partition) for r in records})
-        outcome = self.processor.process(records)
+        # decode → fold → derive → write, bad records split off as dead letters
+        outcome = await self.processor.process(records, self.writer.write)
+        self.policy.judge(records, outcome.dead_letters)
+        await self._send_side_topics(outcome)
+        for tp, offsets in _offsets_by_partition(records).items():
+            self.offsets.processed(tp, offsets)
+        for d in outcome.decoded:
+            tp = (d.record.topic, d.record.partition)
+            if tp not in self._newest or d.event.time > self._newest[tp]:
+                self._newest[tp] = d.event.time
+        self._observe(records, outcome)
+        return outcome
+
+    async def _send_side_topics(self, outcome: BatchOutcome) -> None:
+        """Dead letters and the catalog's copies, delivered before the batch is committed."""
         sends = [
             await self.dead_letters.send(
                 key=letter.record.key,
@@ -253,16 +269,11 @@ class Aggregator:
             await self.catalog_topic.send(key=d.event.subject.encode(), value=d.raw)
             for d in outcome.catalog_events
         ]
-        await asyncio.gather(*sends)  # delivered before the batch is acknowledged
-        await self.writer.write(outcome.rows)
-        for tp, offsets in _offsets_by_partition(records).items():
-            self.offsets.processed(tp, offsets)
-        self._observe(records, outcome)
-        return outcome
+        await asyncio.gather(*sends)
 
     # --- Offsets -----------------------------------------------------------------------------
 
-    async def _start_partitions(self, tps: set[tuple[str, int]]) -> None:
+    async def _start_partitions(self, tps: set[Partition]) -> None:
         """Where each newly seen partition was committed: its records count from there.
 
         A committed offset behind the start of the log (records deleted by retention, or a
@@ -274,9 +285,9 @@ class Aggregator:
         if not new:
             return
         committed = await asyncio.to_thread(self._committed_offsets)
-        earliest = await self.app.consumer.earliest_offsets(*(TP(*tp) for tp in new))
+        log_starts = await faust_adapter.log_starts(self.app, new)
         for tp in new:
-            log_start = earliest.get(TP(*tp), 0)
+            log_start = log_starts.get(tp, 0)
             start = committed.get(tp, log_start)
             if start < log_start:
                 log.critical(
@@ -299,14 +310,12 @@ class Aggregator:
         return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
 
     async def commit(self) -> None:
-        """Commit each partition up to its gap-free processed run, after the changelog is
-        flushed; read again from any hole Faust left."""
+        """Commit each partition up to its gap-free processed run; read again from any hole
+        Faust left."""
         moved = self.offsets.advance()
+        await faust_adapter.commit(self.app, moved)
         if moved:
-            await self.app.producer.flush()
-            positions = {TP(*tp): offset for tp, offset in moved.items()}
-            await self.app.consumer._commit(positions)  # type: ignore[attr-defined]  # Consumer's
-            _forget_acks(self.app.consumer, positions)
+            self.metrics.last_commit.set(time.time())
         now = time.monotonic()
         for tp, offset in self.offsets.holes().items():
             last = self._reread.get(tp)
@@ -315,7 +324,45 @@ class Aggregator:
                     "records skipped by the consumer; reading again", partition=tp, offset=offset
                 )
                 self._reread[tp] = (offset, now)
-                await self.app.consumer.seek(TP(*tp), offset)
+                await faust_adapter.seek(self.app, tp, offset)
+
+    async def publish_watermarks(self) -> None:
+        """Per partition held: committed offset, end of the log, newest event time committed."""
+        holes = self.offsets.holes()
+        now = datetime.now(UTC)
+        marks = []
+        for tp, committed in self.offsets.positions().items():
+            if tp not in holes and tp in self._newest:  # everything processed is committed
+                self._counted_to[tp] = self._newest[tp]
+            end = faust_adapter.log_end(self.app, tp)
+            mark = PartitionMark(
+                group=self.settings.app_id,
+                topic=tp[0],
+                partition=tp[1],
+                committed=committed,
+                log_end=max(committed, end if end is not None else committed),
+                event_time=self._counted_to.get(tp),
+                updated_at=now,
+            )
+            marks.append(mark)
+            labels = (tp[0], str(tp[1]))
+            self.metrics.committed_offset.labels(*labels).set(mark.committed)
+            self.metrics.log_end_offset.labels(*labels).set(mark.log_end)
+            if mark.event_time is not None:
+                self.metrics.counted_to.labels(*labels).set(mark.event_time.timestamp())
+        self.metrics.watermark_lag.set(self._watermark_lag(marks))
+        await self.writer.write_watermarks(marks)
+
+    def _watermark_lag(self, marks: Sequence[PartitionMark]) -> float:
+        """Seconds since the partition furthest behind last had nothing left to count."""
+        now = time.time()
+        lag = 0.0
+        for mark in marks:
+            tp = (mark.topic, mark.partition)
+            if mark.committed >= mark.log_end:
+                self._at_end_since[tp] = now
+            lag = max(lag, now - self._at_end_since.setdefault(tp, now))
+        return lag
 
     def _observe(self, records: Sequence[Record], outcome: BatchOutcome) -> None:
         m = self.metrics
@@ -338,9 +385,8 @@ class Aggregator:
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(r.offset, last.get((r.topic, r.partition), -1))
-        consumer = self.app.consumer
         for (topic, partition), offset in last.items():
-            highwater = consumer.highwater(TP(topic, partition))
+            highwater = faust_adapter.log_end(self.app, (topic, partition))
             if highwater is not None:
                 m.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - offset - 1))
         self.progress.batches += 1
@@ -387,11 +433,26 @@ class Aggregator:
         self.catalog.pending.clear()  # a change that arrives meanwhile marks its code again
         stale = await self.writer.stale_dossiers(self.catalog.lengths(codes))
         rows = self.processor.rederive_dossiers(stale)
-        await self.writer.write({Subject.dossier: rows})
+        try:
+            await self.writer.write({Subject.dossier: rows})
+        except Rejected:  # one row at a time, leaving out those ClickHouse refuses
+            rows = [row for row in rows if await self._write_alone(row)]
         self.metrics.rederived.inc(len(rows))
         if rows:
             log.info("dossiers derived again", procedures=len(codes), dossiers=len(rows))
         return len(rows)
+
+    async def _write_alone(self, row: VersionedFacts) -> bool:
+        try:
+            await self.writer.write({Subject.dossier: [row]})
+            return True
+        except Rejected as rejected:
+            log.error(
+                "dossier row refused by ClickHouse",
+                dossier=row.facts.row()["code"],
+                error=str(rejected),
+            )
+            return False
 
     # --- Health ------------------------------------------------------------------------------
 
@@ -404,6 +465,9 @@ class Aggregator:
             "catalog_procedures": len(self.catalog),
             "pending_procedures": len(self.catalog.pending),
             "clickhouse_failures_in_a_row": failing,
+            "partitions": [
+                p for topic, p in faust_adapter.assignment(self.app) if topic == self.settings.topic
+            ],
             "batches": self.progress.batches,
             "last_batch_at": self.progress.last_batch_at,
         }

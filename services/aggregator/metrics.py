@@ -44,6 +44,25 @@ class AggregatorMetrics:
             "Records between a committed offset and the log start, deleted before being read",
             ["topic", "partition"],
         )
+        # The watermarks, also written to ClickHouse (pipeline_watermarks) for the API.
+        self.committed_offset = m.gauge(
+            "committed_offset", "Next offset to read, as committed", ["topic", "partition"]
+        )
+        self.log_end_offset = m.gauge(
+            "log_end_offset", "End of the partition's log, as last fetched", ["topic", "partition"]
+        )
+        self.counted_to = m.gauge(
+            "counted_to_timestamp_seconds",
+            "Newest event time committed: the partition is counted up to it",
+            ["topic", "partition"],
+        )
+        self.watermark_lag = m.gauge(
+            "watermark_lag_seconds",
+            "How long the facts have been behind the end of the log (0: every event counted)",
+        )
+        self.last_commit = m.gauge(
+            "last_commit_timestamp_seconds", "When offsets were last committed (Unix time)"
+        )
         self.catalog_procedures = m.gauge("catalog_procedures", "Procedures in the catalog")
 
     def render(self) -> tuple[bytes, str]:

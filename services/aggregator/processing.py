@@ -1,10 +1,13 @@
-"""The aggregator's steps, free of Faust: decode → fold into histories → derive versioned facts.
+"""The aggregator's steps, free of Faust: decode → fold into histories → derive versioned facts
+→ write, and what decides that a run of dead letters must stop the worker.
 
 A batch of Kafka records goes through `BatchProcessor.process`: each record is decoded and
 validated (or becomes a dead letter), added to its entity's history (idempotent: a resend
-changes nothing), and every entity the batch touched gets its fact row derived again, even
-for a resend, because after a crash the histories (changelog) may be ahead of ClickHouse.
-The Faust agent, the replay and the unit tests drive the same steps.
+changes nothing), every entity the batch touched gets its fact row derived again, even for a
+resend, because after a crash the histories (changelog) may be ahead of ClickHouse, and the
+rows are written. A record whose fold, derivation or insert fails for a reason of its own is
+found by taking the batch's changes back and splitting it, and becomes a dead letter too.
+The Faust agent and the unit tests drive these steps; the replay, its decoding and derivation.
 
 Versions make every write idempotent and order-free: a fact row's version grows with the
 history it was derived from, so whichever write lands last, ClickHouse keeps the row derived
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -59,6 +62,21 @@ class Reason(StrEnum):
     invalid_json = "invalid_json"
     unknown_type = "unknown_type"
     invalid_event = "invalid_event"  # a CloudEvent that fails validation
+    # A valid event that its entity's history cannot take (fold), that no fact row can be
+    # derived from (derivation), or whose row ClickHouse refuses (insert): found by splitting
+    # its batch until it is alone.
+    fold_failed = "fold_failed"
+    derivation_failed = "derivation_failed"
+    insert_rejected = "insert_rejected"
+
+
+class Rejected(Exception):
+    """The records at hand cannot be processed for a reason of their own (not an outage)."""
+
+    def __init__(self, reason: Reason, cause: BaseException) -> None:
+        super().__init__(f"{reason.value}: {cause!r}")
+        self.reason = reason
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -196,6 +214,12 @@ class HistoryStore:
         self._remember(key, _Cached(len(value), after, raws))
         return after, True
 
+    def rollback(self) -> None:
+        """Forget the changes not yet flushed: the records that made them are taken again."""
+        for key in self._unflushed:
+            self._cache.pop(key, None)
+        self._unflushed.clear()
+
     def flush(self, write: Callable[[str, Callable[[], None]], None]) -> None:
         """Store every changed history; `write(key, put)` runs each put where it belongs."""
         for key, value in self._unflushed.items():
@@ -219,8 +243,10 @@ class Catalog:
         self._histories: dict[str, History] = {}
         self._states: dict[str, ProcedureState] = {}
         self.pending: set[str] = set()
+        self._tentative: list[Event] = []  # added by a batch step not yet settled
 
-    def add(self, event: Event) -> bool:
+    def add(self, event: Event, *, tentative: bool = False) -> bool:
+        """Take a procedure event; a `tentative` one is taken back by `rollback`."""
         code = event.subject
         before = self._histories.get(code, History())
         after = before.add(event)
@@ -229,7 +255,25 @@ class Catalog:
         self._histories[code] = after
         self._states.pop(code, None)
         self.pending.add(code)
+        if tentative:
+            self._tentative.append(event)
         return True
+
+    def settle(self) -> None:
+        self._tentative.clear()
+
+    def rollback(self) -> None:
+        """Take back the tentative events, and only them: the catalog topic's reader may have
+        added others meanwhile."""
+        for code in {e.subject for e in self._tentative}:
+            taken = {e.key for e in self._tentative if e.subject == code}
+            kept = [e for e in self._histories[code].events if e.key not in taken]
+            if kept:
+                self._histories[code] = History.of(kept)
+            else:
+                del self._histories[code]
+            self._states.pop(code, None)
+        self._tentative.clear()
 
     def get(self, code: str | None) -> tuple[ProcedureState | None, int]:
         """The procedure's state (None if unknown) and its history length (its version)."""
@@ -295,18 +339,46 @@ class BatchOutcome:
     decoded: list[Decoded] = field(default_factory=list)
     resends: int = 0
 
+    def merge(self, part: BatchOutcome) -> None:
+        for subject, rows in part.rows.items():
+            self.rows.setdefault(subject, []).extend(rows)
+        self.catalog_events += part.catalog_events
+        self.decoded += part.decoded
+        self.resends += part.resends
+
 
 # Runs `write` with the record's partition as the current one: a Faust table sends its
 # changelog to, and a RocksDB store writes into, the partition of the current event.
 InPartition = Callable[[Record, Callable[[], Any]], Any]
+# Writes a part's rows to ClickHouse; raises `Rejected` when ClickHouse refuses them as data.
+WriteRows = Callable[[Mapping[Subject, Sequence[VersionedFacts]]], Awaitable[None]]
 
 
 def _directly(record: Record, write: Callable[[], Any]) -> Any:
     return write()
 
 
+async def _no_write(rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
+    return None
+
+
+@dataclass
+class _Folded:
+    """A part of a batch folded into the histories, not yet flushed."""
+
+    outcome: BatchOutcome
+    histories: dict[str, History]
+    last: dict[str, Record]  # key → the part's last record for it
+
+
 class BatchProcessor:
-    """decode → add to histories → store changed histories → derive facts, for one batch."""
+    """decode → fold into histories → derive facts → write → keep, for one batch.
+
+    A part of the batch is kept (its histories flushed, its procedure events settled in the
+    catalog) only once its rows are written; a part in which some record fails for a reason of
+    its own is taken back and split in two, down to the record, which becomes a dead letter.
+    Anything else (ClickHouse down, a bug everywhere) is raised: the batch stays unacknowledged.
+    """
 
     def __init__(
         self, store: HistoryStore, deriver: Deriver, in_partition: InPartition = _directly
@@ -315,44 +387,95 @@ class BatchProcessor:
         self.deriver = deriver
         self.in_partition = in_partition
 
-    def process(self, records: Iterable[Record]) -> BatchOutcome:
+    async def process(
+        self, records: Iterable[Record], write: WriteRows = _no_write
+    ) -> BatchOutcome:
         outcome = BatchOutcome()
-        last: dict[str, Record] = {}  # key → the batch's last record for it
-        histories: dict[str, History] = {}
+        good: list[Decoded] = []
         for record in records:
             decoded = decode(record)
             if isinstance(decoded, DeadLetter):
                 outcome.dead_letters.append(decoded)
-                continue
-            event = decoded.event
-            outcome.decoded.append(decoded)
-            key = history_key(event.entity, event.subject)
-            history, new = self.in_partition(
-                record, partial(self.store.add, key, decoded.event, decoded.raw)
-            )
-            outcome.resends += not new
-            histories[key] = history
-            last[key] = record
-            if event.entity is Entity.procedure:
-                self.deriver.catalog.add(event)
-                outcome.catalog_events.append(decoded)
-        self.store.flush(lambda key, put: self.in_partition(last[key], put))
-        # Every touched entity, resends included: ClickHouse may be behind the histories.
-        for key, history in histories.items():
-            entity, code = entity_of(key)
-            row = self.deriver.facts(entity, code, history)
-            if row is not None:
-                outcome.rows.setdefault(KINDS[entity].subject, []).append(row)
+            else:
+                good.append(decoded)
+        await self._in_good_parts(good, write, outcome)
+        outcome.dead_letters.sort(
+            key=lambda d: (d.record.topic, d.record.partition, d.record.offset)
+        )
         return outcome
 
+    async def _in_good_parts(
+        self, part: Sequence[Decoded], write: WriteRows, outcome: BatchOutcome
+    ) -> None:
+        if not part:
+            return
+        try:
+            folded = self._fold(part)
+            rows = self._derive(folded)
+            await write(rows)
+        except Rejected as rejected:
+            self.store.rollback()
+            self.deriver.catalog.rollback()
+            if len(part) == 1:
+                outcome.dead_letters.append(
+                    DeadLetter(part[0].record, rejected.reason, repr(rejected.cause))
+                )
+                return
+            middle = len(part) // 2
+            await self._in_good_parts(part[:middle], write, outcome)
+            await self._in_good_parts(part[middle:], write, outcome)
+            return
+        self.store.flush(lambda key, put: self.in_partition(folded.last[key], put))
+        self.deriver.catalog.settle()
+        folded.outcome.rows = rows
+        outcome.merge(folded.outcome)
+
+    def _fold(self, part: Sequence[Decoded]) -> _Folded:
+        folded = _Folded(BatchOutcome(), {}, {})
+        for decoded in part:
+            event = decoded.event
+            key = history_key(event.entity, event.subject)
+            try:
+                history, new = self.in_partition(
+                    decoded.record, partial(self.store.add, key, decoded.event, decoded.raw)
+                )
+                if event.entity is Entity.procedure:
+                    self.deriver.catalog.add(event, tentative=True)
+            except Exception as error:  # this event's own fault: the part is split to find it
+                raise Rejected(Reason.fold_failed, error) from error
+            folded.outcome.decoded.append(decoded)
+            folded.outcome.resends += not new
+            folded.histories[key] = history
+            folded.last[key] = decoded.record
+            if event.entity is Entity.procedure:
+                folded.outcome.catalog_events.append(decoded)
+        return folded
+
+    def _derive(self, folded: _Folded) -> dict[Subject, list[VersionedFacts]]:
+        """Every touched entity's row, resends included: ClickHouse may be behind the histories."""
+        rows: dict[Subject, list[VersionedFacts]] = {}
+        for key, history in folded.histories.items():
+            entity, code = entity_of(key)
+            try:
+                row = self.deriver.facts(entity, code, history)
+            except Exception as error:  # as in `_fold`
+                raise Rejected(Reason.derivation_failed, error) from error
+            if row is not None:
+                rows.setdefault(KINDS[entity].subject, []).append(row)
+        return rows
+
     def rederive_dossiers(self, codes: Iterable[str]) -> list[VersionedFacts]:
-        """Rows of the given dossiers whose histories this worker holds (others: skipped)."""
+        """Rows of the given dossiers whose histories this worker holds (others: skipped, and
+        so is one whose row cannot be derived: its batch dead-lettered the event at fault)."""
         rows = []
         for code in codes:
             key = history_key(Entity.dossier, code)
             if not self.store.holds(key):
                 continue
-            row = self.deriver.facts(Entity.dossier, code, self.store.get(key))
+            try:
+                row = self.deriver.facts(Entity.dossier, code, self.store.get(key))
+            except Exception:
+                continue
             if row is not None:
                 rows.append(row)
         return rows
@@ -411,6 +534,55 @@ class CommitTracker:
                 moved[tp] = position
         return moved
 
+    def positions(self) -> dict[Partition, int]:
+        """Each partition's first offset not yet known processed (its commit position)."""
+        return dict(self._next)
+
     def holes(self) -> dict[Partition, int]:
         """Partitions with records processed past one that never came: where to read again."""
         return {tp: self._next[tp] for tp, done in self._done.items() if done}
+
+
+# --- When dead letters mean that something is wrong with everything ----------------------------
+
+
+class TooManyDeadLetters(RuntimeError):
+    """Records fail systematically (a wrong topic, a broken schema, a bug): stop the worker."""
+
+
+@dataclass
+class DeadLetterPolicy:
+    """Whether the worker may go on after a batch's dead letters, as Arroyo's `DlqLimit`.
+
+    It stops when more than `max_in_a_row` records in a row were dead letters, or when, after
+    at least `ratio_after` records since the start, more than `max_ratio` of them were; None
+    switches a limit off. A stopped worker has committed nothing of the batch that tripped it.
+    """
+
+    max_ratio: float | None = 0.5
+    max_in_a_row: int | None = 1000
+    ratio_after: int = 1000
+    seen: int = 0
+    bad: int = 0
+    in_a_row: int = 0
+
+    def judge(self, records: Sequence[Record], letters: Sequence[DeadLetter]) -> None:
+        """Count the batch; raise `TooManyDeadLetters` when a limit is passed."""
+        dead = {(d.record.topic, d.record.partition, d.record.offset) for d in letters}
+        for r in records:
+            self.seen += 1
+            if (r.topic, r.partition, r.offset) in dead:
+                self.bad += 1
+                self.in_a_row += 1
+                if self.max_in_a_row is not None and self.in_a_row > self.max_in_a_row:
+                    raise TooManyDeadLetters(
+                        f"{self.in_a_row} dead letters in a row (limit {self.max_in_a_row})"
+                    )
+            else:
+                self.in_a_row = 0
+        ratio = self.bad / self.seen if self.seen else 0.0
+        if self.max_ratio is not None and self.seen >= self.ratio_after and ratio > self.max_ratio:
+            raise TooManyDeadLetters(
+                f"{self.bad} of {self.seen} records were dead letters "
+                f"({ratio:.0%}, limit {self.max_ratio:.0%})"
+            )

@@ -5,6 +5,10 @@ tables, read the events topic from its start to its end as it is when the replay
 consumer: no group, nothing committed, running workers are not disturbed), fold every event into
 its entity's history, then write every entity's fact row in batches. Rows carry the worker's
 versions, so a worker running meanwhile writes rows that collapse with these.
+
+An event the worker would have dead-lettered for a reason of its own (its history cannot take
+it, no row can be derived with it, ClickHouse refuses the row) is left out here too and counted
+by reason: the entity's row is derived again event by event, keeping those that fit.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from services.aggregator.processing import (
     entity_of,
     history_key,
 )
+from services.aggregator.writer import blames_the_data
 from services.storage.clickhouse import (
     Client,
     VersionedFacts,
@@ -97,7 +102,11 @@ class Replay:
                 continue
             event = decoded.event
             key = history_key(event.entity, event.subject)
-            after, at = self.histories.get(key, _EMPTY).placed(event)
+            try:
+                after, at = self.histories.get(key, _EMPTY).placed(event)
+            except Exception:  # the event's own fault, as in the worker's fold
+                self.result.dead_letters[Reason.fold_failed] += 1
+                continue
             if at is not None:  # None: a resend, already in the history
                 self.histories[key] = after
                 self.result.events += 1
@@ -107,25 +116,80 @@ class Replay:
 
     def write(self, advance: Callable[[int], None] = lambda n: None) -> None:
         """Every entity's row, once every procedure is known; one insert per table per batch."""
-        rows: dict[Subject, list[VersionedFacts]] = {}
+        rows: dict[Subject, list[tuple[str, VersionedFacts]]] = {}
         pending = 0
         for key, history in self.histories.items():
             entity, code = entity_of(key)
-            row = self.deriver.facts(entity, code, history)
             advance(1)
+            try:
+                row = self.deriver.facts(entity, code, history)
+            except Exception:  # the events' own fault, as in the worker's derivation
+                self._salvage(key, Reason.derivation_failed)
+                continue
             if row is None:
                 continue
-            rows.setdefault(KINDS[entity].subject, []).append(row)
+            rows.setdefault(KINDS[entity].subject, []).append((key, row))
             pending += 1
             if pending >= self.batch_rows:
                 self._insert(rows)
                 rows, pending = {}, 0
         self._insert(rows)
 
-    def _insert(self, rows: dict[Subject, list[VersionedFacts]]) -> None:
-        insert_facts(self.client, rows)
+    def _insert(self, rows: dict[Subject, list[tuple[str, VersionedFacts]]]) -> None:
+        """Insert the rows; when ClickHouse refuses some as data, halve until they are found."""
+        try:
+            insert_facts(self.client, {s: [row for _, row in keyed] for s, keyed in rows.items()})
+        except Exception as error:
+            if not blames_the_data(error):
+                raise
+            keyed = [(subject, pair) for subject, pairs in rows.items() for pair in pairs]
+            if len(keyed) == 1:
+                self._salvage(keyed[0][1][0], Reason.insert_rejected)
+                return
+            for half in (keyed[: len(keyed) // 2], keyed[len(keyed) // 2 :]):
+                part: dict[Subject, list[tuple[str, VersionedFacts]]] = {}
+                for subject, pair in half:
+                    part.setdefault(subject, []).append(pair)
+                self._insert(part)
+            return
         for subject, written in rows.items():
             self.result.rows[subject] += len(written)
+
+    def _leave_out(self, reason: Reason) -> None:
+        self.result.dead_letters[reason] += 1
+        self.result.events -= 1
+
+    def _salvage(self, key: str, reason: Reason) -> None:
+        """The entity's row without the event at fault (`reason`: no row can be derived, or
+        ClickHouse refuses it), found by leaving each event out in turn. When no single event
+        is at fault, none of the entity's is counted."""
+        entity, code = entity_of(key)
+        events = self.histories[key].events
+        for i in range(len(events)):
+            rest = History.of(events[:i] + events[i + 1 :])
+            if self._try_row(entity, code, rest) is None:
+                self._leave_out(reason)
+                self.histories[key] = rest
+                self.result.rows[KINDS[entity].subject] += 1
+                return
+        for _ in events:
+            self._leave_out(reason)
+        self.histories[key] = _EMPTY
+
+    def _try_row(self, entity: Entity, code: str, history: History) -> Reason | None:
+        """Derive and insert the entity's row; None when it went in (or there is none)."""
+        try:
+            row = self.deriver.facts(entity, code, history)
+        except Exception:  # the events' own fault, as in the worker's derivation
+            return Reason.derivation_failed
+        if row is not None:
+            try:
+                insert_facts(self.client, {KINDS[entity].subject: [row]})
+            except Exception as error:
+                if not blames_the_data(error):
+                    raise  # ClickHouse itself: the replay fails, and is run again
+                return Reason.insert_rejected
+        return None
 
 
 async def _read_log(

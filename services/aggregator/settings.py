@@ -42,6 +42,21 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     history_cache_size: int = Field(20_000, ge=0)
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
 
+    watermark_seconds: float = Field(
+        5.0, gt=0, description="how often the watermarks are written while no batch comes"
+    )
+
+    # Dead letters: when they mean that something is wrong with every record, the worker stops.
+    dead_letter_max_ratio: float | None = Field(
+        0.5, gt=0, le=1, description="stop past this share of dead letters (None: never)"
+    )
+    dead_letter_ratio_after: int = Field(
+        1000, ge=1, description="records seen since the start before the share is judged"
+    )
+    dead_letter_max_in_a_row: int | None = Field(
+        1000, ge=1, description="stop past this many dead letters in a row (None: never)"
+    )
+
     # ClickHouse and methodology
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
 

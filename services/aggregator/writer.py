@@ -1,27 +1,85 @@
 """Writes fact rows to ClickHouse from asyncio, one thread for the blocking client.
 
-A failed write is retried with a capped backoff until it succeeds: the batch is acknowledged
-only after its rows are in ClickHouse, so waiting is the back-pressure (the consumer stops
-taking records) and nothing is lost or skipped. `/healthz` reports the failures meanwhile.
+A write that fails because of ClickHouse itself (down, full, overloaded: anything but the data)
+is retried with a capped backoff until it succeeds: the batch is acknowledged only after its
+rows are in ClickHouse, so waiting is the back-pressure (the consumer stops taking records) and
+nothing is lost or skipped; `/healthz` reports the failures meanwhile. A write refused because
+of the rows themselves (a value the column cannot hold) is never retried: it raises `Rejected`,
+and the batch step splits the batch to find the record at fault.
+
+The thread is a daemon: a stop (SIGTERM) abandons a call stuck on an unreachable server
+instead of waiting for it, and nothing is committed for a write that did not return.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
+import re
+import struct
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError
+
 from services.aggregator.metrics import AggregatorMetrics
-from services.aggregator.processing import PROCEDURE_EVENTS_MASK
+from services.aggregator.processing import PROCEDURE_EVENTS_MASK, Reason, Rejected
 from services.observability import get_logger
 from services.storage.clickhouse import Client, VersionedFacts, insert_facts
 from services.storage.schema import TABLES
+from services.storage.watermarks import PartitionMark, write_watermarks
 from tthc.expr import sql_literal
 from tthc.measures import Subject
 
 log = get_logger("aggregator.writer")
 T = TypeVar("T")
+
+# ClickHouse's error codes that blame the data sent, not the server: CANNOT_PARSE_TEXT,
+# CANNOT_PARSE_INPUT_ASSERTION_FAILED, CANNOT_PARSE_DATE, CANNOT_PARSE_DATETIME, TYPE_MISMATCH,
+# ARGUMENT_OUT_OF_BOUND, CANNOT_CONVERT_TYPE, CANNOT_PARSE_NUMBER, INCORRECT_DATA,
+# VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN.
+DATA_ERROR_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 117, 321, 349})
+_CODE = re.compile(r"\bCode: (\d+)\b")
+
+
+def blames_the_data(error: BaseException) -> bool:
+    """Whether an insert failed because of the rows sent (retrying cannot help)."""
+    if isinstance(error, DataError | struct.error | OverflowError | ValueError | TypeError):
+        return True  # raised while encoding the rows, before anything was sent
+    if isinstance(error, DatabaseError):
+        code = _CODE.search(str(error))
+        return code is not None and int(code.group(1)) in DATA_ERROR_CODES
+    return False
+
+
+class _Thread:
+    """One daemon thread running blocking calls in order, for asyncio."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[
+            tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None
+        ]
+        self._calls = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, function, args = call
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(function(*args))
+                except BaseException as error:
+                    future.set_exception(error)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        future: Future[T] = Future()
+        self._calls.put((future, function, args))
+        return await asyncio.wrap_future(future)
+
+    def stop(self) -> None:
+        self._calls.put(None)
 
 
 class FactsWriter:
@@ -32,14 +90,15 @@ class FactsWriter:
         self.metrics = metrics
         self.retry_max_seconds = retry_max_seconds
         # One thread: a client (chDB above all) is used by one thread at a time.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        self._thread = _Thread("clickhouse")
         self.failures_in_a_row = 0
 
     async def _run(self, call: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call, *args)
+        return await self._thread.run(call, *args)
 
     async def write(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
-        """Insert the rows (one insert per table); return only once ClickHouse has them."""
+        """Insert the rows (one insert per table); return only once ClickHouse has them, or
+        raise `Rejected` when it refuses them as data."""
         if not any(rows.values()):
             return
         delay = 0.1
@@ -47,7 +106,10 @@ class FactsWriter:
             try:
                 durations = await self._run(insert_facts, self.client, rows)
                 break
-            except Exception as error:  # any failure: the batch stays unacknowledged
+            except Exception as error:
+                if blames_the_data(error):
+                    raise Rejected(Reason.insert_rejected, error) from error
+                # ClickHouse itself: the batch stays unacknowledged until it is back
                 self.failures_in_a_row += 1
                 self.metrics.write_failures.inc()
                 log.error("clickhouse write failed; retrying", error=repr(error), delay=delay)
@@ -57,6 +119,13 @@ class FactsWriter:
         for subject, seconds in durations.items():
             self.metrics.write_seconds.labels(subject.value).observe(seconds)
             self.metrics.write_rows.labels(subject.value).observe(len(rows[subject]))
+
+    async def write_watermarks(self, marks: Sequence[PartitionMark]) -> None:
+        """Best effort: the next batch (or the timer) writes them again."""
+        try:
+            await self._run(write_watermarks, self.client, marks)
+        except Exception as error:
+            log.warning("watermarks not written", error=repr(error))
 
     async def stale_dossiers(self, procedure_lengths: Mapping[str, int]) -> list[str]:
         """Dossiers whose row was derived from a shorter history of its procedure than the
@@ -75,4 +144,4 @@ class FactsWriter:
         return [row[0] for row in result.result_rows]
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._thread.stop()

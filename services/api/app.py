@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services.api import errors, export
 from services.api.routers import (
@@ -106,7 +106,9 @@ def create_app(
     )
     app.state.api = state
     errors.install(app)
-    for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
+    for module in (scores, rankings, trends, procedures):  # score answers: how far data goes
+        app.include_router(module.router, dependencies=[Depends(scores.pipeline_headers)])
+    for module in (dossiers, warnings, catalog, health):
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
     return app

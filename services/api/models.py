@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.storage.watermarks import Pipeline, PipelineStatus
 from tthc.catalog_doc import part_info
 from tthc.periods import Period
 from tthc.profile import Profile
@@ -145,6 +146,41 @@ class ProfileRef(BaseModel):
 _TOTAL = "on 100; null when the unit had nothing to judge in the period (no dossier, no feedback)"
 
 
+class PipelineOut(BaseModel):
+    """How far the data goes: what the aggregator has counted of the event log."""
+
+    status: PipelineStatus = Field(
+        description="caught_up: every event in the log is counted; behind: a backlog is "
+        "draining; stale: no word from the aggregator lately; stalled: a backlog and no "
+        "progress; unknown: no aggregator has reported yet"
+    )
+    events_not_counted: int | None = Field(
+        None, description="events in the log not yet in the facts (as the aggregator last saw)"
+    )
+    counted_to: datetime | None = Field(
+        None, description="every partition of the log is counted up to this event time"
+    )
+    updated_at: datetime | None = Field(None, description="the aggregator's last report")
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> PipelineOut:
+        return cls(
+            status=pipeline.status,
+            events_not_counted=pipeline.events_not_counted,
+            counted_to=pipeline.counted_to,
+            updated_at=pipeline.updated_at,
+        )
+
+    def headers(self) -> dict[str, str]:
+        """The same, as response headers."""
+        found = {"X-TTHC-Pipeline": self.status.value}
+        if self.events_not_counted is not None:
+            found["X-TTHC-Events-Not-Counted"] = str(self.events_not_counted)
+        if self.counted_to is not None:
+            found["X-TTHC-Counted-To"] = self.counted_to.isoformat()
+        return found
+
+
 class ScoresOut(BaseModel):
     """A unit's scorecard over its subtree for a period."""
 
@@ -164,6 +200,9 @@ class ScoresOut(BaseModel):
         "rolling windows, judged at `period.cutoff`"
     )
     computed_at: datetime
+    pipeline: PipelineOut | None = Field(
+        None, description="how far the facts go (also in the X-TTHC-* headers)"
+    )
 
     model_config = _examples(
         {
@@ -489,6 +528,7 @@ class CatalogOut(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, degraded (the pipeline is stale or stalled), unavailable")
     clickhouse: bool | None = None
     snapshot_refreshed_at: datetime | None = None
+    pipeline: PipelineOut | None = None

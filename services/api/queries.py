@@ -7,12 +7,13 @@ tthc.early_warning) and goes through the domain's scoring; nothing here decides 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.api.pool import ClientPool
 from services.storage.clickhouse import tallies
 from services.storage.schema import TABLES, UNIT_SCORES_TABLE
+from services.storage.watermarks import LATEST_SQL, Pipeline
 from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
 from tthc.expr import sql_literal
@@ -45,6 +46,11 @@ DOSSIER_COLUMNS = (
     "supplement_requests",
 )
 FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
+
+
+def pipeline(pool: ClientPool, stall_after: timedelta) -> Pipeline:
+    """How far the facts go, from the aggregator's watermarks."""
+    return Pipeline.of(pool.rows(LATEST_SQL, "pipeline"), datetime.now(UTC), stall_after)
 
 
 def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:

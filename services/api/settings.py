@@ -48,6 +48,12 @@ class ApiSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
     )
 
     # Limits
+    pipeline_stall_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="no watermark from the aggregator for this long: the pipeline is stale "
+        "(idle) or stalled (with a backlog)",
+    )
     max_page_size: int = Field(1000, ge=1, le=100_000)
     max_trend_points: int = Field(400, ge=1, le=10_000)
 

@@ -494,6 +494,31 @@ def window_generations_table() -> CreateTable:
     )
 
 
+# --- How far the data goes: written by the aggregator after each commit ----------------------
+
+WATERMARKS_TABLE = "pipeline_watermarks"
+
+
+def pipeline_watermarks_table() -> CreateTable:
+    """Per consumer group and partition: the committed offset, the end of the log as last seen,
+    and the newest event time committed (everything before it in the partition is in the facts).
+    A small table: a whole copy on every node of a cluster. Written out: migration 8's."""
+    return create_table(
+        WATERMARKS_TABLE,
+        [
+            ("group", "String"),
+            ("topic", "String"),
+            ("partition", "UInt32"),
+            ("committed", "Int64"),
+            ("log_end", "Int64"),
+            ("event_time", "Nullable(DateTime64(3, 'UTC'))"),
+            ("updated_at", "DateTime64(3, 'UTC')"),
+        ],
+        replacing_merge_tree("updated_at"),
+        "(`group`, topic, partition)",
+    )
+
+
 # --- Migrations ---------------------------------------------------------------------------------
 
 
@@ -592,7 +617,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
-    # (8 is another change's)
+    Migration(8, "pipeline watermarks", (pipeline_watermarks_table(),)),
     Migration(
         9,
         "no total for a unit with nothing to judge; each publication, for 1.3 at any day",

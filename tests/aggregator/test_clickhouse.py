@@ -6,6 +6,7 @@ numerator and denominator read back equals the reference computation.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -46,7 +47,7 @@ def fold_and_insert(client, events: list[Event], batch: int = 400) -> None:
     )
     for start in range(0, len(events), batch):
         chunk = events[start : start + batch]
-        outcome = step.process([Record(encode(e)) for e in chunk])
+        outcome = asyncio.run(step.process([Record(encode(e)) for e in chunk]))
         insert_facts(client, outcome.rows)
     # what the worker's reconciliation does once the catalog changed
     codes = client.query("SELECT code FROM dossier_facts FINAL").result_columns[0]

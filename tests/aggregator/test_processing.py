@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import clickhouse_connect
 import orjson
 import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
+from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import (
+    BatchOutcome,
     BatchProcessor,
     Catalog,
     CommitTracker,
     DeadLetter,
+    DeadLetterPolicy,
     Deriver,
     HistoryStore,
     Reason,
     Record,
+    TooManyDeadLetters,
     dead_letter_headers,
     decode,
     dossier_version,
     procedure_events_of,
 )
+from services.aggregator.writer import FactsWriter, blames_the_data
+from services.storage.clickhouse import migrate
 from tests.domain.builders import Scenario, t
 from tthc.calendar import WorkingCalendar
 from tthc.events import DossierProcessed, Event, OnlineService
@@ -39,6 +50,10 @@ class CountingDict(dict):
 
 def record(event: Event, offset: int = 0) -> Record:
     return Record(orjson.dumps(event.to_cloudevent()), event.subject.encode(), "t", 0, offset)
+
+
+def run(step: BatchProcessor, records: list[Record]) -> BatchOutcome:
+    return asyncio.run(step.process(records))
 
 
 def processor(table: dict | None = None) -> BatchProcessor:
@@ -103,14 +118,14 @@ def test_validation_problems_name_the_fields() -> None:
 def test_a_batch_goes_on_past_poison() -> None:
     events = scenario().events
     records = [Record(b"garbage"), *(record(e) for e in events)]
-    outcome = processor().process(records)
+    outcome = run(processor(), records)
     assert len(outcome.dead_letters) == 1
     assert set(dossier_rows(outcome)) == {"D1", "D2"}
 
 
 def test_each_history_is_stored_once_per_batch() -> None:
     table = CountingDict()
-    processor(table).process([record(e) for e in scenario().events])
+    run(processor(table), [record(e) for e in scenario().events])
     assert table.writes == 2  # D1 (two events) and D2
 
 
@@ -118,19 +133,19 @@ def test_a_resend_changes_nothing_but_is_written_again() -> None:
     """After a crash ClickHouse may be behind the histories: a resend rewrites its row."""
     step = processor()
     events = scenario().events
-    first = dossier_rows(step.process([record(e) for e in events]))
-    again = step.process([record(events[1], offset=9)])
+    first = dossier_rows(run(step, [record(e) for e in events]))
+    again = run(step, [record(events[1], offset=9)])
     assert again.resends == 1
     assert dossier_rows(again) == {"D1": first["D1"]}
 
 
 def test_arrival_order_does_not_matter() -> None:
     events = scenario().events
-    in_order = dossier_rows(processor().process([record(e) for e in events]))
+    in_order = dossier_rows(run(processor(), [record(e) for e in events]))
     one_by_one = processor()
     rows = {}
     for e in reversed(events):
-        rows.update(dossier_rows(one_by_one.process([record(e)])))
+        rows.update(dossier_rows(run(one_by_one, [record(e)])))
     assert rows == in_order
 
 
@@ -144,11 +159,11 @@ def test_a_procedure_that_arrives_late_is_applied_to_its_dossiers() -> None:
     """Dossier D1 has no due date: it comes from the procedure's time limit."""
     s = scenario()
     step = processor()
-    before = dossier_rows(step.process([record(e) for e in s.events]))["D1"]
+    before = dossier_rows(run(step, [record(e) for e in s.events]))["D1"]
     assert before[0].due_at is None and before[0].online_service == "none"
 
     s.procedure("P", online=OnlineService.full, processing_working_days=3)
-    outcome = step.process([record(s.events[-1])])
+    outcome = run(step, [record(s.events[-1])])
     assert step.deriver.catalog.pending == {"P"}
     assert outcome.catalog_events and outcome.rows[Subject.procedure]
 
@@ -163,7 +178,7 @@ def test_a_small_cache_still_gives_whole_histories() -> None:
     step = BatchProcessor(HistoryStore(table, cache_size=0), deriver)
     events = scenario().events
     for e in events:
-        step.process([record(e)])
+        run(step, [record(e)])
     assert len(step.store.get("dossier:D1").events) == 2
 
 
@@ -181,3 +196,105 @@ def test_commits_follow_only_a_gap_free_run_of_records() -> None:
     assert tracker.holes() == {}
     tracker.forget([tp])
     assert not tracker.knows(tp)
+
+
+# --- One event never halts the batch ------------------------------------------------------------
+
+
+def poisoned(event: Event, when: str) -> Record:
+    """A schema-valid event whose times are `when` (as an older ingest let through)."""
+    raw = event.to_cloudevent()
+    raw.update(id="poison", time=when, data={**raw["data"], "at": when})
+    return Record(orjson.dumps(raw), event.subject.encode(), "t", 0, 99)
+
+
+def test_an_event_no_fact_can_be_derived_from_is_a_dead_letter_and_the_rest_goes_on() -> None:
+    s = scenario()
+    bad = poisoned(s.events[1], "0001-01-01T00:00:00+01:00")  # OverflowError in the derivation
+    records = [record(e, offset=i) for i, e in enumerate(s.events)]
+    outcome = run(processor(), [records[0], bad, *records[1:]])
+    (letter,) = outcome.dead_letters
+    assert letter.record is bad
+    assert letter.reason in (Reason.fold_failed, Reason.derivation_failed)
+    assert "OverflowError" in letter.detail
+    assert dossier_rows(outcome) == dossier_rows(run(processor(), records))
+
+
+def test_a_row_clickhouse_refuses_is_a_dead_letter_and_the_rest_is_written(clickhouse) -> None:
+    """1969 fits a Python datetime but not ClickHouse's DateTime: the real insert refuses it."""
+    migrate(clickhouse)
+    writer = FactsWriter(clickhouse, AggregatorMetrics())
+    s = scenario()
+    bad = poisoned(s.events[1], "1969-12-31T23:59:59Z")
+    records = [record(e, offset=i) for i, e in enumerate(s.events)]
+    step = processor()
+    try:
+        outcome = asyncio.run(step.process([records[0], bad, *records[1:]], writer.write))
+    finally:
+        writer.close()
+    (letter,) = outcome.dead_letters
+    assert (letter.record, letter.reason) == (bad, Reason.insert_rejected)
+    assert "DataError" in letter.detail
+    assert step.store.get("dossier:D1").events == tuple(s.events[:2])  # not the poison
+    written = clickhouse.query("SELECT code, ended_at FROM dossier_facts FINAL ORDER BY code")
+    assert [row[0] for row in written.result_rows] == ["D1", "D2"]
+    assert written.result_rows[0][1] is not None  # D1 ended by its good event
+
+
+def test_an_outage_is_not_the_records_fault() -> None:
+    """ClickHouse down or broken: retried, never dead-lettered; a bad value is the data's."""
+    assert not blames_the_data(OperationalError("connection refused"))
+    assert not blames_the_data(DatabaseError("Code: 1001. DB::Exception: filesystem error"))
+    assert not blames_the_data(DatabaseError("Code: 243. NOT_ENOUGH_SPACE"))
+    assert blames_the_data(DatabaseError("Code: 321. VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE"))
+    assert blames_the_data(DataError("Unable to create native array for column `ended_at`"))
+
+
+def test_a_write_waiting_on_a_broken_clickhouse_is_cancelled_at_once(tmp_path) -> None:
+    """What SIGTERM does to a batch stuck on ClickHouse: the retrying write stops at once.
+    (ClickHouse breaks for a reason of its own: its store is no longer a directory.)"""
+    directory = tmp_path / "ch"
+    client = clickhouse_connect.get_client(dsn=f"chdb://{directory}")
+    migrate(client)
+    writer = FactsWriter(client, AggregatorMetrics(), retry_max_seconds=0.2)
+    (directory / "store").rename(tmp_path / "store-aside")
+    (directory / "store").write_bytes(b"")
+    rows = asyncio.run(processor().process([record(e) for e in scenario().events])).rows
+
+    async def stuck_then_cancelled() -> float:
+        task = asyncio.create_task(writer.write(rows))
+        while writer.failures_in_a_row < 3:  # retried, not dead-lettered
+            await asyncio.sleep(0.05)
+            assert not task.done()
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic() - started
+
+    try:
+        assert asyncio.run(stuck_then_cancelled()) < 1.0
+    finally:
+        writer.close()
+        client.close()
+
+
+def letters_at(records: list[Record], *offsets: int) -> list[DeadLetter]:
+    return [DeadLetter(records[o], Reason.invalid_json, "") for o in offsets]
+
+
+def test_the_dead_letter_policy_stops_on_a_run_of_bad_records() -> None:
+    policy = DeadLetterPolicy(max_ratio=None, max_in_a_row=3)
+    records = [Record(b"x", offset=i) for i in range(10)]
+    policy.judge(records[:5], letters_at(records, 0, 1, 2))  # three in a row: at the limit
+    with pytest.raises(TooManyDeadLetters, match="4 dead letters in a row"):
+        policy.judge(records[5:], letters_at(records, 6, 7, 8, 9))
+
+
+def test_the_dead_letter_policy_judges_the_share_only_after_enough_records() -> None:
+    policy = DeadLetterPolicy(max_ratio=0.5, max_in_a_row=None, ratio_after=10)
+    records = [Record(b"x", offset=i) for i in range(12)]
+    policy.judge(records[:4], letters_at(records, 0, 1, 3))  # 3 of 4, too few to judge
+    policy.judge(records[4:8], letters_at(records, 4))  # 4 of 8
+    with pytest.raises(TooManyDeadLetters, match="7 of 12 records"):
+        policy.judge(records[8:], letters_at(records, 8, 9, 10))

@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from kafka import KafkaConsumer
 
 from services.auth import generate_key, hash_key
 from services.simulator import Report, Sender, replay
 from tests.api.conftest import AS_OF, WORKLOAD, Reference, bearer
 from tthc.calendar import VN_TZ
-from tthc.events import Channel, DossierReceived, make_event
+from tthc.events import Channel, DossierProcessed, DossierReceived, make_event
 from tthc.periods import parse_period
 from tthc.reference import occurred_by, reference_scorecard
 from tthc.scoring import Scorecard
@@ -50,6 +52,8 @@ class Stack:
     viewer: str
     process: subprocess.Popen[bytes]
     log: Path
+    topic: str
+    bootstrap: str
 
 
 def wait_until(check, timeout: float, what: str, every: float = 0.2):  # type: ignore[no-untyped-def]
@@ -99,7 +103,17 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    stack = Stack(urls["ingest"], urls["api"], urls["aggregator"], key, viewer, process, log)
+    stack = Stack(
+        urls["ingest"],
+        urls["api"],
+        urls["aggregator"],
+        key,
+        viewer,
+        process,
+        log,
+        f"test.allinone.{suffix}",
+        kafka_bootstrap,
+    )
     try:
 
         def ready() -> bool:
@@ -243,6 +257,63 @@ def test_drill_down_through_the_whole_pipeline(stack, posted, reference):
     assert response.status_code == 200, response.text
     card = reference.scorecard("75", parse_period("2024-Q2")).indicator("2.1").parts[0]
     assert response.json()["total"] == card.denominator - card.numerator
+
+
+def test_the_poison_events_of_issue_14_neither_stop_nor_change_the_scores(stack, posted, reference):
+    """A dossier processed at 1969-12-31T23:59:59Z and one at 0001-01-01T00:00:00+01:00,
+    posted as an integration would: an ingest that checks times refuses them (422); one that
+    does not passes them on, and the worker dead-letters them with their reasons. Either way
+    every other event is counted, and the answers say the pipeline caught up."""
+    timeline = generate_timeline(reference.tree, WORKLOAD)
+    processed = [e for _, e in timeline if isinstance(e.data, DossierProcessed)][:2]
+    passed_on = set()
+    for event, when in zip(
+        processed, ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00"], strict=True
+    ):
+        raw = event.to_cloudevent()
+        raw.update(id=f"poison-{when}", time=when, data={**raw["data"], "at": when})
+        answer = httpx.post(
+            f"{stack.ingest}/v1/events", json=raw, headers=bearer(stack.key), timeout=30
+        )
+        assert answer.status_code in (202, 422), answer.text
+        if answer.status_code == 202:
+            passed_on.add(raw["id"])
+    wait_until(
+        lambda: same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2"), 180, "caught up"
+    )
+    letters = {}
+
+    def dead_lettered() -> bool:
+        consumer = KafkaConsumer(
+            f"{stack.topic}.dlq",
+            bootstrap_servers=stack.bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=3000,
+        )
+        try:
+            for m in consumer:
+                letters[orjson.loads(m.value)["id"]] = dict(m.headers)["tthc.dlq.reason"].decode()
+        finally:
+            consumer.close()
+        return passed_on <= set(letters)
+
+    wait_until(dead_lettered, 60, "the poison in the dead-letter topic", every=1)
+    assert {letters[i] for i in passed_on} <= {
+        "insert_rejected",
+        "fold_failed",
+        "derivation_failed",
+    }
+
+    def caught_up() -> dict | None:
+        response = httpx.get(
+            f"{stack.api}/v1/scores", params={"unit": "75", "period": "2024-Q2"}, timeout=30
+        )
+        pipeline = response.json()["pipeline"]
+        return response if pipeline["status"] == "caught_up" else None
+
+    response = wait_until(caught_up, 60, "the watermark caught up", every=1)
+    assert response.headers["X-TTHC-Events-Not-Counted"] == "0"
+    assert same(scores(stack, "75", "2024-Q2"), reference, "75", "2024-Q2")
 
 
 def test_time_from_acceptance_to_visibility(stack, posted, reference):

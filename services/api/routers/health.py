@@ -6,7 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from services.api.models import Health
+from services.api.routers.scores import pipeline_of
 from services.api.state import State
+from services.storage.watermarks import PipelineStatus
 
 router = APIRouter(tags=["operations"])
 
@@ -14,20 +16,24 @@ router = APIRouter(tags=["operations"])
 @router.get(
     "/healthz",
     response_model=Health,
-    summary="Health: ClickHouse answers",
+    summary="Health: ClickHouse answers; how far the pipeline goes",
     responses={503: {"model": Health, "description": "ClickHouse does not answer"}},
 )
 def healthz(state: State) -> JSONResponse:
     try:
         state.pool.rows("SELECT 1 AS ok", "health")
         up = True
+        flow = pipeline_of(state)
     except Exception:
-        up = False
+        up, flow = False, None
     last = state.scoreboard.last
+    quiet = flow is not None and flow.status in (PipelineStatus.stale, PipelineStatus.stalled)
     body = Health(
-        status="ok" if up else "unavailable",
+        # a stalled pipeline is not this server's fault: reported, not a failed probe
+        status="unavailable" if not up else "degraded" if quiet else "ok",
         clickhouse=up,
         snapshot_refreshed_at=last.computed_at if last else None,
+        pipeline=flow,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if up else 503)
 

@@ -5,24 +5,39 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query, Response
 
 from services.api.errors import invalid, not_found
 from services.api.models import (
     GroupOut,
     IndicatorOut,
     PeriodRef,
+    PipelineOut,
     ProfileRef,
     ScoresOut,
     UnitRef,
 )
 from services.api.params import Asked, ScoresOfUnit, unit_router
-from services.api.queries import snapshot_rows, unit_tallies
+from services.api.queries import pipeline, snapshot_rows, unit_tallies
 from services.api.state import ApiState, State
 from services.api.windows import judged_by, latest_generation, windows_scorecards
 from tthc.measures import Generation
 from tthc.reference import scope_of
 from tthc.scoring import group_scores, named, score
+
+
+def pipeline_of(state: ApiState) -> PipelineOut:
+    stall_after = timedelta(seconds=state.settings.pipeline_stall_seconds)
+    return PipelineOut.of(pipeline(state.pool, stall_after))
+
+
+def pipeline_headers(state: State, response: Response) -> PipelineOut:
+    """Every score answer says how far the data goes, in X-TTHC-* headers (a dependency of
+    the score routers; FastAPI runs it once per request)."""
+    flow = pipeline_of(state)
+    response.headers.update(flow.headers())
+    return flow
+
 
 router = unit_router("scores")
 
@@ -46,7 +61,18 @@ SourceParam = Annotated[
     description="Total on 100, grade, the five groups and every indicator (numerator, "
     "denominator, rate, points, maximum, points lost), over the unit and everything under it.",
 )
-def get_scores(state: State, asked: ScoresOfUnit, source: SourceParam = "live") -> ScoresOut:
+def get_scores(
+    state: State,
+    asked: ScoresOfUnit,
+    flow: Annotated[PipelineOut, Depends(pipeline_headers)],
+    source: SourceParam = "live",
+) -> ScoresOut:
+    out = scores_of(state, asked, source)
+    out.pipeline = flow
+    return out
+
+
+def scores_of(state: ApiState, asked: Asked, source: str) -> ScoresOut:
     u, moment = asked.unit, asked.as_of
     refuse_as_of_with_windows(asked, source)
     chosen = asked.period()

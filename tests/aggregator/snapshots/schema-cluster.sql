@@ -356,6 +356,21 @@ ALTER TABLE feedback_facts_local ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `compl
 
 ALTER TABLE feedback_facts ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `complained_again_at` Nullable(DateTime('UTC'));
 
+-- migration 8: pipeline watermarks
+
+CREATE TABLE IF NOT EXISTS pipeline_watermarks ON CLUSTER tthc
+(
+    `group` String,
+    `topic` String,
+    `partition` UInt32,
+    `committed` Int64,
+    `log_end` Int64,
+    `event_time` Nullable(DateTime64(3, 'UTC')),
+    `updated_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', updated_at)
+ORDER BY (`group`, topic, partition);
+
 -- migration 9: no total for a unit with nothing to judge; each publication, for 1.3 at any day
 
 ALTER TABLE unit_scores MODIFY COLUMN `total` Nullable(Float64);

@@ -1,0 +1,102 @@
+"""Everything the aggregator relies on in Faust beyond its documented API, in one place.
+
+Written for faust-streaming `FAUST_VERSION` (a test pins it: an upgrade must read this again):
+
+- the aggregator commits offsets itself, from its `CommitTracker`: Faust's own committer can
+  pass records it skipped around a rebalance, so `Consumer.commit` is replaced by a no-op and
+  the aggregator calls the private `Consumer._commit`, then drops the offsets it committed from
+  `Consumer._acked` / `_acked_index` (Faust keeps every acknowledged offset until its commit);
+- a batch holds records of several partitions, and Faust's tables pick the changelog partition
+  (and RocksDB's partition) from the *current event*, a context variable
+  (`faust.streams._current_event`): a table write is run with its own record's event set.
+
+The rest of the aggregator talks to these functions, never to Faust's internals.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import faust
+import faust.streams
+from faust.types import TP
+
+from services.aggregator.processing import Partition, Record
+
+FAUST_VERSION = "0.15.3"
+
+
+def record_of(event: faust.EventT[bytes]) -> Record:
+    """What the steps need of a Faust event; the event stays as the record's `origin`."""
+    message = event.message
+    headers = message.headers
+    if isinstance(headers, Mapping):
+        headers = list(headers.items())
+    return Record(
+        value=message.value,
+        key=message.key,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        headers=tuple(headers or ()),
+        origin=event,
+    )
+
+
+def in_partition(record: Record, write: Callable[[], Any]) -> Any:
+    """Run a table read or write as if `record`'s event were the current one."""
+    token = faust.streams._current_event.set(weakref.ref(record.origin))
+    try:
+        return write()
+    finally:
+        faust.streams._current_event.reset(token)
+
+
+async def _no_commit(*args: Any, **kwargs: Any) -> bool:
+    return False
+
+
+def take_over_commits(app: faust.App) -> None:
+    """Switch Faust's committer off. (Called in the running loop: touching `app.consumer`
+    earlier binds the app to the wrong loop.)"""
+    app.consumer.commit = _no_commit  # type: ignore[method-assign]  # on purpose
+
+
+async def commit(app: faust.App, positions: Mapping[Partition, int]) -> None:
+    """Commit each partition's next offset to read, after the changelogs are flushed."""
+    if not positions:
+        return
+    await app.producer.flush()
+    tps = {TP(*tp): offset for tp, offset in positions.items()}
+    await app.consumer._commit(tps)  # type: ignore[attr-defined]  # Consumer's, not ConsumerT's
+    consumer: Any = app.consumer
+    for tp, offset in tps.items():
+        acked = consumer._acked.get(tp)
+        if acked:
+            acked[:] = [o for o in acked if o >= offset]
+        index = consumer._acked_index.get(tp)
+        if index:
+            index.difference_update([o for o in index if o < offset])
+
+
+async def seek(app: faust.App, tp: Partition, offset: int) -> None:
+    await app.consumer.seek(TP(*tp), offset)
+
+
+async def log_starts(app: faust.App, tps: list[Partition]) -> dict[Partition, int]:
+    """The first offset still in the log of each partition."""
+    earliest = await app.consumer.earliest_offsets(*(TP(*tp) for tp in tps))
+    return {(tp.topic, tp.partition): offset for tp, offset in earliest.items()}
+
+
+def assignment(app: faust.App) -> list[Partition]:
+    """The partitions of the group's topics this worker holds now."""
+    return sorted((tp.topic, tp.partition) for tp in app.consumer.assignment())
+
+
+def log_end(app: faust.App, tp: Partition) -> int | None:
+    """The partition's end (high-water mark) as last fetched, if known."""
+    end: int | None = app.consumer.highwater(TP(*tp))
+    return end
