@@ -46,6 +46,7 @@ from services.aggregator.processing import (
     decode,
     event_lag_seconds,
 )
+from services.aggregator.rejections import Gate
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.topics import ensure_topics
 from services.aggregator.writer import FactsWriter
@@ -54,6 +55,7 @@ from services.storage.clickhouse import Client, clickhouse_client, migrate
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
 from tthc.profile import load_profile
+from tthc.units import load_units
 
 log = get_logger("aggregator")
 
@@ -174,7 +176,9 @@ class Aggregator:
         # encoded histories as they are, or recovery hands back decoded JSON instead of bytes.
         histories.value_serializer = "raw"  # type: ignore[attr-defined]  # Table's, not TableT's
         self.store = HistoryStore(histories, s.history_cache_size)
-        self.processor = BatchProcessor(self.store, self.deriver, _in_partition)
+        self.processor = BatchProcessor(
+            self.store, self.deriver, _in_partition, Gate(load_units(s.units))
+        )
 
         @app.agent(events)
         async def aggregate(stream: faust.StreamT[bytes]) -> None:
@@ -255,6 +259,7 @@ class Aggregator:
         ]
         await asyncio.gather(*sends)  # delivered before the batch is acknowledged
         await self.writer.write(outcome.rows)
+        await self.writer.write_rejections(outcome.rejections)
         for tp, offsets in _offsets_by_partition(records).items():
             self.offsets.processed(tp, offsets)
         self._observe(records, outcome)
@@ -327,6 +332,8 @@ class Aggregator:
         for event_type, count in Counter(d.event.type for d in outcome.decoded).items():
             m.events.labels(event_type).inc(count)
         m.resends.inc(outcome.resends)
+        for reason, count in Counter(r.reason for r in outcome.rejections).items():
+            m.rejected.labels(reason).inc(count)
         for letter in outcome.dead_letters:
             m.dead_letters.labels(letter.reason.value).inc()
             log.warning(

@@ -37,6 +37,7 @@ from services.aggregator.processing import (
     entity_of,
     history_key,
 )
+from services.aggregator.rejections import Gate, RejectedEvent, Stamp, insert_rejections
 from services.storage.clickhouse import (
     Client,
     VersionedFacts,
@@ -52,6 +53,7 @@ from tthc.facts import KINDS
 from tthc.measures import Subject
 from tthc.profile import load_profile
 from tthc.state import History
+from tthc.units import load_units
 
 _EMPTY = History()
 
@@ -75,7 +77,13 @@ class ReplayResult:
 class Replay:
     """Fold the whole log into histories, then write every fact row."""
 
-    def __init__(self, client: Client, profile: Path | None = None, batch_rows: int = 5000):
+    def __init__(
+        self,
+        client: Client,
+        profile: Path | None = None,
+        batch_rows: int = 5000,
+        units: str = "dong-nai",
+    ):
         self.client = client
         self.batch_rows = batch_rows
         self.catalog = Catalog()
@@ -84,6 +92,9 @@ class Replay:
         # encoded for its changelog too, would only triple the memory. Memory still grows with
         # the log; a replay per partition would bound it.
         self.histories: dict[str, History] = {}
+        self.stamps: dict[str, list[Stamp | None]] = {}  # beside each history, as the worker
+        self.gate = Gate(load_units(units))
+        self.rejected: list[RejectedEvent] = []
         self.deriver = Deriver(self.catalog, WorkingCalendar(), load_profile(profile).settings)
         self.result = ReplayResult()
         self.heap = Heap()
@@ -97,9 +108,15 @@ class Replay:
                 continue
             event = decoded.event
             key = history_key(event.entity, event.subject)
-            after, at = self.histories.get(key, _EMPTY).placed(event)
+            before, stamps = self.histories.get(key, _EMPTY), self.stamps.get(key, [])
+            rejected = self.gate.admit(before, stamps, event, decoded.stamp)
+            if rejected is not None:
+                self.rejected.append(rejected)
+                continue
+            after, at = before.placed(event)
             if at is not None:  # None: a resend, already in the history
                 self.histories[key] = after
+                self.stamps[key] = stamps[:at] + [decoded.stamp] + stamps[at:]
                 self.result.events += 1
             if event.entity is Entity.procedure:
                 self.catalog.add(event)
@@ -111,7 +128,9 @@ class Replay:
         pending = 0
         for key, history in self.histories.items():
             entity, code = entity_of(key)
-            row = self.deriver.facts(entity, code, history)
+            counted, refused = self.gate.counted(entity, history, self.stamps[key])
+            self.rejected += refused
+            row = self.deriver.facts(entity, code, counted, len(history.events))
             advance(1)
             if row is None:
                 continue
@@ -121,6 +140,7 @@ class Replay:
                 self._insert(rows)
                 rows, pending = {}, 0
         self._insert(rows)
+        insert_rejections(self.client, self.rejected)
 
     def _insert(self, rows: dict[Subject, list[VersionedFacts]]) -> None:
         insert_facts(self.client, rows)
@@ -173,6 +193,7 @@ def replay(
     clickhouse_url: str,
     layout: Layout = SINGLE_NODE,
     profile: Path | None = None,
+    units: str = "dong-nai",
     console: Console | None = None,
 ) -> ReplayResult:
     """Empty the facts tables and rebuild them from the log; print progress and a count."""
@@ -181,7 +202,7 @@ def replay(
     try:
         migrate(client, layout)
         truncate_facts(client, layout)
-        job = Replay(client, profile)
+        job = Replay(client, profile, units=units)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

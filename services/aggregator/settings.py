@@ -52,6 +52,10 @@ class AggregatorSettings(BaseSettings):
         description="ClickHouse cluster of remote_servers; empty: one node (docs/scaling.md)",
     )
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
+    units: str = Field(
+        "dong-nai",
+        description="the ingest's unit set: whose dossier a key may touch is judged on it",
+    )
 
     # Operations
     http_host: str = "127.0.0.1"

@@ -16,6 +16,7 @@ from services.api.routers import (
     health,
     procedures,
     rankings,
+    rejections,
     scores,
     trends,
     warnings,
@@ -106,7 +107,18 @@ def create_app(
     )
     app.state.api = state
     errors.install(app)
-    for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
+    modules = (
+        scores,
+        rankings,
+        trends,
+        dossiers,
+        procedures,
+        warnings,
+        catalog,
+        rejections,
+        health,
+    )
+    for module in modules:
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
     return app
