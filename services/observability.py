@@ -19,7 +19,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Collection, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -80,8 +80,8 @@ def _secret_name(name: Any) -> bool:
     return isinstance(name, str) and _SECRET_NAMES.search(name) is not None
 
 
-def _redact_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    redacted: dict[str, Any] = redact(event)
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    redacted: dict[str, Any] = redact(dict(event))
     return redacted
 
 

@@ -154,6 +154,13 @@ class Aggregator:
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
             web_enabled=True,
+            # Only /healthz and /metrics: Faust's own views would serve any dossier's raw
+            # history (/table/histories/…), the partition router and the worker's statistics.
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
             web_bind=s.http_host,
             web_port=s.http_port,
             web_in_thread=False,

@@ -70,14 +70,14 @@ class Intake:
             self.window.begin(key, digest)
             to_publish.append(item)
 
-        def delivered(event: Event, ok: bool) -> None:
+        def on_delivered(event: Event, ok: bool) -> None:
             self.window.end((grant.name, *event.key), ok)
             if ok:
                 self.policy.learn(event)
 
         try:
             await self.publisher.publish(
-                [(i.event, i.value) for i in to_publish if i.event and i.value], delivered
+                [(i.event, i.value) for i in to_publish if i.event and i.value], on_delivered
             )
             for item in to_publish:
                 item.outcome = ACCEPTED

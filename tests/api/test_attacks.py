@@ -310,3 +310,11 @@ def test_refusals_are_counted_in_the_workers_metrics(attack: Attack) -> None:
     assert re.search(
         r'^tthc_aggregator_rejected_events_total\{reason="not_owner"\} [1-9]', text, re.M
     )
+
+
+def test_the_workers_web_server_serves_no_history(attack: Attack) -> None:
+    base = attack.stack.aggregator
+    for path in ("/table/histories/", "/table/histories/dossier:D1/", "/router/", "/stats/"):
+        assert httpx.get(base + path, timeout=5).status_code == 404, path
+    assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    assert "tthc_aggregator_" in httpx.get(f"{base}/metrics", timeout=5).text
