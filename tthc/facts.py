@@ -21,7 +21,7 @@ from typing import Any
 from tthc.calendar import VN_TZ, WorkingCalendar, local_date
 from tthc.events import ApplicantType, Entity, OnlineService, ProcedureComponent
 from tthc.measures import Subject
-from tthc.profile import Settings
+from tthc.profile import Settings, UnknownProcedure
 from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState, State
 
 
@@ -211,7 +211,9 @@ def dossier_facts(
         code=state.code,
         unit=state.unit,
         procedure=state.procedure,
-        counted=state.accepted,
+        # waiting for its procedure, it counts nowhere (its row is derived again when it comes)
+        counted=state.accepted
+        and (known is not None or settings.unknown_procedure_dossiers is UnknownProcedure.defaults),
         channel=int(state.channel),
         received_at=received_at,
         due_at=_utc(due_at),

@@ -19,6 +19,7 @@ from services.api.routers import (
     rejections,
     scores,
     trends,
+    unknown_procedures,
     warnings,
 )
 from services.api.settings import ApiSettings
@@ -113,6 +114,7 @@ def create_app(
         trends,
         dossiers,
         procedures,
+        unknown_procedures,
         warnings,
         catalog,
         rejections,

@@ -27,6 +27,10 @@ class ApiMetrics(WebMetrics):
             "snapshot_refreshed_timestamp_seconds",
             "When unit_scores was last refreshed",
         )
+        self.unknown_procedure_dossiers = m.gauge(
+            "unknown_procedure_dossiers",
+            "Dossiers whose procedure is not configured (see GET /v1/unknown-procedures)",
+        )
         # Business gauges from the last refresh, for alert rules and dashboards.
         self.scores = b = Metrics("api")
         self.unit_total = b.gauge(

@@ -318,3 +318,16 @@ def test_the_workers_web_server_serves_no_history(attack: Attack) -> None:
         assert httpx.get(base + path, timeout=5).status_code == 404, path
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
     assert "tthc_aggregator_" in httpx.get(f"{base}/metrics", timeout=5).text
+
+
+def test_a_dossier_of_a_procedure_nobody_configured_is_listed(attack: Attack) -> None:
+    stray = DossierReceived(
+        unit=B, procedure="9.999999", channel=Channel.online, received_at=ago(2)
+    )
+    attack.post("b", attack.event(stray, "D9", SOURCE_B))
+    attack.settle()
+    body = httpx.get(
+        f"{attack.stack.api}/v1/unknown-procedures", params={"unit": B}, timeout=30
+    ).json()
+    assert [(p["procedure"], p["dossiers"]) for p in body["procedures"]] == [("9.999999", 1)]
+    assert body["setting"] == "defaults" and body["total_dossiers"] == 1

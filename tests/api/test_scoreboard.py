@@ -117,3 +117,9 @@ def test_with_scores_closed_the_score_gauges_need_a_province_token(api, refreshe
         assert "tthc_api_dossiers_turning_late" not in text
         assert "tthc_api_snapshot_refresh_seconds_count" in text  # the pipeline's stay open
     assert 'tthc_api_unit_total_score{level="province",period_kind="quarter",unit="75"}' in province
+
+
+def test_the_dossiers_of_unknown_procedures_are_counted(api, refreshed):
+    listed = api.get("/v1/unknown-procedures", params={"unit": "75"}).json()
+    text = api.get("/metrics").text
+    assert f"tthc_api_unknown_procedure_dossiers {float(listed['total_dossiers'])}" in text

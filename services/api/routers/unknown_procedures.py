@@ -1,0 +1,56 @@
+"""`GET /v1/unknown-procedures`: procedures dossiers name that nobody configured yet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from services.api.auth import Viewer, authorize
+from services.api.errors import responses
+from services.api.models import UnitRef, unit_ref
+from services.api.params import unit_of
+from services.api.queries import unknown_procedures
+from services.api.routers.scores import UnitParam
+from services.api.state import State
+
+router = APIRouter(tags=["procedures"])
+
+
+class UnknownProcedure(BaseModel):
+    procedure: str
+    dossiers: int
+    units: int
+    first_received_at: datetime
+
+
+class UnknownProceduresOut(BaseModel):
+    unit: UnitRef
+    setting: str  # the profile's unknown_procedure_dossiers: how such dossiers count meanwhile
+    total_dossiers: int
+    procedures: list[UnknownProcedure]
+
+
+@router.get(
+    "/v1/unknown-procedures",
+    response_model=UnknownProceduresOut,
+    summary="Thủ tục chưa được cấu hình / Procedures nobody configured",
+    description="Procedures that dossiers of the unit's subtree name but that no "
+    "`procedure.configured` event described yet, with their dossiers. How these dossiers count "
+    "meanwhile is the profile's `unknown_procedure_dossiers` (`defaults` or `wait`). Scores' "
+    "access rule.",
+    responses=responses(401, 403, 404),
+)
+def get_unknown_procedures(
+    state: State, viewer: Viewer, unit: UnitParam = None
+) -> UnknownProceduresOut:
+    u = unit_of(state, unit)
+    authorize(state, viewer, u.code, dossiers=False)
+    rows = unknown_procedures(state.pool, state.tree.subtree(u.code))
+    return UnknownProceduresOut(
+        unit=unit_ref(state.tree, u.code),
+        setting=state.profile.settings.unknown_procedure_dossiers.value,
+        total_dossiers=sum(r["dossiers"] for r in rows),
+        procedures=[UnknownProcedure(**r) for r in rows],
+    )
