@@ -59,6 +59,17 @@ def _rfc3339(value: Any) -> Any:
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("ngày phải có dạng YYYY-MM-DD / must be a date as YYYY-MM-DD text")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+
+
 def _printable(value: str) -> str:
     if not value.strip():
         raise ValueError("không được để trống / must not be blank")
@@ -422,8 +433,8 @@ class ProcedureAnnounced(Payload):
 
     unit: Code
     decision_number: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    decided_on: date
-    effective_on: date = Field(description="When the legal basis takes effect")
+    decided_on: Day
+    effective_on: Day = Field(description="When the legal basis takes effect")
 
 
 class ProcedurePublished(Payload):
@@ -432,7 +443,7 @@ class ProcedurePublished(Payload):
     entity = Entity.procedure
     fact = "published"
 
-    published_on: date
+    published_on: Day
     components: list[ProcedureComponent]
 
 
@@ -446,7 +457,7 @@ class CertifiedCopyOffered(Payload):
     fact = "certified_copy_offered"
 
     unit: Code
-    since: date
+    since: Day
 
 
 class CertifiedCopyIssued(Payload):

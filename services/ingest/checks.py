@@ -8,13 +8,22 @@ Procedures: a dossier names the procedure it follows, but the ingest can only kn
 from a catalogue. When ``procedures_file`` is set, a dossier or feedback naming a procedure that
 is neither in that file nor configured through this ingest since it started (a
 ``procedure.*`` event, also earlier in the same batch) is refused. Without the file, procedure
-codes are not checked here (the aggregator reports dossiers of unconfigured procedures).
+codes are not checked here: the API lists dossiers of unconfigured procedures
+(``/v1/unknown-procedures``), and the profile says how they count meanwhile.
 
-Scope: an event that names a unit (``data.unit``) is accepted only from a key whose scope
-covers that unit. Follow-up events of a dossier or feedback name no unit (the dossier belongs
-to the unit of its ``received`` event, which this stateless service does not keep); they are
-accepted from any valid key, which keys bound to ``sources`` narrow to their own events.
-Procedure events without a unit describe the whole province and need a key covering its root.
+Scope: an event that names a unit (``data.unit``, ``data.to_unit``'s unit is checked
+downstream) is accepted only from a key whose scope covers that unit; a commune service's unit
+is its subject. Follow-up events of a dossier or feedback name no unit (the dossier belongs to
+the unit of its first ``received`` event, which this stateless service does not keep): the
+Kafka record is stamped with the key's name and scope, and the aggregator refuses those of a
+key not covering the owner (:mod:`tthc.ownership`). Procedure events are the province's
+catalogue: without a unit they need a key covering its root, an announcement names a province
+or department unit its key covers. A source a key is bound to is that key's alone.
+
+Plausibility: times are RFC 3339 strings with an offset inside [``earliest_time``, now + skew]
+(due dates: not before ``earliest_time``, not before the receipt); ids and sources are
+printable. ``validate`` applies all of it but the key's scope, for ``tthc validate-events`` and
+``tthc import``.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.auth import generate_key
+from services.auth import generate_key, hash_key
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
+from tests.api.conftest import bearer
 from tests.api.test_end_to_end import Stack, key_entry, running, wait_until
 from tests.domain.builders import COMMUNE, OTHER_COMMUNE, PROVINCE
 from tthc.calendar import VN_TZ
@@ -331,3 +332,15 @@ def test_a_dossier_of_a_procedure_nobody_configured_is_listed(attack: Attack) ->
     ).json()
     assert [(p["procedure"], p["dossiers"]) for p in body["procedures"]] == [("9.999999", 1)]
     assert body["setting"] == "defaults" and body["total_dossiers"] == 1
+
+
+def test_no_key_reaches_the_logs_of_any_service(attack: Attack) -> None:
+    wrong = generate_key()
+    assert httpx.get(f"{attack.stack.api}/v1/rejections", headers=bearer(wrong)).status_code == 401
+    assert httpx.post(f"{attack.stack.ingest}/v1/events", headers=bearer(wrong)).status_code == 401
+    attack.settle()
+    lines = attack.stack.log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 20  # every request above left its line
+    secrets = [*attack.keys.values(), wrong]
+    secrets += [hash_key(s) for s in secrets]
+    assert [line for line in lines if any(s in line for s in secrets)] == []

@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from services.auth import generate_key, hash_key
+from services.auth import generate_key, hash_key, weak_key
 from services.cli import app
 from tests.domain.test_events import received
 from tthc.measures import MEASURES
@@ -223,6 +223,7 @@ def test_validate_events_applies_the_ingests_checks(tmp_path):
 def test_keys_hash_refuses_a_guessable_key_and_takes_a_random_one():
     weak = runner.invoke(app, ["keys", "hash", "password123"])
     assert weak.exit_code == 2 and "guessable" in weak.output and len(weak.output) < 300
+    assert all(weak_key(generate_key()) is None for _ in range(500))  # `keys new` makes these
     key = generate_key()
     strong = runner.invoke(app, ["keys", "hash", key])
     assert strong.exit_code == 0 and strong.output.strip() == hash_key(key)

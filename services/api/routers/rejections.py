@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from services.api.auth import Integration
 from services.api.errors import responses
+from services.api.models import RejectedEventOut, RejectionsOut
 from services.api.state import State
 from services.storage.schema import REJECTIONS_TABLE
 from tthc.expr import sql_literal
 
 router = APIRouter(tags=["integrations"])
-
-
-class RejectedEventOut(BaseModel):
-    source: str
-    id: str
-    type: str
-    subject: str
-    reason: str
-    detail: str
-    event_time: datetime
-    rejected_at: datetime
-
-
-class RejectionsOut(BaseModel):
-    integration: str
-    total: int
-    events: list[RejectedEventOut]
 
 
 @router.get(

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from services.api.auth import Viewer, authorize
 from services.api.errors import responses
-from services.api.models import UnitRef, unit_ref
+from services.api.models import UnitRef, UnknownProcedure, UnknownProceduresOut
 from services.api.params import unit_of
 from services.api.queries import unknown_procedures
 from services.api.routers.scores import UnitParam
 from services.api.state import State
 
 router = APIRouter(tags=["procedures"])
-
-
-class UnknownProcedure(BaseModel):
-    procedure: str
-    dossiers: int
-    units: int
-    first_received_at: datetime
-
-
-class UnknownProceduresOut(BaseModel):
-    unit: UnitRef
-    setting: str  # the profile's unknown_procedure_dossiers: how such dossiers count meanwhile
-    total_dossiers: int
-    procedures: list[UnknownProcedure]
 
 
 @router.get(
@@ -42,14 +25,12 @@ class UnknownProceduresOut(BaseModel):
     "access rule.",
     responses=responses(401, 403, 404),
 )
-def get_unknown_procedures(
-    state: State, viewer: Viewer, unit: UnitParam = None
-) -> UnknownProceduresOut:
+def get_unknown_procedures(state: State, viewer: Viewer, unit: UnitParam) -> UnknownProceduresOut:
     u = unit_of(state, unit)
     authorize(state, viewer, u.code, dossiers=False)
     rows = unknown_procedures(state.pool, state.tree.subtree(u.code))
     return UnknownProceduresOut(
-        unit=unit_ref(state.tree, u.code),
+        unit=UnitRef.of(u),
         setting=state.profile.settings.unknown_procedure_dossiers.value,
         total_dossiers=sum(r["dossiers"] for r in rows),
         procedures=[UnknownProcedure(**r) for r in rows],
