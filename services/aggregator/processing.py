@@ -362,7 +362,7 @@ class BatchProcessor:
             outcome.decoded.append(decoded)
             key = history_key(event.entity, event.subject)
             if self.gate is not None:
-                before, stamps = self.in_partition(record, lambda k=key: self.store.stamped(k))
+                before, stamps = self.in_partition(record, partial(self.store.stamped, key))
                 rejected = self.gate.admit(before, stamps, event, decoded.stamp)
                 if rejected is not None:
                     outcome.rejections.append(rejected)

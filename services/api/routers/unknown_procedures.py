@@ -7,9 +7,8 @@ from fastapi import APIRouter
 from services.api.auth import Viewer, authorize
 from services.api.errors import responses
 from services.api.models import UnitRef, UnknownProcedure, UnknownProceduresOut
-from services.api.params import unit_of
+from services.api.params import UnitParam, unit_of
 from services.api.queries import unknown_procedures
-from services.api.routers.scores import UnitParam
 from services.api.state import State
 
 router = APIRouter(tags=["procedures"])
