@@ -211,9 +211,7 @@ def dossier_facts(
         code=state.code,
         unit=state.unit,
         procedure=state.procedure,
-        # waiting for its procedure, it counts nowhere (its row is derived again when it comes)
-        counted=state.accepted
-        and (known is not None or settings.unknown_procedure_dossiers is UnknownProcedure.defaults),
+        counted=state.accepted,
         channel=int(state.channel),
         received_at=received_at,
         due_at=_utc(due_at),
@@ -239,7 +237,10 @@ def dossier_facts(
         complaint=state.complaint,
         online_service=(known.online_service if known else OnlineService.none).value,
         full_online_eligible=known.full_online_eligible if known else False,
-        returns_result_document=known.returns_result_document if known else True,
+        # until its procedure is configured, the profile says (derived again once it is)
+        returns_result_document=known.returns_result_document
+        if known
+        else settings.unknown_procedure_dossiers is UnknownProcedure.defaults,
         refused_at=_utc(state.refused_at),
         withdrawn_at=_utc(state.withdrawn_at),
         due_changed_at=[at for at, _ in due_history],

@@ -43,7 +43,9 @@ class UnknownProcedure(StrEnum):
     event yet): once it is, the dossier is derived again with the procedure's attributes."""
 
     defaults = "defaults"  # as a procedure with no online service that returns a result
-    wait = "wait"  # nowhere: it joins every count once its procedure arrives
+    # only where the procedure does not matter (on time, synced, …): not as returning a result
+    # document (4.1, 4.2's result), nor as offering an online service
+    neutral = "neutral"
 
 
 class Settings(_Strict):

@@ -160,9 +160,10 @@ def test_keys_viewer_makes_a_token_the_api_accepts():
 def test_keys_hash_reads_a_pipe_without_a_password_prompt():
     from services.auth import hash_key
 
-    result = runner.invoke(app, ["keys", "hash"], input="tthc_secret\n")
+    secret = generate_key()  # a guessable one is refused (see below)
+    result = runner.invoke(app, ["keys", "hash"], input=f"{secret}\n")
     assert result.exit_code == 0
-    assert result.stdout.strip() == hash_key("tthc_secret")
+    assert result.stdout.strip() == hash_key(secret)
     assert "Password" not in result.output and "API key" not in result.output
     empty = runner.invoke(app, ["keys", "hash"], input="")
     assert empty.exit_code == 2

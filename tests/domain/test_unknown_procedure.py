@@ -22,10 +22,10 @@ def test_by_default_it_counts_as_a_procedure_that_returns_a_result() -> None:
     assert s.counts("dossiers_on_time")[1] == 1  # 2.1
 
 
-def test_waiting_it_counts_nowhere_until_its_procedure_arrives() -> None:
-    s = with_setting(UnknownProcedure.wait)
-    assert s.counts("dossiers_electronic_result") == (0, 0)
-    assert s.counts("dossiers_on_time") == (0, 0)
-    s.procedure("NOBODY-KNOWS", returns_result_document=True)
+def test_neutral_it_counts_only_where_the_procedure_does_not_matter() -> None:
+    s = with_setting(UnknownProcedure.neutral)
+    assert s.counts("dossiers_electronic_result") == (0, 0)  # 4.1: no result document known
+    assert s.counts("dossiers_on_time")[1] == 1
+    s.procedure("NOBODY-KNOWS", returns_result_document=True)  # it arrives
     assert s.counts("dossiers_electronic_result") == (0, 1)
     assert s.counts("dossiers_on_time")[1] == 1

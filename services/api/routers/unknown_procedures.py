@@ -20,7 +20,7 @@ router = APIRouter(tags=["procedures"])
     summary="Thủ tục chưa được cấu hình / Procedures nobody configured",
     description="Procedures that dossiers of the unit's subtree name but that no "
     "`procedure.configured` event described yet, with their dossiers. How these dossiers count "
-    "meanwhile is the profile's `unknown_procedure_dossiers` (`defaults` or `wait`). Scores' "
+    "meanwhile is the profile's `unknown_procedure_dossiers` (`defaults` or `neutral`). Scores' "
     "access rule.",
     responses=responses(401, 403, 404),
 )
