@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -32,7 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from tthc.units import UnitTree
 
-__all__ = ["ApiKey", "Grant", "KeyRing", "generate_key", "hash_key", "load_keys", "parse_keys"]
+__all__ = [
+    "ApiKey",
+    "Grant",
+    "KeyRing",
+    "generate_key",
+    "hash_key",
+    "load_keys",
+    "parse_keys",
+    "weak_key",
+]
 
 KEY_PREFIX = "tthc_"
 
@@ -42,6 +52,32 @@ Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", to_lower
 def generate_key() -> str:
     """A new random key (256 bits): give it to the integration, store only ``hash_key`` of it."""
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+MIN_KEY_BITS = 128  # an unsalted fast hash is safe only for keys no one can guess
+
+
+def weak_key(key: str) -> str | None:
+    """Why ``key`` is too guessable to be stored as a plain SHA-256, or None.
+
+    An upper bound of its entropy: its length times the bits of the character classes it
+    uses, counted only for distinct characters (``aaaa…`` or a word repeated is not random).
+    """
+    classes = [
+        (str.islower, 26),
+        (str.isupper, 26),
+        (str.isdigit, 10),
+        (lambda c: not c.isalnum(), 32),
+    ]
+    alphabet = sum(size for test, size in classes if any(test(c) for c in key))
+    distinct = len(set(key))
+    bits = min(len(key), distinct * 2) * math.log2(max(alphabet, 2))
+    if len(key) < 24 or distinct < 12 or bits < MIN_KEY_BITS:
+        return (
+            f"khóa quá dễ đoán / the key is too guessable (at most {bits:.0f} bits; "
+            f"{MIN_KEY_BITS} needed): make one with `tthc keys new`"
+        )
+    return None
 
 
 def hash_key(key: str) -> str:
@@ -69,19 +105,23 @@ class ApiKey(BaseModel):
     def allows_source(self, source: str) -> bool:
         if self.sources is None:
             return True
-        return any(
-            source.startswith(s[:-1]) if s.endswith("*") else source == s for s in self.sources
-        )
+        return any(_matches(s, source) for s in self.sources)
+
+
+def _matches(pattern: str, source: str) -> bool:
+    return source.startswith(pattern[:-1]) if pattern.endswith("*") else source == pattern
 
 
 class Grant:
-    """An authenticated key with its scope expanded to unit codes."""
+    """An authenticated key with its scope expanded to unit codes, and the sources other keys
+    are bound to (which a key bound to none may not use: it would take their event ids)."""
 
-    __slots__ = ("key", "units")
+    __slots__ = ("key", "reserved", "units")
 
-    def __init__(self, key: ApiKey, units: frozenset[str]) -> None:
+    def __init__(self, key: ApiKey, units: frozenset[str], reserved: tuple[str, ...] = ()) -> None:
         self.key = key
         self.units = units
+        self.reserved = reserved
 
     @property
     def name(self) -> str:
@@ -92,7 +132,9 @@ class Grant:
         return unit in self.units
 
     def allows_source(self, source: str) -> bool:
-        return self.key.allows_source(source)
+        if self.key.sources is not None:
+            return self.key.allows_source(source)
+        return not any(_matches(pattern, source) for pattern in self.reserved)
 
 
 class KeyRing:
@@ -102,6 +144,8 @@ class KeyRing:
         self._grants: list[tuple[bytes, Grant]] = []
         names: set[str] = set()
         digests: set[str] = set()
+        keys = list(keys)
+        bound = tuple(sorted({s for key in keys for s in key.sources or ()}))
         for key in keys:
             if key.name in names:
                 raise ValueError(f"API key {key.name!r} is configured twice")
@@ -116,7 +160,8 @@ class KeyRing:
                         f"API key {key.name!r}: scope unit {code!r} is not in the tree"
                     )
                 units |= tree.subtree(code)
-            self._grants.append((bytes.fromhex(key.sha256), Grant(key, frozenset(units))))
+            grant = Grant(key, frozenset(units), () if key.sources is not None else bound)
+            self._grants.append((bytes.fromhex(key.sha256), grant))
 
     def __len__(self) -> int:
         return len(self._grants)

@@ -15,9 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.auth import generate_key, hash_key
+from services.auth import generate_key, hash_key, weak_key
 from tthc.catalog_doc import indicators_markdown, part_info
-from tthc.events import EventError, parse_event
 from tthc.profile import ProfileError, Rule, load_profile
 from tthc.units import UnitLevel, UnitTree, load_units
 
@@ -143,23 +142,35 @@ def rule_vi(rule: Rule, full_at: float | None) -> str:
 @app.command("validate-events")
 def validate_events(
     file: Annotated[Path, typer.Argument(help="NDJSON: one CloudEvent per line")],
+    units: Annotated[str, typer.Option(help="unit set name or unit document")] = "dong-nai",
+    procedures: Annotated[
+        Path | None, typer.Option(help="known procedure codes, as the ingest's PROCEDURES_FILE")
+    ] = None,
 ) -> None:
-    """Check a file of events; report each bad line with the field and the reason."""
+    """Check a file of events with the ingest's own rules, naming each bad field.
+
+    Every check but the key's scope (the file names no key)."""
+    from services.ingest.checks import Rejected
+    from services.ingest.settings import IngestSettings
+
+    policy = IngestSettings(units=units, procedures_file=procedures).event_policy(load_units(units))
+    configured: set[str] = set()
     good = bad = 0
     with input_file(file) as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                parse_event(json.loads(line))
+                policy.validate(json.loads(line), configured)
                 good += 1
             except json.JSONDecodeError as error:
                 bad += 1
                 errors.print(f"line {number}: not JSON: {error.msg} (column {error.colno})")
-            except EventError as error:
+            except Rejected as rejected:
                 bad += 1
-                for path, reason in error.problems:
-                    errors.print(f"line {number}: {path}: {reason}")
+                errors.print(f"line {number}: {rejected.rejection.message}")
+                for path, reason in rejected.rejection.problems:
+                    errors.print(f"line {number}: {path}: {reason}", markup=False)
     console.print(f"{good} valid, {bad} invalid")
     if bad:
         raise typer.Exit(1)
@@ -231,6 +242,7 @@ def run(
         clickhouse_url=clickhouse,
         data_dir=data_dir / "aggregator",
         profile=profile_path,
+        units=units,
         http_host=host,
         http_port=aggregator_port,
         partitions=partitions,
@@ -241,6 +253,7 @@ def run(
         profile=profile_path,
         units=units,
         viewer_tokens_file=viewer_tokens,
+        integration_keys_file=ingest_keys,
         refresh_seconds=refresh_seconds,
     )
     asyncio.run(serve(ingest, aggregator, api, Listen(host, ingest_port, api_port)))
@@ -278,6 +291,7 @@ def replay(
         clickhouse_url=clickhouse or settings.clickhouse_url,
         layout=settings.layout,
         profile=profile_path or settings.profile,
+        units=settings.units,
         console=errors,
     )
 
@@ -444,12 +458,16 @@ def import_command(
         Path | None, typer.Option("--state", help="Resume state; default FILE.import-state.json")
     ] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore the saved state")] = False,
+    units: Annotated[
+        str, typer.Option(help="the ingest's unit set: events it would refuse are not sent")
+    ] = "dong-nai",
 ) -> None:
     """Import history through the ingest; run it again to resume after an interruption.
 
     A one-stop-shop CSV has one row per dossier.
     Required: ma_ho_so, ma_don_vi, ma_tthc, ngay_tiep_nhan; each other step is a date column.
     Every column, with an example file: docs/onestop-csv.md. The key comes from TTHC_API_KEY.
+    Each event is first checked here with the ingest's own rules (see validate-events).
     """
     from services.ingest.importer import (
         ImportRefused,
@@ -458,6 +476,7 @@ def import_command(
         print_summary,
         run_import,
     )
+    from services.ingest.settings import IngestSettings
 
     if file_format not in ("auto", "ndjson", "csv"):
         raise typer.BadParameter("--format must be auto, ndjson or csv")
@@ -473,6 +492,7 @@ def import_command(
                 batch_size=batch_size,
                 state_path=state,
                 restart=restart,
+                policy=IngestSettings(units=units).event_policy(load_units(units)),
                 console=console,
             )
         except KeyboardInterrupt:
@@ -517,9 +537,13 @@ def serve_command(
 def hash_key_command(
     key: Annotated[str | None, typer.Argument(help="The key; read from stdin when omitted")] = None,
 ) -> None:
-    """Print the SHA-256 to store for an API key."""
-    value = key if key is not None else read_secret("API key")
-    typer.echo(hash_key(value.strip()))
+    """Print the SHA-256 to store for an API key (a long random one: see keys new)."""
+    value = (key if key is not None else read_secret("API key")).strip()
+    problem = weak_key(value)
+    if problem is not None:
+        errors.print(problem, markup=False)
+        raise typer.Exit(2)
+    typer.echo(hash_key(value))
 
 
 def read_secret(prompt: str) -> str:

@@ -1,7 +1,11 @@
 """Structured logs and Prometheus metrics, the same way in every service.
 
 Logs are JSON lines (structlog) on stderr: one object per event with ``service``, ``level``,
-``timestamp`` (UTC, ISO 8601) and the fields the caller gave. Never pass secrets as fields.
+``timestamp`` (UTC, ISO 8601) and the fields the caller gave. Never pass secrets as fields; in
+case one slips through (an exception's message, a library's line), every line is redacted on
+its way out: values of credential-named fields, bearer tokens, our keys (``tthc_…``) and
+SHA-256 hex digests become ``[redacted]``. Tracebacks are structured without frame locals
+(locals hold the request, its headers, the key).
 
 Metrics go through :class:`Metrics`, a thin facade over one ``CollectorRegistry`` per instance:
 names get the ``tthc_<service>_`` prefix, and two instances (two apps in one test process)
@@ -12,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Collection, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -37,8 +42,54 @@ __all__ = [
     "WebMetrics",
     "configure_logging",
     "get_logger",
+    "redact",
     "web_app",
 ]
+
+REDACTED = "[redacted]"
+# Field names whose value is a secret whatever it looks like.
+_SECRET_NAMES = re.compile(
+    r"authorization|api[-_]?key|token|secret|password|passwd|sha256|credential|cookie", re.I
+)
+_SECRET_TEXT = re.compile(
+    r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"  # an Authorization header's value
+    r"|(?i:x-api-key)['\"]?\s*[:=,]\s*b?['\"]?[^\s'\",)]+"  # X-API-Key: …, ('x-api-key', '…')
+    r"|tthc_[A-Za-z0-9_-]{8,}"  # a key made by `tthc keys new`
+    r"|\b[0-9a-fA-F]{64}\b"  # a SHA-256, as keys are stored
+)
+
+
+def redact(value: Any) -> Any:
+    """``value`` with anything credential-like replaced, in nested dicts and lists too."""
+    if isinstance(value, str):
+        return _SECRET_TEXT.sub(REDACTED, value)
+    if isinstance(value, dict):
+        return {k: REDACTED if _secret_name(k) else redact(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return redact(value.decode("utf-8", "replace"))
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and _secret_name(value[0]):  # a header as a (name, value) pair
+            return [value[0], REDACTED]
+        return [redact(v) for v in value]
+    return value
+
+
+def _secret_name(name: Any) -> bool:
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    return isinstance(name, str) and _SECRET_NAMES.search(name) is not None
+
+
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    redacted: dict[str, Any] = redact(dict(event))
+    return redacted
+
+
+class _RedactingFormatter(logging.Formatter):
+    """The standard library's lines (uvicorn, kafka-python), redacted the same way."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(redact(super().format(record)))
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -60,7 +111,10 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            _redact_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -69,6 +123,8 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
     )
     # Libraries log through the standard library (kafka-python, uvicorn): keep their warnings.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_RedactingFormatter(logging.BASIC_FORMAT))
 
 
 def get_logger(name: str) -> Any:

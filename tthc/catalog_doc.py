@@ -276,5 +276,8 @@ def _total_and_grades(profile: Profile) -> list[str]:
 
 
 def _settings(settings: Settings) -> list[str]:
-    rows = [[f"`{name}`", _num(value)] for name, value in settings.model_dump().items()]
+    rows = [
+        [f"`{name}`", f"`{value}`" if isinstance(value, str) else _num(value)]
+        for name, value in settings.model_dump().items()
+    ]
     return ["## Settings", "", *_table(["Setting", "Value"], rows)]

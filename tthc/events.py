@@ -8,13 +8,17 @@ type, so old senders keep working while new ones move on. ``id`` + ``source`` ma
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +37,56 @@ TYPE_PREFIX = "vn.tthc."
 Code = Annotated[
     str, StringConstraints(pattern=r"^[0-9A-Za-z][0-9A-Za-z._\-/]{0,79}$", strip_whitespace=True)
 ]
+
+# RFC 3339 with an offset, as text: a number would be read as seconds since 1970 (`"time": 0`
+# is 1970-01-01), which no one-stop-shop means. Python callers may pass aware datetimes.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            "thời điểm phải là chuỗi RFC 3339 có múi giờ / must be an RFC 3339 string with a "
+            "timezone offset, e.g. 2025-08-05T10:00:00+07:00"
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("ngày phải có dạng YYYY-MM-DD / must be a date as YYYY-MM-DD text")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _printable(value: str) -> str:
+    if not value.strip():
+        raise ValueError("không được để trống / must not be blank")
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise ValueError(
+            "chỉ được chứa ký tự in được / must be printable text (no control characters)"
+        )
+    return value
+
+
+# Non-blank printable text of bounded length: a NUL or a blank id cannot name an event.
+EventId = Annotated[str, StringConstraints(max_length=200), AfterValidator(_printable)]
+Source = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable)]
+# Payload timestamps that say when the fact happened; due dates may lie in the future.
+OCCURRED_FIELDS = ("at", "received_at")
+DUE_FIELDS = ("due_at", "new_due_at")
+
 Amount = Annotated[int, Field(ge=0, le=10**13, description="Vietnamese đồng, no minor unit")]
 Count = Annotated[int, Field(ge=0, le=10_000)]
 
@@ -122,8 +176,8 @@ class DossierReceived(Payload):
     unit: Code
     procedure: Code
     channel: Channel
-    received_at: AwareDatetime
-    due_at: AwareDatetime | None = Field(
+    received_at: Instant
+    due_at: Instant | None = Field(
         None, description="Hạn trả kết quả; when absent the procedure's time limit applies"
     )
     applicant_type: ApplicantType = ApplicantType.individual
@@ -136,7 +190,7 @@ class DossierRefused(Payload):
     fact = "refused"
     status = DossierStatus.refused
 
-    at: AwareDatetime
+    at: Instant
     reason: str | None = None
 
 
@@ -145,7 +199,7 @@ class DossierSupplementRequested(Payload):
     fact = "supplement_requested"
     status = DossierStatus.supplement_requested
 
-    at: AwareDatetime
+    at: Instant
     reason: str | None = None
 
 
@@ -153,8 +207,8 @@ class DossierSupplementReceived(Payload):
     entity = Entity.dossier
     fact = "supplement_received"
 
-    at: AwareDatetime
-    new_due_at: AwareDatetime | None = Field(
+    at: Instant
+    new_due_at: Instant | None = Field(
         None,
         description="Set when the source system re-set the due date for this supplement; "
         "the supplement time is then not taken off a second time",
@@ -167,8 +221,8 @@ class DossierDueDateChanged(Payload):
     entity = Entity.dossier
     fact = "due_date_changed"
 
-    at: AwareDatetime
-    due_at: AwareDatetime
+    at: Instant
+    due_at: Instant
     reason: str | None = None
 
 
@@ -177,7 +231,7 @@ class DossierFinancialObligationRequested(Payload):
     fact = "financial_obligation_requested"
     status = DossierStatus.financial_obligation_requested
 
-    at: AwareDatetime
+    at: Instant
     amount: Amount
 
 
@@ -185,7 +239,7 @@ class DossierFeePaid(Payload):
     entity = Entity.dossier
     fact = "fee_paid"
 
-    at: AwareDatetime
+    at: Instant
     amount: Annotated[int, Field(gt=0, le=10**13)]
     online: bool
 
@@ -195,7 +249,7 @@ class DossierWithdrawn(Payload):
     fact = "withdrawn"
     status = DossierStatus.withdrawn
 
-    at: AwareDatetime
+    at: Instant
 
 
 class DossierStopped(Payload):
@@ -203,7 +257,7 @@ class DossierStopped(Payload):
     fact = "stopped"
     status = DossierStatus.stopped
 
-    at: AwareDatetime
+    at: Instant
     reason: str | None = None
 
 
@@ -212,7 +266,7 @@ class DossierProcessed(Payload):
     fact = "processed"
     status = DossierStatus.processed
 
-    at: AwareDatetime
+    at: Instant
 
 
 class DossierResultReturned(Payload):
@@ -220,7 +274,7 @@ class DossierResultReturned(Payload):
     fact = "result_returned"
     status = DossierStatus.result_returned
 
-    at: AwareDatetime
+    at: Instant
     electronic: bool = Field(description="Kết quả điện tử")
     pushed_to_data_store: bool = Field(False, description="Đẩy vào kho dữ liệu của công dân")
 
@@ -229,7 +283,7 @@ class DossierSyncedToPortal(Payload):
     entity = Entity.dossier
     fact = "synced_to_portal"
 
-    at: AwareDatetime
+    at: Instant
 
 
 class DossierDigitized(Payload):
@@ -238,7 +292,7 @@ class DossierDigitized(Payload):
     entity = Entity.dossier
     fact = "digitized"
 
-    at: AwareDatetime
+    at: Instant
     digitized_components: Count
     reused_components: Count = 0
     data_store_components: Count = 0
@@ -249,7 +303,7 @@ class DossierIdentityVerified(Payload):
     entity = Entity.dossier
     fact = "identity_verified"
 
-    at: AwareDatetime
+    at: Instant
     method: IdentityMethod
 
 
@@ -257,7 +311,7 @@ class DossierRated(Payload):
     entity = Entity.dossier
     fact = "rated"
 
-    at: AwareDatetime
+    at: Instant
     satisfied: bool
 
 
@@ -265,7 +319,7 @@ class DossierComplaintFiled(Payload):
     entity = Entity.dossier
     fact = "complaint_filed"
 
-    at: AwareDatetime
+    at: Instant
 
 
 # --- Feedback (phản ánh, kiến nghị; subject: feedback code) ------------------------------------
@@ -276,7 +330,7 @@ class FeedbackReceived(Payload):
     fact = "received"
 
     unit: Code
-    received_at: AwareDatetime
+    received_at: Instant
     procedure: Code | None = None
 
 
@@ -284,7 +338,7 @@ class FeedbackTransferred(Payload):
     entity = Entity.feedback
     fact = "transferred"
 
-    at: AwareDatetime
+    at: Instant
     to_unit: Code
 
 
@@ -292,14 +346,14 @@ class FeedbackAccepted(Payload):
     entity = Entity.feedback
     fact = "accepted"
 
-    at: AwareDatetime
+    at: Instant
 
 
 class FeedbackRefused(Payload):
     entity = Entity.feedback
     fact = "refused"
 
-    at: AwareDatetime
+    at: Instant
     reason: str | None = None
 
 
@@ -307,28 +361,28 @@ class FeedbackInfoRequested(Payload):
     entity = Entity.feedback
     fact = "info_requested"
 
-    at: AwareDatetime
+    at: Instant
 
 
 class FeedbackAnswered(Payload):
     entity = Entity.feedback
     fact = "answered"
 
-    at: AwareDatetime
+    at: Instant
 
 
 class FeedbackPublished(Payload):
     entity = Entity.feedback
     fact = "published"
 
-    at: AwareDatetime
+    at: Instant
 
 
 class FeedbackClassified(Payload):
     entity = Entity.feedback
     fact = "classified"
 
-    at: AwareDatetime
+    at: Instant
     category: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -336,7 +390,7 @@ class FeedbackRated(Payload):
     entity = Entity.feedback
     fact = "rated"
 
-    at: AwareDatetime
+    at: Instant
     satisfied: bool
 
 
@@ -344,7 +398,7 @@ class FeedbackComplainedAgain(Payload):
     entity = Entity.feedback
     fact = "complained_again"
 
-    at: AwareDatetime
+    at: Instant
 
 
 # --- Procedure catalogue (subject: national procedure code) ------------------------------------
@@ -356,7 +410,7 @@ class ProcedureConfigured(Payload):
     entity = Entity.procedure
     fact = "configured"
 
-    at: AwareDatetime
+    at: Instant
     name: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     authority_levels: Annotated[list[UnitLevel], Field(min_length=1)]
     online_service: OnlineService
@@ -379,8 +433,8 @@ class ProcedureAnnounced(Payload):
 
     unit: Code
     decision_number: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    decided_on: date
-    effective_on: date = Field(description="When the legal basis takes effect")
+    decided_on: Day
+    effective_on: Day = Field(description="When the legal basis takes effect")
 
 
 class ProcedurePublished(Payload):
@@ -389,7 +443,7 @@ class ProcedurePublished(Payload):
     entity = Entity.procedure
     fact = "published"
 
-    published_on: date
+    published_on: Day
     components: list[ProcedureComponent]
 
 
@@ -403,7 +457,7 @@ class CertifiedCopyOffered(Payload):
     fact = "certified_copy_offered"
 
     unit: Code
-    since: date
+    since: Day
 
 
 class CertifiedCopyIssued(Payload):
@@ -411,7 +465,7 @@ class CertifiedCopyIssued(Payload):
     fact = "certified_copy_issued"
 
     unit: Code
-    at: AwareDatetime
+    at: Instant
     count: Annotated[int, Field(ge=1, le=100_000)] = 1
 
 
@@ -424,11 +478,11 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    id: EventId
+    source: Source
     type: str
     subject: Code
-    time: AwareDatetime
+    time: Instant
     data: Payload
 
     @property
@@ -444,7 +498,7 @@ class Event(BaseModel):
     def occurred_at(self) -> datetime:
         """When the fact happened: the payload's own timestamp, else the envelope's `time`."""
         fields = self.data.__dict__  # not getattr: pydantic's __getattr__ makes a miss slow
-        for name in ("at", "received_at"):
+        for name in OCCURRED_FIELDS:
             value = fields.get(name)
             if isinstance(value, datetime):
                 return value
@@ -474,11 +528,11 @@ class _Envelope(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     specversion: Literal["1.0"]
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    id: EventId
+    source: Source
     type: str
     subject: Code
-    time: AwareDatetime
+    time: Instant
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     data: dict[str, Any]
@@ -544,7 +598,7 @@ def make_event(
 
 
 def _payload_time(payload: Payload) -> datetime:
-    for name in ("at", "received_at"):
+    for name in OCCURRED_FIELDS:
         value = getattr(payload, name, None)
         if isinstance(value, datetime):
             return value
@@ -553,3 +607,47 @@ def _payload_time(payload: Payload) -> datetime:
         if isinstance(value, date):
             return datetime(value.year, value.month, value.day, tzinfo=VN_TZ)
     raise ValueError(f"{type(payload).__name__} has no timestamp: pass time=")
+
+
+class TimeProblem(NamedTuple):
+    field: str
+    reason: str
+    future: bool  # after the latest plausible time, rather than nonsense
+
+
+def implausible_times(event: Event, earliest: datetime, latest: datetime) -> list[TimeProblem]:
+    """Every timestamp of ``event`` outside [earliest, latest] (due dates: only not before
+    ``earliest``), and a due date before the receipt."""
+    fields = event.data.__dict__
+    stamped = [("time", event.time, True)] + [
+        (f"data.{name}", value, name in OCCURRED_FIELDS)
+        for name in (*OCCURRED_FIELDS, *DUE_FIELDS)
+        if isinstance(value := fields.get(name), datetime)
+    ]
+    problems = []
+    for path, value, occurred in stamped:
+        if _before(value, earliest):
+            problems.append(TimeProblem(path, (
+                f"{value.isoformat()} trước {earliest.date().isoformat()}, không hợp lý / "
+                f"lies before {earliest.isoformat()}, the earliest plausible time"
+            ), future=False))  # fmt: skip
+        elif occurred and _before(latest, value):
+            problems.append(TimeProblem(path, (
+                f"{value.isoformat()} ở tương lai / lies in the future (after "
+                f"{latest.isoformat()}, now plus the allowed clock skew)"
+            ), future=True))  # fmt: skip
+    received, due = fields.get("received_at"), fields.get("due_at")
+    if isinstance(received, datetime) and isinstance(due, datetime) and _before(due, received):
+        problems.append(TimeProblem("data.due_at", (
+            f"hạn {due.isoformat()} trước khi tiếp nhận / the due date lies before the "
+            f"receipt {received.isoformat()}"
+        ), future=False))  # fmt: skip
+    return problems
+
+
+def _before(a: datetime, b: datetime) -> bool:
+    """a < b; a time too far out to convert to UTC (year 1 at +01:00) is before anything."""
+    try:
+        return a < b
+    except OverflowError:
+        return a.year < b.year

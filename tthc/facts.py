@@ -21,7 +21,7 @@ from typing import Any
 from tthc.calendar import VN_TZ, WorkingCalendar, local_date
 from tthc.events import ApplicantType, Entity, OnlineService, ProcedureComponent
 from tthc.measures import Subject
-from tthc.profile import Settings
+from tthc.profile import Settings, UnknownProcedure
 from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState, State
 
 
@@ -237,7 +237,10 @@ def dossier_facts(
         complaint=state.complaint,
         online_service=(known.online_service if known else OnlineService.none).value,
         full_online_eligible=known.full_online_eligible if known else False,
-        returns_result_document=known.returns_result_document if known else True,
+        # until its procedure is configured, the profile says (derived again once it is)
+        returns_result_document=known.returns_result_document
+        if known
+        else settings.unknown_procedure_dossiers is UnknownProcedure.defaults,
         refused_at=_utc(state.refused_at),
         withdrawn_at=_utc(state.withdrawn_at),
         due_changed_at=[at for at, _ in due_history],

@@ -38,7 +38,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class UnknownProcedure(StrEnum):
+    """How a dossier counts while its procedure is not configured (no `procedure.configured`
+    event yet): once it is, the dossier is derived again with the procedure's attributes."""
+
+    defaults = "defaults"  # as a procedure with no online service that returns a result
+    # only where the procedure does not matter (on time, synced, …): not as returning a result
+    # document (4.1, 4.2's result), nor as offering an online service
+    neutral = "neutral"
+
+
 class Settings(_Strict):
+    unknown_procedure_dossiers: UnknownProcedure = UnknownProcedure.defaults
     announcement_lead_working_days: Annotated[int, Field(ge=0, le=60)] = 5
     publication_working_days: Annotated[int, Field(ge=0, le=60)] = 5
     sync_max_delay_hours: Annotated[int, Field(ge=0)] = 0

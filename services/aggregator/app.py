@@ -59,6 +59,7 @@ from services.aggregator.processing import (
     decode,
     event_lag_seconds,
 )
+from services.aggregator.rejections import Gate
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.topics import ensure_topics
 from services.aggregator.writer import FactsWriter
@@ -68,6 +69,7 @@ from services.storage.watermarks import PartitionMark
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
 from tthc.profile import load_profile
+from tthc.units import load_units
 
 log = get_logger("aggregator")
 
@@ -139,6 +141,13 @@ class Aggregator:
             broker_session_timeout=s.session_timeout,
             broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
             web_enabled=True,
+            # Only /healthz and /metrics: Faust's own views would serve any dossier's raw
+            # history (/table/histories/…), the partition router and the worker's statistics.
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
             web_bind=s.http_host,
             web_port=s.http_port,
             web_in_thread=False,
@@ -164,7 +173,9 @@ class Aggregator:
         # encoded histories as they are, or recovery hands back decoded JSON instead of bytes.
         histories.value_serializer = "raw"  # type: ignore[attr-defined]  # Table's, not TableT's
         self.store = HistoryStore(histories, s.history_cache_size)
-        self.processor = BatchProcessor(self.store, self.deriver, faust_adapter.in_partition)
+        self.processor = BatchProcessor(
+            self.store, self.deriver, faust_adapter.in_partition, Gate(load_units(s.units))
+        )
 
         @app.agent(events)
         async def aggregate(stream: faust.StreamT[bytes]) -> None:
@@ -244,6 +255,7 @@ class Aggregator:
         await self._start_partitions({(r.topic, r.partition) for r in records})
         # decode → fold → derive → write, bad records split off as dead letters
         outcome = await self.processor.process(records, self.writer.write)
+        await self.writer.write_rejections(outcome.rejections)  # refused: recorded, never counted
         self.policy.judge(records, outcome.dead_letters)
         await self._send_side_topics(outcome)
         for tp, offsets in _offsets_by_partition(records).items():
@@ -374,6 +386,8 @@ class Aggregator:
         for event_type, count in Counter(d.event.type for d in outcome.decoded).items():
             m.events.labels(event_type).inc(count)
         m.resends.inc(outcome.resends)
+        for reason, count in Counter(r.reason for r in outcome.rejections).items():
+            m.rejected.labels(reason).inc(count)
         for letter in outcome.dead_letters:
             m.dead_letters.labels(letter.reason.value).inc()
             log.warning(

@@ -36,6 +36,12 @@ class AggregatorMetrics:
         self.dead_letters = m.counter(
             "dead_letters_total", "Records sent to the dead-letter topic, by reason", ["reason"]
         )
+        self.rejected = m.counter(
+            "rejected_events_total",
+            "Events refused by the aggregator (another unit's dossier, a differing resend), "
+            "by reason; each is a row of the rejections table",
+            ["reason"],
+        )
         self.rederived = m.counter(
             "rederived_dossiers_total", "Dossier rows derived again after their procedure changed"
         )

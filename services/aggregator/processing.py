@@ -28,11 +28,19 @@ from typing import Any
 
 import orjson
 
+from services.aggregator.rejections import (
+    Gate,
+    RejectedEvent,
+    Stamp,
+    first_receipt,
+    stamp_of,
+)
 from services.storage.clickhouse import VersionedFacts
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity, Event, EventError, parse_event
 from tthc.facts import KINDS, derive
 from tthc.measures import Subject
+from tthc.ownership import SEQ_EXTENSION
 from tthc.profile import Settings
 from tthc.state import DossierState, History, ProcedureState, fold
 
@@ -91,7 +99,8 @@ class DeadLetter:
 class Decoded:
     record: Record
     event: Event
-    raw: bytes  # the event's JSON object, kept as sent: histories store these bytes
+    raw: bytes  # the event's JSON object as sent (plus its arrival stamp): what histories keep
+    stamp: Stamp | None = None  # the key it came through, if an ingest stamped it
 
 
 def decode(record: Record) -> Decoded | DeadLetter:
@@ -111,7 +120,10 @@ def decode(record: Record) -> Decoded | DeadLetter:
     except EventError as error:
         reason = Reason.unknown_type if error.unknown_type else Reason.invalid_event
         return DeadLetter(record, reason, str(error), tuple(error.problems))
-    return Decoded(record, event, record.value)
+    stamp = stamp_of(raw, record.offset)
+    if stamp is None:
+        return Decoded(record, event, record.value)
+    return Decoded(record, event, orjson.dumps({**raw, SEQ_EXTENSION: stamp.seq}), stamp)
 
 
 def dead_letter_headers(letter: DeadLetter, now: datetime | None = None) -> list[tuple[str, bytes]]:
@@ -145,13 +157,15 @@ def encode_history(raws: Sequence[bytes]) -> bytes:
     return b"[" + b",".join(raws) + b"]"
 
 
-def decode_history(value: bytes) -> tuple[History, list[bytes]]:
+def decode_history(value: bytes) -> tuple[History, list[bytes], list[Stamp | None]]:
+    """The history, and each event's stored bytes and stamp, in history order."""
     items = orjson.loads(value)
     history = History.of(parse_event(item) for item in items)
-    raws_by_key = {
-        (item["source"], item["id"]): orjson.dumps(item) for item in items
+    by_key = {
+        (item["source"], item["id"]): (orjson.dumps(item), stamp_of(item, None)) for item in items
     }  # re-dumped once on a cache miss; in history order below
-    return history, [raws_by_key[e.key] for e in history.events]
+    kept = [by_key[e.key] for e in history.events]
+    return history, [raw for raw, _ in kept], [stamp for _, stamp in kept]
 
 
 @dataclass
@@ -159,6 +173,7 @@ class _Cached:
     stored_size: int
     history: History
     raws: list[bytes]
+    stamps: list[Stamp | None]
 
 
 class HistoryStore:
@@ -178,6 +193,11 @@ class HistoryStore:
     def get(self, key: str) -> History:
         return self._load(key).history
 
+    def stamped(self, key: str) -> tuple[History, list[Stamp | None]]:
+        """The history and its events' stamps, in history order."""
+        cached = self._load(key)
+        return cached.history, cached.stamps
+
     def holds(self, key: str) -> bool:
         return key in self._unflushed or bool(self.table.get(key))
 
@@ -189,10 +209,10 @@ class HistoryStore:
             self._cache.move_to_end(key)
             return cached
         if stored:
-            history, raws = decode_history(stored)
+            history, raws, stamps = decode_history(stored)
         else:
-            history, raws = History(), []
-        cached = _Cached(size, history, raws)
+            history, raws, stamps = History(), [], []
+        cached = _Cached(size, history, raws, stamps)
         self._remember(key, cached)
         return cached
 
@@ -202,16 +222,19 @@ class HistoryStore:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def add(self, key: str, event: Event, raw: bytes) -> tuple[History, bool]:
+    def add(
+        self, key: str, event: Event, raw: bytes, stamp: Stamp | None = None
+    ) -> tuple[History, bool]:
         """The history with the event, and whether the event is new to it."""
         cached = self._load(key)
         after, at = cached.history.placed(event)
         if at is None:
             return after, False
         raws = cached.raws[:at] + [raw] + cached.raws[at:]
+        stamps = cached.stamps[:at] + [stamp] + cached.stamps[at:]
         value = encode_history(raws)
         self._unflushed[key] = value
-        self._remember(key, _Cached(len(value), after, raws))
+        self._remember(key, _Cached(len(value), after, raws, stamps))
         return after, True
 
     def rollback(self) -> None:
@@ -318,9 +341,13 @@ class Deriver:
     calendar: WorkingCalendar
     settings: Settings
 
-    def facts(self, entity: Entity, code: str, history: History) -> VersionedFacts | None:
+    def facts(
+        self, entity: Entity, code: str, history: History, length: int | None = None
+    ) -> VersionedFacts | None:
+        """``length``: of the whole history kept, when ``history`` is only the part counted
+        (versions grow with what is kept)."""
         state = fold(entity, code, history)
-        procedure, version = None, len(history.events)
+        procedure, version = None, len(history.events) if length is None else length
         if isinstance(state, DossierState):
             procedure, procedure_length = self.catalog.get(state.procedure)
             version = dossier_version(version, procedure_length)
@@ -338,6 +365,7 @@ class BatchOutcome:
     catalog_events: list[Decoded] = field(default_factory=list)  # to copy to the catalog topic
     decoded: list[Decoded] = field(default_factory=list)
     resends: int = 0
+    rejections: list[RejectedEvent] = field(default_factory=list)  # refused, never counted
 
     def merge(self, part: BatchOutcome) -> None:
         for subject, rows in part.rows.items():
@@ -345,6 +373,7 @@ class BatchOutcome:
         self.catalog_events += part.catalog_events
         self.decoded += part.decoded
         self.resends += part.resends
+        self.rejections += part.rejections
 
 
 # Runs `write` with the record's partition as the current one: a Faust table sends its
@@ -369,6 +398,7 @@ class _Folded:
     outcome: BatchOutcome
     histories: dict[str, History]
     last: dict[str, Record]  # key → the part's last record for it
+    owned_now: set[str] = field(default_factory=set)  # keys whose first receipt is in the part
 
 
 class BatchProcessor:
@@ -381,11 +411,16 @@ class BatchProcessor:
     """
 
     def __init__(
-        self, store: HistoryStore, deriver: Deriver, in_partition: InPartition = _directly
+        self,
+        store: HistoryStore,
+        deriver: Deriver,
+        in_partition: InPartition = _directly,
+        gate: Gate | None = None,
     ) -> None:
         self.store = store
         self.deriver = deriver
         self.in_partition = in_partition
+        self.gate = gate  # None: every event counts, whoever sent it
 
     async def process(
         self, records: Iterable[Record], write: WriteRows = _no_write
@@ -435,15 +470,26 @@ class BatchProcessor:
         for decoded in part:
             event = decoded.event
             key = history_key(event.entity, event.subject)
+            folded.outcome.decoded.append(decoded)
             try:
+                if self.gate is not None:
+                    before, stamps = self.in_partition(
+                        decoded.record, partial(self.store.stamped, key)
+                    )
+                    rejected = self.gate.admit(before, stamps, event, decoded.stamp)
+                    if rejected is not None:  # never counted: recorded with its reason
+                        folded.outcome.rejections.append(rejected)
+                        continue
+                    if first_receipt(before, event):
+                        folded.owned_now.add(key)
                 history, new = self.in_partition(
-                    decoded.record, partial(self.store.add, key, decoded.event, decoded.raw)
+                    decoded.record,
+                    partial(self.store.add, key, decoded.event, decoded.raw, decoded.stamp),
                 )
                 if event.entity is Entity.procedure:
                     self.deriver.catalog.add(event, tentative=True)
             except Exception as error:  # this event's own fault: the part is split to find it
                 raise Rejected(Reason.fold_failed, error) from error
-            folded.outcome.decoded.append(decoded)
             folded.outcome.resends += not new
             folded.histories[key] = history
             folded.last[key] = decoded.record
@@ -457,12 +503,23 @@ class BatchProcessor:
         for key, history in folded.histories.items():
             entity, code = entity_of(key)
             try:
-                row = self.deriver.facts(entity, code, history)
+                row, refused = self._facts(key, entity, code, history)
             except Exception as error:  # as in `_fold`
                 raise Rejected(Reason.derivation_failed, error) from error
+            if key in folded.owned_now:  # events that waited for the owner are judged now
+                folded.outcome.rejections += refused
             if row is not None:
                 rows.setdefault(KINDS[entity].subject, []).append(row)
         return rows
+
+    def _facts(
+        self, key: str, entity: Entity, code: str, history: History
+    ) -> tuple[VersionedFacts | None, list[RejectedEvent]]:
+        """The entity's row from the events its owner's keys may write; and the others."""
+        if self.gate is None:
+            return self.deriver.facts(entity, code, history), []
+        counted, refused = self.gate.counted(entity, history, self.store.stamped(key)[1])
+        return self.deriver.facts(entity, code, counted, len(history.events)), refused
 
     def rederive_dossiers(self, codes: Iterable[str]) -> list[VersionedFacts]:
         """Rows of the given dossiers whose histories this worker holds (others: skipped, and
@@ -473,7 +530,7 @@ class BatchProcessor:
             if not self.store.holds(key):
                 continue
             try:
-                row = self.deriver.facts(Entity.dossier, code, self.store.get(key))
+                row, _ = self._facts(key, Entity.dossier, code, self.store.get(key))
             except Exception:
                 continue
             if row is not None:

@@ -41,6 +41,7 @@ from services.aggregator.processing import (
     entity_of,
     history_key,
 )
+from services.aggregator.rejections import Gate, RejectedEvent, Stamp, insert_rejections
 from services.aggregator.writer import blames_the_data
 from services.storage.clickhouse import (
     Client,
@@ -57,6 +58,7 @@ from tthc.facts import KINDS
 from tthc.measures import Subject
 from tthc.profile import load_profile
 from tthc.state import History
+from tthc.units import load_units
 
 _EMPTY = History()
 
@@ -80,7 +82,13 @@ class ReplayResult:
 class Replay:
     """Fold the whole log into histories, then write every fact row."""
 
-    def __init__(self, client: Client, profile: Path | None = None, batch_rows: int = 5000):
+    def __init__(
+        self,
+        client: Client,
+        profile: Path | None = None,
+        batch_rows: int = 5000,
+        units: str = "dong-nai",
+    ):
         self.client = client
         self.batch_rows = batch_rows
         self.catalog = Catalog()
@@ -89,6 +97,9 @@ class Replay:
         # encoded for its changelog too, would only triple the memory. Memory still grows with
         # the log; a replay per partition would bound it.
         self.histories: dict[str, History] = {}
+        self.stamps: dict[str, list[Stamp | None]] = {}  # beside each history, as the worker
+        self.gate = Gate(load_units(units))
+        self.rejected: list[RejectedEvent] = []
         self.deriver = Deriver(self.catalog, WorkingCalendar(), load_profile(profile).settings)
         self.result = ReplayResult()
         self.heap = Heap()
@@ -102,13 +113,19 @@ class Replay:
                 continue
             event = decoded.event
             key = history_key(event.entity, event.subject)
+            before, stamps = self.histories.get(key, _EMPTY), self.stamps.get(key, [])
+            rejected = self.gate.admit(before, stamps, event, decoded.stamp)
+            if rejected is not None:
+                self.rejected.append(rejected)
+                continue
             try:
-                after, at = self.histories.get(key, _EMPTY).placed(event)
+                after, at = before.placed(event)
             except Exception:  # the event's own fault, as in the worker's fold
                 self.result.dead_letters[Reason.fold_failed] += 1
                 continue
             if at is not None:  # None: a resend, already in the history
                 self.histories[key] = after
+                self.stamps[key] = stamps[:at] + [decoded.stamp] + stamps[at:]
                 self.result.events += 1
             if event.entity is Entity.procedure:
                 self.catalog.add(event)
@@ -122,10 +139,12 @@ class Replay:
             entity, code = entity_of(key)
             advance(1)
             try:
-                row = self.deriver.facts(entity, code, history)
+                counted, refused = self.gate.counted(entity, history, self.stamps[key])
+                row = self.deriver.facts(entity, code, counted, len(history.events))
             except Exception:  # the events' own fault, as in the worker's derivation
                 self._salvage(key, Reason.derivation_failed)
                 continue
+            self.rejected += refused
             if row is None:
                 continue
             rows.setdefault(KINDS[entity].subject, []).append((key, row))
@@ -134,6 +153,7 @@ class Replay:
                 self._insert(rows)
                 rows, pending = {}, 0
         self._insert(rows)
+        insert_rejections(self.client, self.rejected)
 
     def _insert(self, rows: dict[Subject, list[tuple[str, VersionedFacts]]]) -> None:
         """Insert the rows; when ClickHouse refuses some as data, halve until they are found."""
@@ -237,6 +257,7 @@ def replay(
     clickhouse_url: str,
     layout: Layout = SINGLE_NODE,
     profile: Path | None = None,
+    units: str = "dong-nai",
     console: Console | None = None,
 ) -> ReplayResult:
     """Empty the facts tables and rebuild them from the log; print progress and a count."""
@@ -245,7 +266,7 @@ def replay(
     try:
         migrate(client, layout)
         truncate_facts(client, layout)
-        job = Replay(client, profile)
+        job = Replay(client, profile, units=units)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

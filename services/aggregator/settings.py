@@ -59,6 +59,10 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
 
     # ClickHouse and methodology
     profile: Path | None = Field(None, description="methodology profile (TOML); default built in")
+    units: str = Field(
+        "dong-nai",
+        description="the ingest's unit set: whose dossier a key may touch is judged on it",
+    )
 
     # Operations
     http_host: str = "127.0.0.1"

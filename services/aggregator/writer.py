@@ -26,6 +26,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, DataError
 
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import PROCEDURE_EVENTS_MASK, Reason, Rejected
+from services.aggregator.rejections import RejectedEvent, insert_rejections
 from services.observability import get_logger
 from services.storage.clickhouse import Client, VersionedFacts, insert_facts
 from services.storage.schema import TABLES
@@ -101,10 +102,21 @@ class FactsWriter:
         raise `Rejected` when it refuses them as data."""
         if not any(rows.values()):
             return
+        durations = await self._until_written(insert_facts, self.client, rows)
+        for subject, seconds in durations.items():
+            self.metrics.write_seconds.labels(subject.value).observe(seconds)
+            self.metrics.write_rows.labels(subject.value).observe(len(rows[subject]))
+
+    async def write_rejections(self, rejected: Sequence[RejectedEvent]) -> None:
+        """Record the refused events; return only once ClickHouse has them."""
+        if rejected:
+            await self._until_written(insert_rejections, self.client, rejected)
+
+    async def _until_written(self, call: Callable[..., T], *args: Any) -> T:
         delay = 0.1
         while True:
             try:
-                durations = await self._run(insert_facts, self.client, rows)
+                result = await self._run(call, *args)
                 break
             except Exception as error:
                 if blames_the_data(error):
@@ -116,9 +128,7 @@ class FactsWriter:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_seconds)
         self.failures_in_a_row = 0
-        for subject, seconds in durations.items():
-            self.metrics.write_seconds.labels(subject.value).observe(seconds)
-            self.metrics.write_rows.labels(subject.value).observe(len(rows[subject]))
+        return result
 
     async def write_watermarks(self, marks: Sequence[PartitionMark]) -> None:
         """Best effort: the next batch (or the timer) writes them again."""

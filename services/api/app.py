@@ -16,8 +16,10 @@ from services.api.routers import (
     health,
     procedures,
     rankings,
+    rejections,
     scores,
     trends,
+    unknown_procedures,
     warnings,
 )
 from services.api.settings import ApiSettings
@@ -108,7 +110,7 @@ def create_app(
     errors.install(app)
     for module in (scores, rankings, trends, procedures):  # score answers: how far data goes
         app.include_router(module.router, dependencies=[Depends(scores.pipeline_headers)])
-    for module in (dossiers, warnings, catalog, health):
+    for module in (dossiers, unknown_procedures, warnings, catalog, rejections, health):
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
     return app

@@ -42,6 +42,22 @@ async def presented_grant(
 Viewer = Annotated[Grant | None, Depends(presented_grant)]
 
 
+async def integration_grant(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    header_token: Annotated[str | None, Depends(token_header)],
+    state: State,
+) -> Grant:
+    """The ingest key presented (an integration reading what was refused of its events)."""
+    presented = credentials.credentials if credentials is not None else header_token
+    grant = state.integrations.authenticate(presented) if presented else None
+    if grant is None:
+        raise _unauthorized("send the integration's ingest API key as Authorization: Bearer")
+    return grant
+
+
+Integration = Annotated[Grant, Depends(integration_grant)]
+
+
 def authorize(state: ApiState, grant: Grant | None, unit: str, *, dossiers: bool) -> None:
     """Dossier lists need a token covering `unit`; scores too when they are not open."""
     if not dossiers and state.settings.open_scores:

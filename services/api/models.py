@@ -532,3 +532,38 @@ class Health(BaseModel):
     clickhouse: bool | None = None
     snapshot_refreshed_at: datetime | None = None
     pipeline: PipelineOut | None = None
+
+
+class RejectedEventOut(BaseModel):
+    """An event the aggregator refused to count (GET /v1/rejections)."""
+
+    source: str
+    id: str
+    type: str
+    subject: str
+    reason: str
+    detail: str
+    event_time: datetime
+    rejected_at: datetime
+
+
+class RejectionsOut(BaseModel):
+    integration: str
+    total: int
+    events: list[RejectedEventOut]
+
+
+class UnknownProcedure(BaseModel):
+    """A procedure dossiers name that no event configured (GET /v1/unknown-procedures)."""
+
+    procedure: str
+    dossiers: int
+    units: int
+    first_received_at: datetime
+
+
+class UnknownProceduresOut(BaseModel):
+    unit: UnitRef
+    setting: str  # the profile's unknown_procedure_dossiers: how such dossiers count meanwhile
+    total_dossiers: int
+    procedures: list[UnknownProcedure]

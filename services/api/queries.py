@@ -165,3 +165,17 @@ def turning_late_counts(
     sql = turning_late_by_unit_sql(everywhere, now, horizon, TABLES)
     per_unit = {row["unit"]: int(row["n"]) for row in pool.rows(sql, "warnings")}
     return {code: sum(per_unit.get(u, 0) for u in members) for code, members in subtrees.items()}
+
+
+def unknown_procedures(pool: ClientPool, units: frozenset[str]) -> list[dict[str, Any]]:
+    """Procedures named by dossiers of ``units`` but not configured (no `procedure.configured`
+    event yet), with their dossiers: most dossiers first."""
+    sql = (
+        "SELECT procedure, count() AS dossiers, uniqExact(unit) AS units, "
+        "min(received_at) AS first_received_at "
+        f"FROM {TABLES.dossier} FINAL "
+        f"WHERE unit IN {sql_literal(units)} "
+        f"AND procedure NOT IN (SELECT code FROM {TABLES.procedure} FINAL WHERE configured) "
+        "GROUP BY procedure ORDER BY dossiers DESC, procedure"
+    )
+    return pool.rows(sql, "unknown_procedures")

@@ -28,7 +28,7 @@ from typing import Any
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.queries import scorecards, turning_late_counts
+from services.api.queries import scorecards, turning_late_counts, unknown_procedures
 from services.api.windows import write_generation
 from services.observability import get_logger
 from services.storage.schema import (
@@ -210,6 +210,8 @@ class Scoreboard:
         late = turning_late_counts(self.pool, self.tree, units, now, self.warning_horizon)
         for code, n in late.items():
             self.metrics.turning_late.labels(code, self.tree.get(code).level.value).set(n)
+        unknown = unknown_procedures(self.pool, self.tree.subtree(self.tree.root.code))
+        self.metrics.unknown_procedure_dossiers.set(sum(r["dossiers"] for r in unknown))
         self.refreshes += 1
         elapsed = time.perf_counter() - started
         self.metrics.refresh_seconds.observe(elapsed)

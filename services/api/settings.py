@@ -28,6 +28,10 @@ class ApiSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
     # Who may read what
     viewer_tokens_file: Path | None = Field(None, description="TOML or JSON key document")
     viewer_tokens: list[ApiKey] = Field(default_factory=list, description="tokens inline (JSON)")
+    integration_keys_file: Path | None = Field(
+        None, description="the ingest's key document: integrators list their refused events"
+    )
+    integration_keys: list[ApiKey] = Field(default_factory=list, description="inline (JSON)")
     open_scores: bool = Field(
         True, description="scores, rankings and trends without a token (dossier lists need one)"
     )
@@ -67,3 +71,8 @@ class ApiSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
         """Tokens of the token file, then the inline ones."""
         from_file = load_keys(self.viewer_tokens_file) if self.viewer_tokens_file else []
         return [*from_file, *self.viewer_tokens]
+
+    def all_integration_keys(self) -> list[ApiKey]:
+        """The ingest's keys (its key file, then inline ones): what `/v1/rejections` takes."""
+        from_file = load_keys(self.integration_keys_file) if self.integration_keys_file else []
+        return [*from_file, *self.integration_keys]

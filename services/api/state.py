@@ -28,6 +28,7 @@ class ApiState:
     tree: UnitTree
     profile: Profile
     keyring: KeyRing
+    integrations: KeyRing  # the ingest's keys
     pool: ClientPool
     metrics: ApiMetrics
     scoreboard: Scoreboard
@@ -57,6 +58,7 @@ class ApiState:
             tree=tree,
             profile=profile,
             keyring=KeyRing(settings.all_viewer_tokens(), tree),
+            integrations=KeyRing(settings.all_integration_keys(), tree),
             pool=pool,
             metrics=metrics,
             scoreboard=scoreboard,

@@ -32,7 +32,11 @@ The front door for the province's one-stop-shop, payment, feedback and kiosk sys
 * **Acknowledgement**: `202 accepted` means the event is in Kafka. `503` with `Retry-After` means
   nothing of the request was accepted: send it again.
 * **Idempotency**: an event is identified by (`source`, `id`). Sending it again is safe: the
-  answer is `duplicate`, and it never counts twice.
+  answer is `duplicate`, and it never counts twice. Sent again with another payload, it is
+  `409 conflict`: the first copy stays (a correction is a new event with its own id).
+* **Ownership**: a dossier or feedback item belongs to the unit that first received it; an
+  event about it from a key not covering that unit is answered `202` but never counted, and
+  is listed to the integration by the API's `GET /v1/rejections`.
 * **Errors** name each bad field (`problems[].field`, e.g. `data.unit`) with the reason; messages
   are in Vietnamese and English.
 """

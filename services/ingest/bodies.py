@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from services.errors import HttpError
 from services.ingest.checks import Reason, Rejection
@@ -157,11 +157,21 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody reads the answer; it is for the request's log line (no traceback: its frames
+        # hold the request and its key).
+        raise RequestError(
+            400,
+            "client_disconnected",
+            "Kết nối bị ngắt giữa chừng / The client disconnected before the body was complete",
+            [("(body)", f"{size} bytes received, then the connection closed")],
+        ) from None
     return b"".join(chunks)
 
 

@@ -8,13 +8,22 @@ Procedures: a dossier names the procedure it follows, but the ingest can only kn
 from a catalogue. When ``procedures_file`` is set, a dossier or feedback naming a procedure that
 is neither in that file nor configured through this ingest since it started (a
 ``procedure.*`` event, also earlier in the same batch) is refused. Without the file, procedure
-codes are not checked here (the aggregator reports dossiers of unconfigured procedures).
+codes are not checked here: the API lists dossiers of unconfigured procedures
+(``/v1/unknown-procedures``), and the profile says how they count meanwhile.
 
-Scope: an event that names a unit (``data.unit``) is accepted only from a key whose scope
-covers that unit. Follow-up events of a dossier or feedback name no unit (the dossier belongs
-to the unit of its ``received`` event, which this stateless service does not keep); they are
-accepted from any valid key, which keys bound to ``sources`` narrow to their own events.
-Procedure events without a unit describe the whole province and need a key covering its root.
+Scope: an event that names a unit (``data.unit``, ``data.to_unit``'s unit is checked
+downstream) is accepted only from a key whose scope covers that unit; a commune service's unit
+is its subject. Follow-up events of a dossier or feedback name no unit (the dossier belongs to
+the unit of its first ``received`` event, which this stateless service does not keep): the
+Kafka record is stamped with the key's name and scope, and the aggregator refuses those of a
+key not covering the owner (:mod:`tthc.ownership`). Procedure events are the province's
+catalogue: without a unit they need a key covering its root, an announcement names a province
+or department unit its key covers. A source a key is bound to is that key's alone.
+
+Plausibility: times are RFC 3339 strings with an offset inside [``earliest_time``, now + skew]
+(due dates: not before ``earliest_time``, not before the receipt); ids and sources are
+printable. ``validate`` applies all of it but the key's scope, for ``tthc validate-events`` and
+``tthc import``.
 """
 
 from __future__ import annotations
@@ -27,8 +36,9 @@ from typing import Any
 
 from services.auth import Grant
 from services.ingest.publisher import event_value
-from tthc.events import Entity, Event, EventError, parse_event
-from tthc.units import UnitTree
+from tthc.calendar import VN_TZ
+from tthc.events import Entity, Event, EventError, implausible_times, parse_event
+from tthc.units import UnitLevel, UnitTree
 
 
 class Reason(StrEnum):
@@ -39,6 +49,8 @@ class Reason(StrEnum):
     unknown_unit = "unknown_unit"
     unknown_procedure = "unknown_procedure"
     future_time = "future_time"
+    implausible_time = "implausible_time"
+    conflict = "conflict"
     out_of_scope = "out_of_scope"
     source_not_allowed = "source_not_allowed"
 
@@ -52,6 +64,10 @@ MESSAGES: dict[Reason, str] = {
     Reason.unknown_unit: "Mã đơn vị không có trong danh mục / Unknown unit code",
     Reason.unknown_procedure: "Mã thủ tục chưa được cấu hình / Unknown procedure code",
     Reason.future_time: "Thời điểm ở tương lai / Timestamp in the future",
+    Reason.implausible_time: "Thời điểm không hợp lý / Implausible timestamp",
+    Reason.conflict: (
+        "Sự kiện đã nhận với nội dung khác / This event was accepted before with another payload"
+    ),
     Reason.out_of_scope: (
         "Khóa API không có quyền với đơn vị này / API key not allowed for this unit"
     ),
@@ -65,6 +81,7 @@ STATUS: dict[Reason, int] = {
     Reason.too_large: 413,
     Reason.out_of_scope: 403,
     Reason.source_not_allowed: 403,
+    Reason.conflict: 409,
 }
 
 
@@ -89,8 +106,9 @@ class Rejected(Exception):
         self.rejection = Rejection(reason, tuple(problems))
 
 
-# Payload timestamps that say when the fact happened (due dates may lie in the future).
-_OCCURRED_FIELDS = ("at", "received_at")
+# Nothing of the 766 scoring predates the one-stop-shop systems it reads.
+EARLIEST_TIME = datetime(2015, 1, 1, tzinfo=VN_TZ)
+_CATALOGUE = (UnitLevel.province, UnitLevel.department)
 
 
 class EventPolicy:
@@ -101,11 +119,13 @@ class EventPolicy:
         procedures: frozenset[str] | None,
         max_future_skew: timedelta,
         max_event_bytes: int,
+        earliest_time: datetime = EARLIEST_TIME,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.tree = tree
         self.procedures = procedures
         self.configured_procedures: set[str] = set()
+        self.earliest_time = earliest_time
         self.max_future_skew = max_future_skew
         self.max_event_bytes = max_event_bytes
         self.clock = clock
@@ -119,42 +139,51 @@ class EventPolicy:
         self, raw: Any, grant: Grant, batch_procedures: set[str] | None = None
     ) -> tuple[Event, bytes]:
         """The domain event for ``raw`` and its Kafka value, or Rejected naming each bad field."""
-        try:
-            event = parse_event(raw)
-        except EventError as error:
-            reason = Reason.unknown_type if error.unknown_type else Reason.invalid
-            raise Rejected(reason, error.problems) from None
+        event = _parse(raw)
         if not grant.allows_source(event.source):
             raise Rejected(
                 Reason.source_not_allowed,
                 [("source", f"key {grant.name!r} may not send events of source {event.source!r}")],
             )
+        self._plausible(event, batch_procedures)
+        self._check_scope(event, grant)
+        value = self._sized(event_value(event, grant))
+        if batch_procedures is not None and event.entity is Entity.procedure:
+            batch_procedures.add(event.subject)
+        return event, value
+
+    def validate(self, raw: Any, batch_procedures: set[str] | None = None) -> Event:
+        """Everything :meth:`check` refuses but the key's scope: ``tthc validate-events`` and
+        ``tthc import`` check files with it before anything is sent."""
+        event = _parse(raw)
+        self._plausible(event, batch_procedures)
+        self._sized(event_value(event))
+        if batch_procedures is not None and event.entity is Entity.procedure:
+            batch_procedures.add(event.subject)
+        return event
+
+    def _plausible(self, event: Event, batch_procedures: set[str] | None) -> None:
         self._check_clock(event)
         self._check_units(event)
         self._check_procedure(event, batch_procedures or set())
-        self._check_scope(event, grant)
-        value = event_value(event)
+
+    def _sized(self, value: bytes) -> bytes:
         size = len(value)
         if size > self.max_event_bytes:
             raise Rejected(
                 Reason.too_large,
                 [("(event)", f"{size} bytes once encoded; the limit is {self.max_event_bytes}")],
             )
-        if batch_procedures is not None and event.entity is Entity.procedure:
-            batch_procedures.add(event.subject)
-        return event, value
+        return value
 
     def _check_clock(self, event: Event) -> None:
-        limit = self.clock() + self.max_future_skew
-        problems = []
-        if event.time > limit:
-            problems.append(("time", _future(event.time, limit)))
-        for name in _OCCURRED_FIELDS:
-            value = _field(event, name)
-            if isinstance(value, datetime) and value > limit:
-                problems.append((f"data.{name}", _future(value, limit)))
+        problems = implausible_times(event, self.earliest_time, self.clock() + self.max_future_skew)
         if problems:
-            raise Rejected(Reason.future_time, problems)
+            future = all(p.future for p in problems)
+            raise Rejected(
+                Reason.future_time if future else Reason.implausible_time,
+                [(p.field, p.reason) for p in problems],
+            )
 
     def _check_units(self, event: Event) -> None:
         problems = [
@@ -165,6 +194,13 @@ class EventPolicy:
         ]  # fmt: skip
         if problems:
             raise Rejected(Reason.unknown_unit, problems)
+        # A commune's service event is about the commune it names: its subject.
+        unit = _field(event, "unit")
+        if event.entity is Entity.commune_service and unit != event.subject:
+            raise Rejected(Reason.invalid, [("data.unit", (
+                f"đơn vị {unit!r} khác subject {event.subject!r} / data.unit must equal the "
+                "subject (the commune's code)"
+            ))])  # fmt: skip
 
     def _check_procedure(self, event: Event, batch_procedures: set[str]) -> None:
         code = _field(event, "procedure")
@@ -191,6 +227,11 @@ class EventPolicy:
                     Reason.out_of_scope,
                     [("data.unit", f"unit {unit!r} is outside the scope of key {grant.name!r}")],
                 )
+            if event.entity is Entity.procedure and self.tree.level_of(unit) not in _CATALOGUE:
+                raise Rejected(Reason.out_of_scope, [("data.unit", (
+                    f"thủ tục do cấp tỉnh hoặc sở công bố / procedures are announced at province "
+                    f"or department level; {unit!r} is a {self.tree.level_of(unit).value}"
+                ))])  # fmt: skip
             return
         root = self.tree.root.code
         if event.entity is Entity.procedure and not grant.covers(root):
@@ -204,6 +245,24 @@ class EventPolicy:
             )  # fmt: skip
 
 
+def conflict(event: Event) -> Rejection:
+    """A resend of (source, id) whose payload differs from the copy accepted first."""
+    return Rejection(Reason.conflict, ((
+        "id",
+        f"({event.source!r}, {event.id!r}) đã được nhận với nội dung khác; bản đầu được giữ / "
+        "was accepted before with another payload; the first copy is kept (send a correction "
+        "as a new event with its own id)",
+    ),))  # fmt: skip
+
+
+def _parse(raw: Any) -> Event:
+    try:
+        return parse_event(raw)
+    except EventError as error:
+        reason = Reason.unknown_type if error.unknown_type else Reason.invalid
+        raise Rejected(reason, error.problems) from None
+
+
 def _field(event: Event, name: str) -> Any:
     """A payload field, or None for a payload without it.
 
@@ -211,10 +270,3 @@ def _field(event: Event, name: str) -> Any:
     ``__getattr__`` and an exception, several times slower on this per-event path.
     """
     return event.data.__dict__.get(name)
-
-
-def _future(value: datetime, limit: datetime) -> str:
-    return (
-        f"{value.isoformat()} lies in the future (after {limit.astimezone(UTC).isoformat()}, "
-        "now plus the allowed clock skew)"
-    )

@@ -96,6 +96,8 @@ def _value(schema: dict[str, Any]) -> Any:
 
 def example_payload(payload_type: type[Payload], tree: UnitTree) -> dict[str, Any]:
     names = {**_BY_NAME, **_example_units(tree)}
+    if payload_type.entity is Entity.procedure:
+        names["unit"] = tree.root.code  # the province announces procedures
     schema = payload_schema(payload_type)
     return {
         field: names[field] if field in names else _value(spec)

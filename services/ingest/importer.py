@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from services.ingest.checks import EventPolicy, Rejected
 from services.ingest.onestop_csv import RowError, missing_columns, normalize_header, row_events
 
 Format = Literal["ndjson", "csv"]
@@ -203,6 +204,25 @@ def _csv_records(handle: BinaryIO, start: int, lines_done: int, source: str) -> 
         )
 
 
+def _checked(records: Iterator[_Record], policy: EventPolicy) -> Iterator[_Record]:
+    """The ingest's own checks before sending: a record with an event it would refuse is
+    refused here, whole (a CSV row's events go together or not at all)."""
+    configured: set[str] = set()  # procedures the file configures, as the ingest learns them
+    for record in records:
+        for line, id_ in zip(record.lines, record.ids, strict=True):
+            try:
+                policy.validate(json.loads(line), configured)
+            except ValueError:
+                break  # not JSON: the ingest names the problem
+            except Rejected as rejected:
+                problems = list(rejected.rejection.problems)
+                reason = rejected.rejection.reason.value
+                record.local = Rejection(record.line, id_, reason, problems)
+                record.lines, record.ids = [], []
+                break
+        yield record
+
+
 # --- sending ---------------------------------------------------------------------------------
 
 
@@ -281,6 +301,7 @@ def run_import(
     max_batch_bytes: int = 4 * 1024 * 1024,
     state_path: Path | None = None,
     restart: bool = False,
+    policy: EventPolicy | None = None,
     max_retries: int = 8,
     console: Console | None = None,
     show_progress: bool = True,
@@ -288,7 +309,9 @@ def run_import(
 ) -> ImportState:
     """Send ``file`` through ``client`` (base URL and API key set); resume from the state file.
 
-    Returns the final state; raises ImportStopped when it had to stop (resume by running again).
+    With ``policy`` (the ingest's checks), events the ingest would refuse are refused here,
+    unsent. Returns the final state; raises ImportStopped when it had to stop (resume by
+    running again).
     """
     console = console or Console(stderr=True)
     kind: Format = format or detect_format(file)
@@ -331,6 +354,8 @@ def run_import(
             if kind == "csv"
             else _ndjson_records(handle, state.offset, state.lines)
         )
+        if policy is not None:
+            records = _checked(records, policy)
         for batch in _batches(records, batch_size, max_batch_bytes):
             sendable = [r for r in batch if r.local is None]
             body = b"\n".join(line for r in sendable for line in r.lines) + b"\n"

@@ -8,11 +8,12 @@ event to publish in time, :class:`KafkaUnavailable` propagates and the whole req
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 
 from services.auth import Grant
 from services.ingest.bodies import Item
-from services.ingest.checks import EventPolicy, Rejected
+from services.ingest.checks import EventPolicy, Rejected, conflict
 from services.ingest.dedup import DuplicateWindow
 from services.ingest.metrics import IngestMetrics
 from services.ingest.publisher import KafkaUnavailable, Publisher
@@ -39,7 +40,7 @@ class Intake:
     async def submit(self, items: Sequence[Item], grant: Grant) -> None:
         """Give every item its outcome; KafkaUnavailable when Kafka did not take them all."""
         batch_procedures: set[str] = set()
-        batch_keys: set[tuple[str, str]] = set()
+        batch_digests: dict[tuple[str, ...], bytes] = {}
         to_publish: list[Item] = []
         waiting: list[tuple[Item, asyncio.Future[bool]]] = []
         for item in items:
@@ -51,21 +52,32 @@ class Intake:
             if item.rejection is not None or item.event is None:
                 item.outcome = REJECTED
                 continue
-            key = item.event.key
-            if key in batch_keys or self.window.seen(key):
+            key = (grant.name, *item.event.key)
+            digest = hashlib.blake2b(item.value or b"", digest_size=16).digest()
+            first = batch_digests.get(key) or self.window.known(key)
+            if first is not None and first != digest:
+                item.rejection = conflict(item.event)
+                item.outcome = REJECTED
+                continue
+            if key in batch_digests or self.window.seen(key):
                 item.outcome = DUPLICATE
                 continue
-            batch_keys.add(key)
+            batch_digests[key] = digest
             in_flight = self.window.in_flight(key)
             if in_flight is not None:
                 waiting.append((item, in_flight))
                 continue
-            self.window.begin(key)
+            self.window.begin(key, digest)
             to_publish.append(item)
+
+        def on_delivered(event: Event, ok: bool) -> None:
+            self.window.end((grant.name, *event.key), ok)
+            if ok:
+                self.policy.learn(event)
 
         try:
             await self.publisher.publish(
-                [(i.event, i.value) for i in to_publish if i.event and i.value], self._delivered
+                [(i.event, i.value) for i in to_publish if i.event and i.value], on_delivered
             )
             for item in to_publish:
                 item.outcome = ACCEPTED
@@ -87,11 +99,6 @@ class Intake:
         accepted = sum(item.outcome == ACCEPTED for item in items)
         self.metrics.integration_events.labels(grant.name).inc(accepted)
         self.metrics.duplicate_window.set(len(self.window))
-
-    def _delivered(self, event: Event, ok: bool) -> None:
-        self.window.end(event.key, ok)
-        if ok:
-            self.policy.learn(event)
 
     def _count(self, items: Sequence[Item], *, unavailable: bool = False) -> None:
         for item in items:

@@ -24,9 +24,11 @@ from typing import Any
 import orjson
 from kafka import KafkaProducer
 
+from services.auth import Grant
 from services.ingest.metrics import IngestMetrics
 from services.observability import get_logger
 from tthc.events import Event
+from tthc.ownership import KEY_EXTENSION, SCOPE_EXTENSION
 
 log = get_logger(__name__)
 
@@ -37,9 +39,14 @@ class KafkaUnavailable(Exception):
     """Kafka did not acknowledge in time (or cannot be reached): retry later."""
 
 
-def event_value(event: Event) -> bytes:
-    """The Kafka record value: the CloudEvent in structured mode, as JSON."""
-    return orjson.dumps(event.to_cloudevent())
+def event_value(event: Event, grant: Grant | None = None) -> bytes:
+    """The Kafka record value: the CloudEvent in structured mode, as JSON, stamped with the
+    key it came through (the aggregator decides from it whose dossier the key may touch)."""
+    cloudevent = event.to_cloudevent()
+    if grant is not None:
+        cloudevent[KEY_EXTENSION] = grant.name
+        cloudevent[SCOPE_EXTENSION] = " ".join(grant.key.scope)
+    return orjson.dumps(cloudevent)
 
 
 def event_key(event: Event) -> bytes:

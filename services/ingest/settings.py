@@ -11,10 +11,12 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.auth import ApiKey, load_keys
+from services.ingest.checks import EARLIEST_TIME, EventPolicy
+from tthc.units import UnitTree
 
 
 class IngestSettings(BaseSettings):
@@ -42,6 +44,9 @@ class IngestSettings(BaseSettings):
         None,
         description="known procedure codes (JSON list, or one per line); unset: not checked",
     )
+    earliest_time: AwareDatetime = Field(
+        EARLIEST_TIME, description="events, receipts and due dates before it are refused"
+    )
     max_future_skew: timedelta = Field(timedelta(minutes=15), ge=timedelta(0))
     max_batch_events: int = Field(1000, ge=1, le=100_000)
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
@@ -64,6 +69,16 @@ class IngestSettings(BaseSettings):
         """Keys of the key file, then the inline ones."""
         from_file = load_keys(self.api_keys_file) if self.api_keys_file is not None else []
         return [*from_file, *self.api_keys]
+
+    def event_policy(self, tree: UnitTree) -> EventPolicy:
+        """The checks of every event this ingest (or a file check of its rules) applies."""
+        return EventPolicy(
+            tree,
+            procedures=self.known_procedures(),
+            max_future_skew=self.max_future_skew,
+            earliest_time=self.earliest_time,
+            max_event_bytes=self.max_event_bytes,
+        )
 
     def known_procedures(self) -> frozenset[str] | None:
         """The procedure catalogue, or None when procedures are not checked."""

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from services.auth import ApiKey, Grant, KeyRing
-from services.ingest.checks import EventPolicy
 from services.ingest.dedup import DuplicateWindow
 from services.ingest.examples import all_examples
 from services.ingest.intake import Intake
@@ -47,12 +46,7 @@ class IngestState:
             retry_after=settings.retry_after,
             metrics=metrics,
         )
-        policy = EventPolicy(
-            tree,
-            procedures=settings.known_procedures(),
-            max_future_skew=settings.max_future_skew,
-            max_event_bytes=settings.max_event_bytes,
-        )
+        policy = settings.event_policy(tree)
         window = DuplicateWindow(
             settings.duplicate_window_size, settings.duplicate_retention.total_seconds()
         )

@@ -494,6 +494,32 @@ def window_generations_table() -> CreateTable:
     )
 
 
+# --- Events the aggregator refused to count ------------------------------------------------------
+
+REJECTIONS_TABLE = "rejections"
+
+
+def rejections_table() -> CreateTable:
+    """Written out, not derived: it is migration 6 and must not change later. One row per
+    refused (source, id) and reason, whichever copy was written last."""
+    return create_table(
+        REJECTIONS_TABLE,
+        [
+            ("integration", "LowCardinality(String)"),
+            ("source", "String"),
+            ("id", "String"),
+            ("type", "LowCardinality(String)"),
+            ("subject", "String"),
+            ("reason", "LowCardinality(String)"),
+            ("detail", "String"),
+            ("event_time", "DateTime64(3, 'UTC')"),
+            ("rejected_at", "DateTime64(3, 'UTC')"),
+        ],
+        replacing_merge_tree("rejected_at"),
+        "(integration, source, id, reason)",
+    )
+
+
 # --- How far the data goes: written by the aggregator after each commit ----------------------
 
 WATERMARKS_TABLE = "pipeline_watermarks"
@@ -582,6 +608,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
+    Migration(6, "events refused by the aggregator", (rejections_table(),)),
     Migration(
         7,
         "when each thing happened, for scores exact at any instant",

@@ -4,6 +4,9 @@ scores equal the reference computation. The time from acceptance to visibility i
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import signal
 import socket
@@ -52,8 +55,8 @@ class Stack:
     viewer: str
     process: subprocess.Popen[bytes]
     log: Path
-    topic: str
-    bootstrap: str
+    topic: str = ""
+    bootstrap: str = ""
 
 
 def wait_until(check, timeout: float, what: str, every: float = 0.2):  # type: ignore[no-untyped-def]
@@ -70,17 +73,15 @@ def wait_until(check, timeout: float, what: str, every: float = 0.2):  # type: i
     raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
-@pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("allinone")
-    key, viewer = generate_key(), generate_key()
-    for name, secret in (("keys", key), ("viewers", viewer)):
-        (home / f"{name}.toml").write_text(
-            f'[[keys]]\nname = "{name}"\nsha256 = "{hash_key(secret)}"\nscope = ["75"]\n',
-            encoding="utf-8",
-        )
+@contextlib.contextmanager
+def running(kafka_bootstrap: str, home: Path, keys: str, viewers: str) -> Iterator[Stack]:
+    """`tthc run` on a fresh topic with these key documents (TOML), until the block ends; the
+    Stack's key and viewer are left blank for the caller."""
+    for name, document in (("keys", keys), ("viewers", viewers)):
+        (home / f"{name}.toml").write_text(document, encoding="utf-8")
     ports = {"ingest": free_port(), "api": free_port(), "aggregator": free_port()}
     suffix = uuid.uuid4().hex[:8]
+    topic = f"test.allinone.{suffix}"
     env = {
         **os.environ,
         "TTHC_AGGREGATOR_APP_ID": f"test-allinone-{suffix}",
@@ -91,7 +92,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         sys.executable, "-m", "services.cli", "run",
         "--kafka", kafka_bootstrap,
         "--data-dir", str(home / "data"),
-        "--topic", f"test.allinone.{suffix}",
+        "--topic", topic,
         "--ingest-port", str(ports["ingest"]),
         "--api-port", str(ports["api"]),
         "--aggregator-port", str(ports["aggregator"]),
@@ -107,11 +108,11 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         urls["ingest"],
         urls["api"],
         urls["aggregator"],
-        key,
-        viewer,
+        "",
+        "",
         process,
         log,
-        f"test.allinone.{suffix}",
+        topic,
         kafka_bootstrap,
     )
     try:
@@ -136,6 +137,21 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def key_entry(name: str, secret: str, scope: str, sources: list[str] | None = None) -> str:
+    """One [[keys]] entry of a key document."""
+    bound = f"sources = {json.dumps(sources)}\n" if sources is not None else ""
+    return f'[[keys]]\nname = "{name}"\nsha256 = "{hash_key(secret)}"\nscope = ["{scope}"]\n{bound}'
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("allinone")
+    key, viewer = generate_key(), generate_key()
+    keys, viewers = key_entry("keys", key, "75"), key_entry("viewers", viewer, "75")
+    with running(kafka_bootstrap, home, keys, viewers) as started:
+        yield dataclasses.replace(started, key=key, viewer=viewer)
 
 
 def scores(stack: Stack, unit: str, period: str, as_of: datetime = AS_OF) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.api.scoreboard import Tracked, current_periods
-from tests.api.conftest import AS_OF, Reference
+from tests.api.conftest import AS_OF, COMMUNE_VIEWER, PROVINCE_VIEWER, Reference, bearer
 from tthc.periods import parse_period
 
 QUARTER = Tracked("quarter", parse_period("2024-Q2"), True)
@@ -99,3 +99,27 @@ def test_metrics_carry_the_business_gauges(api, refreshed):
     assert 'tthc_api_unit_indicator_counted{indicator="2.1",level="commune"' in text
     assert "tthc_api_dossiers_turning_late{" in text
     assert "tthc_api_snapshot_refresh_seconds_count" in text
+
+
+def test_with_scores_closed_the_score_gauges_need_a_province_token(api, refreshed):
+    state = api.app.state.api
+    opened = state.settings
+    state.settings = opened.model_copy(update={"open_scores": False})
+    try:
+        anonymous = api.get("/metrics").text
+        commune = api.get("/metrics", headers=bearer(COMMUNE_VIEWER)).text
+        province = api.get("/metrics", headers=bearer(PROVINCE_VIEWER)).text
+    finally:
+        state.settings = opened
+    for text in (anonymous, commune):
+        assert "tthc_api_unit_total_score" not in text
+        assert "tthc_api_unit_indicator_rate" not in text
+        assert "tthc_api_dossiers_turning_late" not in text
+        assert "tthc_api_snapshot_refresh_seconds_count" in text  # the pipeline's stay open
+    assert 'tthc_api_unit_total_score{level="province",period_kind="quarter",unit="75"}' in province
+
+
+def test_the_dossiers_of_unknown_procedures_are_counted(api, refreshed):
+    listed = api.get("/v1/unknown-procedures", params={"unit": "75"}).json()
+    text = api.get("/metrics").text
+    assert f"tthc_api_unknown_procedure_dossiers {float(listed['total_dossiers'])}" in text

@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+from services.auth import generate_key, hash_key, weak_key
 from services.cli import app
 from tests.domain.test_events import received
 from tthc.measures import MEASURES
@@ -159,9 +160,10 @@ def test_keys_viewer_makes_a_token_the_api_accepts():
 def test_keys_hash_reads_a_pipe_without_a_password_prompt():
     from services.auth import hash_key
 
-    result = runner.invoke(app, ["keys", "hash"], input="tthc_secret\n")
+    secret = generate_key()  # a guessable one is refused (see below)
+    result = runner.invoke(app, ["keys", "hash"], input=f"{secret}\n")
     assert result.exit_code == 0
-    assert result.stdout.strip() == hash_key("tthc_secret")
+    assert result.stdout.strip() == hash_key(secret)
     assert "Password" not in result.output and "API key" not in result.output
     empty = runner.invoke(app, ["keys", "hash"], input="")
     assert empty.exit_code == 2
@@ -192,3 +194,37 @@ def test_scoreboard_once_with_the_api_down_exits_1_in_one_line():
     result = runner.invoke(app, ["scoreboard", "--once", "--url", url], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert f"không kết nối được API tại {url} / cannot reach the API" in _one_error_line(result)
+
+
+def test_validate_events_applies_the_ingests_checks(tmp_path):
+    good = {
+        "specversion": "1.0",
+        "id": "a",
+        "source": "mot-cua",
+        "type": "vn.tthc.dossier.received.v1",
+        "subject": "H75.25195-1",
+        "time": "2025-08-05T10:00:00+07:00",
+        "data": {
+            "unit": "25195",
+            "procedure": "1.001234",
+            "channel": 2,
+            "received_at": "2025-08-05T09:00:00+07:00",
+        },
+    }
+    unknown_unit = {**good, "id": "b", "data": {**good["data"], "unit": "99999"}}
+    future = {**good, "id": "c", "time": "2099-01-01T10:00:00+07:00"}
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in (good, unknown_unit, future)) + "\n")
+    result = runner.invoke(app, ["validate-events", str(path)])
+    assert result.exit_code == 1
+    assert "line 2: data.unit:" in result.output and "line 3: time:" in result.output
+    assert "1 valid, 2 invalid" in result.output
+
+
+def test_keys_hash_refuses_a_guessable_key_and_takes_a_random_one():
+    weak = runner.invoke(app, ["keys", "hash", "password123"])
+    assert weak.exit_code == 2 and "guessable" in weak.output and len(weak.output) < 300
+    assert all(weak_key(generate_key()) is None for _ in range(500))  # `keys new` makes these
+    key = generate_key()
+    strong = runner.invoke(app, ["keys", "hash", key])
+    assert strong.exit_code == 0 and strong.output.strip() == hash_key(key)

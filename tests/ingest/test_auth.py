@@ -103,6 +103,16 @@ def test_a_key_bound_to_sources_sends_only_those(client: TestClient, commune: st
     assert refused.json()["problems"][0]["field"] == "source"
 
 
+def test_a_source_bound_to_a_key_is_not_anyone_elses(client: TestClient, commune: str) -> None:
+    # The province key is bound to no source; the kiosk's source is the kiosk key's alone, so
+    # that no other key can take its event ids first.
+    taken = {**processed("H75-0607"), "source": "kiosk/26068"}
+    refused = post_event(client, taken)
+    assert refused.status_code == 403
+    assert refused.json()["reason"] == "source_not_allowed"
+    assert post_event(client, processed("H75-0607")).status_code == 202  # its own source
+
+
 def test_keys_are_never_logged(
     make_settings: Callable[..., IngestSettings], commune: str, capsys: pytest.CaptureFixture
 ) -> None:

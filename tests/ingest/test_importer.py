@@ -22,6 +22,7 @@ from services.ingest.app import create_app
 from services.ingest.importer import ImportState, ImportStopped, run_import
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import PROVINCE_KEY, Record, free_port, processed, received
+from tthc.units import load_units
 
 CSV_HEADER = (
     "ma_ho_so,ma_don_vi,ma_tthc,kenh,ngay_tiep_nhan,han_xu_ly,ngay_yeu_cau_bo_sung,"
@@ -344,3 +345,27 @@ def test_import_command_over_http(
     no_key = runner.invoke(app, [str(file), "--url", served, "--restart"], env={"COLUMNS": "200"})
     assert no_key.exit_code == 77
     assert "no key given: set TTHC_API_KEY" in no_key.output
+
+
+def test_with_the_ingests_policy_refused_events_are_not_even_sent(
+    client: TestClient,
+    commune: str,
+    tmp_path: Path,
+    topic_records: Callable[..., list[Record]],
+) -> None:
+    good = received("H75-IMP-P1", commune)
+    future = {**received("H75-IMP-P2", commune), "time": "2099-01-01T00:00:00+07:00"}
+    file = _ndjson(tmp_path / "checked.ndjson", [good, future, received("H75-IMP-P3", "99999")])
+    sent: list[bytes] = []
+    client.event_hooks = {"request": [lambda request: sent.append(request.read())], "response": []}
+    policy = IngestSettings().event_policy(load_units("dong-nai"))
+
+    state = run_import(file, client, policy=policy, show_progress=False)
+
+    assert (state.accepted, state.rejected) == (1, 2)
+    assert [(r.line, r.reason) for r in state.rejections] == [
+        (2, "future_time"),
+        (3, "unknown_unit"),
+    ]
+    assert b"H75-IMP-P2" not in b"".join(sent) and b"H75-IMP-P3" not in b"".join(sent)
+    assert len(topic_records(expect=1)) == 1

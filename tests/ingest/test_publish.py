@@ -24,8 +24,35 @@ def test_one_event_is_acknowledged_after_kafka_has_it(
     [record] = topic_records(expect=1)
     assert record.key == b"H75-0001"
     assert record.headers["content-type"] == b"application/cloudevents+json"
-    assert record.value == parse_event(event).to_cloudevent()
+    # stamped with the key it came through: the aggregator judges ownership from it
+    stamp = {"tthckey": "province", "tthcscope": "75"}
+    assert record.value == {**parse_event(event).to_cloudevent(), **stamp}
     assert record.value["data"]["unit"] == commune
+
+
+def test_a_stamp_sent_by_the_caller_is_replaced_by_the_keys_own(
+    client: TestClient, commune: str, topic_records: Callable[..., list[Record]]
+) -> None:
+    forged = {**received("H75-0009", commune), "tthckey": "someone", "tthcscope": "75 26068"}
+    assert post_event(client, forged).status_code == 202
+    [record] = topic_records(expect=1)
+    assert (record.value["tthckey"], record.value["tthcscope"]) == ("province", "75")
+
+
+def test_a_resend_that_differs_is_a_409_and_the_first_copy_stays(
+    client: TestClient, commune: str, topic_records: Callable[..., list[Record]]
+) -> None:
+    first = processed("H75-0010")
+    other = {**first, "data": {"at": "2025-08-06T10:00:00+07:00"}}
+    assert post_event(client, first).status_code == 202
+    conflict = post_event(client, other)
+    assert conflict.status_code == 409
+    assert conflict.json()["reason"] == "conflict"
+    assert conflict.json()["problems"][0]["field"] == "id"
+    in_batch = post_batch(client, [other, first])
+    assert [r["outcome"] for r in in_batch.json()["results"]] == ["rejected", "duplicate"]
+    [record] = topic_records(expect=1)
+    assert record.value["data"] == first["data"]
 
 
 def test_plain_json_content_type_is_accepted_too(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
+from services.api.auth import Viewer
 from services.api.models import Health
 from services.api.routers.scores import pipeline_of
 from services.api.state import State
@@ -39,6 +40,10 @@ def healthz(state: State) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(state: State) -> Response:
-    body, content_type = state.metrics.render()
+def metrics(state: State, viewer: Viewer) -> Response:
+    """Pipeline metrics for anyone; the score gauges under the scores' own access rule."""
+    scores = state.settings.open_scores or (
+        viewer is not None and viewer.covers(state.tree.root.code)
+    )
+    body, content_type = state.metrics.render(scores=scores)
     return Response(body, media_type=content_type)

@@ -258,6 +258,23 @@ ALTER TABLE dossier_facts ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `supplement_s
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `first_late_decision_on` Nullable(Date) AFTER `first_announced_on`;
 
+-- migration 6: events refused by the aggregator
+
+CREATE TABLE IF NOT EXISTS rejections ON CLUSTER tthc
+(
+    `integration` LowCardinality(String),
+    `source` String,
+    `id` String,
+    `type` LowCardinality(String),
+    `subject` String,
+    `reason` LowCardinality(String),
+    `detail` String,
+    `event_time` DateTime64(3, 'UTC'),
+    `rejected_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', rejected_at)
+ORDER BY (integration, source, id, reason);
+
 -- migration 7: when each thing happened, for scores exact at any instant
 
 ALTER TABLE dossier_facts_local ON CLUSTER tthc ADD COLUMN IF NOT EXISTS `refused_at` Nullable(DateTime('UTC'));
