@@ -264,11 +264,25 @@ def listen_port(service: str) -> int:
     assert command[:2] == ["python", "-m"], command
     assert importlib.util.find_spec(f"{command[2]}.__main__") is not None, command
     variables = env(service)
-    if service == "aggregator":
-        assert variables["TTHC_AGGREGATOR_HTTP_HOST"] == "0.0.0.0"
+    if service == "aggregator":  # on the metrics network only: see its own test
+        assert variables["TTHC_AGGREGATOR_HTTP_HOST"] == METRICS_HOST
         return int(variables["TTHC_AGGREGATOR_HTTP_PORT"])
     assert variables["TTHC_API_HOST"] == "0.0.0.0"
     return int(variables["TTHC_API_PORT"])
+
+
+METRICS_HOST = "aggregator-metrics"  # the aggregator's name on the internal metrics network
+
+
+def test_only_prometheus_reaches_the_aggregators_web_server() -> None:
+    assert COMPOSED["networks"]["metrics"]["internal"] is True
+    on_metrics = {
+        name for name, service in SERVICES.items() if "metrics" in (service.get("networks") or {})
+    }
+    assert on_metrics == {"aggregator", "prometheus"}
+    aggregator = SERVICES["aggregator"]
+    assert aggregator["networks"]["metrics"]["aliases"] == [METRICS_HOST]
+    assert "ports" not in aggregator  # nothing published on the host either
 
 
 def scrape_targets() -> dict[str, str]:
@@ -281,9 +295,11 @@ def scrape_targets() -> dict[str, str]:
 @pytest.mark.parametrize("service", ["ingest", "aggregator", "api"])
 def test_ports_agree_across_command_health_check_prometheus_and_publishing(service: str) -> None:
     port = listen_port(service)
-    assert scrape_targets()[service] == f"{service}:{port}"
+    host = METRICS_HOST if service == "aggregator" else service
+    assert scrape_targets()[service] == f"{host}:{port}"
     health = " ".join(SERVICES[service]["healthcheck"]["test"])
-    assert f"http://127.0.0.1:{port}/healthz" in health
+    local = METRICS_HOST if service == "aggregator" else "127.0.0.1"
+    assert f"http://{local}:{port}/healthz" in health
     published = SERVICES[service].get("ports", [])
     assert not published or any(p.endswith(f":{port}") for p in published)
 
