@@ -290,3 +290,15 @@ def listing_sql(
         f"ORDER BY received_at, code LIMIT {int(limit)} OFFSET {int(offset)}"
     )
     return page, f"SELECT count() AS n FROM {table} WHERE {where}"
+
+
+def reason_counts_sql(measure: Measure, scope: Scope, tables: TableNames = _TABLES) -> str:
+    """How many rows of the scope failed the measure for each reason (columns reason, n)."""
+    check_listable(measure)
+    env = scope.env()
+    lost = compile_sql(condition(measure, Outcome.lost), env)
+    table = f"{getattr(tables, measure.subject.value)} FINAL"
+    return (
+        f"SELECT {_reason_sql(measure, env)} AS reason, count() AS n FROM {table} "
+        f"WHERE ({scope_sql(measure, scope)}) AND {lost} GROUP BY reason ORDER BY n DESC, reason"
+    )

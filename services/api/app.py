@@ -16,6 +16,7 @@ from services.api.routers import (
     health,
     procedures,
     rankings,
+    reports,
     scores,
     trends,
     warnings,
@@ -106,7 +107,17 @@ def create_app(
     )
     app.state.api = state
     errors.install(app)
-    for module in (scores, rankings, trends, dossiers, procedures, warnings, catalog, health):
+    for module in (
+        scores,
+        rankings,
+        trends,
+        dossiers,
+        procedures,
+        warnings,
+        reports,
+        catalog,
+        health,
+    ):
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
     return app
