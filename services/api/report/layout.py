@@ -103,6 +103,7 @@ def _late(caption: str, listing: Listing, *, dossiers: bool) -> list[Block]:
     intro = f"Tổng số: {listing.total}." + (
         f" Liệt kê {len(shown)} trường hợp đầu." if more else ""
     )
+    headers: tuple[str, ...]
     if dossiers:
         headers = ("Mã hồ sơ", "Đơn vị", "Mã thủ tục", "Ngày tiếp nhận", "Hạn xử lý",
                    "Quá hạn (ngày)", "Lý do")  # fmt: skip

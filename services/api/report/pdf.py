@@ -107,6 +107,5 @@ def to_html(blocks: list[Block]) -> str:
 
 
 def to_pdf(blocks: list[Block]) -> bytes:
-    pdf = HTML(string=to_html(blocks)).write_pdf()
-    assert pdf is not None  # write_pdf returns bytes when given no target
+    pdf: bytes = HTML(string=to_html(blocks)).write_pdf()  # bytes when given no target
     return pdf

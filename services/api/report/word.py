@@ -9,6 +9,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.document import Document as DocumentObject
 from docx.table import _Cell
 
 from services.api.report.layout import (
@@ -37,7 +38,7 @@ def _line(cell: _Cell, text: str, *, bold: bool = False, italic: bool = False, f
     run.bold, run.italic, run.font.size = bold, italic, Pt(size)
 
 
-def _masthead(document: Document, block: Masthead) -> None:
+def _masthead(document: DocumentObject, block: Masthead) -> None:
     table = document.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     left.width, right.width = Cm(6.5), Cm(9.5)
@@ -48,7 +49,7 @@ def _masthead(document: Document, block: Masthead) -> None:
     _line(right, block.dateline, italic=True)
 
 
-def _table(document: Document, block: Table) -> None:
+def _table(document: DocumentObject, block: Table) -> None:
     caption = document.add_paragraph()
     caption.alignment = CENTER
     caption.add_run(block.caption).bold = True
@@ -64,7 +65,7 @@ def _table(document: Document, block: Table) -> None:
             _line(cell, value, first=True, align=align, size=11)
 
 
-def _draw(document: Document, block: Block) -> None:
+def _draw(document: DocumentObject, block: Block) -> None:
     if isinstance(block, Masthead):
         _masthead(document, block)
     elif isinstance(block, Title):
