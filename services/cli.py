@@ -434,7 +434,7 @@ def report_command(
     unit: Annotated[str, typer.Option(help="mã đơn vị, e.g. 75 (the province), 75.STP, 25264")],
     period: Annotated[
         str | None,
-        typer.Option(help="2026-Q3 (quarter), 2026-H1 (half-year), 2026 (year); default this quarter"),
+        typer.Option(help="2026-Q3, 2026-H1 (half-year), 2026 (year); default this quarter"),
     ] = None,
     file_format: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.pdf,
     output: Annotated[
