@@ -1,4 +1,4 @@
-"""The dossiers (and feedback) behind an indicator: which ones cost points, and why.
+"""The dossiers, feedback, procedures or communes behind an indicator: which cost points, why.
 
 A row that cost points is one the measure counts in its denominator but not in its numerator.
 Each measure lists the reasons a row can fail it, in order; the first that holds is the row's
@@ -9,7 +9,7 @@ the listing runs in Python (the reference) and compiles to ClickHouse SQL, from 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -24,15 +24,18 @@ from tthc.expr import (
     lit,
     lt,
     not_,
+    not_null,
     sql_literal,
     truthy,
 )
 from tthc.measures import (
     CUTOFF,
+    CUTOFF_DATE,
     DOSSIER_ON_TIME,
     EFFECTIVE_DUE,
     PAUSED_SINCE,
     SUPPLEMENT_REQUESTS,
+    FactTables,
     Measure,
     Scope,
     Subject,
@@ -40,10 +43,13 @@ from tthc.measures import (
     by_cutoff,
     in_scope,
     on_or_before,
+    reference_env,
     scope_sql,
+    settings_sql,
+    source_sql,
+    sql_env,
 )
 
-LISTED_SUBJECTS = (Subject.dossier, Subject.feedback)
 _TABLES = TableNames()
 
 
@@ -192,6 +198,65 @@ REASONS: dict[str, tuple[Reason, ...]] = {
         Reason("complaint", "Có khiếu nại", "A complaint was filed", col("complaint")),
         Reason("late", "Giải quyết trễ hạn", "Processed late", not_(_IsTrue(DOSSIER_ON_TIME))),
     ),
+    "procedures_announced_on_time": _simple(
+        "announced_late",
+        "Công bố TTHC chậm so với ngày văn bản quy định có hiệu lực",
+        "Announced later than its legal basis required",
+    ),
+    "procedures_published_on_time": (
+        Reason(
+            "published_late",
+            "Công khai trên Cơ sở dữ liệu quốc gia quá hạn",
+            "Published on the national database after the deadline",
+            all_of(not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)),
+        ),
+        Reason(
+            "not_published_overdue",
+            "Chưa công khai, đã quá hạn",
+            "Not published yet, past the deadline",
+            lit(True),
+        ),
+    ),
+    "procedures_published_in_full": _simple(
+        "components_missing",
+        "Công khai thiếu thành phần bắt buộc",
+        "Published without every required component",
+    ),
+    "procedures_online": _simple(
+        "no_online_service", "Chưa cung cấp dịch vụ công trực tuyến", "No online service"
+    ),
+    "online_services_used": _simple(
+        "no_online_dossier",
+        "Không phát sinh hồ sơ trực tuyến trong kỳ",
+        "No online dossier in the period",
+    ),
+    "fee_procedures_payment_integrated": _simple(
+        "payment_not_integrated",
+        "Chưa tích hợp thanh toán trực tuyến",
+        "Not integrated with online payment",
+    ),
+    "fee_procedures_paid_online": _simple(
+        "no_online_payment",
+        "Không có hồ sơ thanh toán trực tuyến trong kỳ",
+        "No dossier paid online in the period",
+    ),
+    "individual_procedures_population_data": _simple(
+        "no_population_data", "Chưa sử dụng dữ liệu dân cư", "Does not use population data"
+    ),
+    "communes_certified_copies": (
+        Reason(
+            "certified_copies_not_offered",
+            "Chưa cung cấp dịch vụ chứng thực bản sao điện tử",
+            "Electronic certified copies not offered",
+            not_(_IsTrue(le(col("certified_copy_offered_since"), CUTOFF_DATE))),
+        ),
+        Reason(
+            "no_certified_copy_issued",
+            "Chưa cấp bản sao điện tử nào",
+            "No electronic certified copy issued",
+            lit(True),
+        ),
+    ),
     "feedback_classified": _simple("not_classified", "Chưa phân loại", "Not classified"),
     "feedback_on_time": _LATE_FEEDBACK,
     "feedback_satisfaction": (
@@ -214,14 +279,22 @@ def reasons(measure: Measure) -> tuple[Reason, ...]:
 
 
 class NotListable(ValueError):
-    """The measure does not count dossiers or feedback one by one."""
+    """The measure has no row that loses points by itself."""
 
 
 def check_listable(measure: Measure) -> None:
-    if measure.subject not in LISTED_SUBJECTS:
-        raise NotListable(f"it counts {measure.subject.value} rows, not dossiers or feedback")
     if measure.average:
         raise NotListable("it is an average (monitoring): no single dossier loses points")
+
+
+# What a listing is ordered by: dossiers and feedback as they came, procedures and communes
+# by code. The same in Python and SQL, so that pages split the reference's list.
+ORDER: dict[Subject, tuple[str, ...]] = {
+    Subject.dossier: ("received_at", "code"),
+    Subject.feedback: ("received_at", "code"),
+    Subject.procedure: ("code",),
+    Subject.commune: ("code",),
+}
 
 
 def condition(measure: Measure, outcome: Outcome) -> Expr:
@@ -242,17 +315,20 @@ def reason_of(measure: Measure, row: Mapping[str, Any], env: Mapping[str, Any]) 
 
 
 def listing(
-    measure: Measure, rows: Iterable[Mapping[str, Any]], scope: Scope, outcome: Outcome
+    measure: Measure, facts: FactTables, scope: Scope, outcome: Outcome
 ) -> list[tuple[Mapping[str, Any], Reason | None]]:
     """The reference listing: rows of the scope the outcome selects, ordered as the SQL orders
-    them (received_at, then code), each with its reason."""
+    them (`ORDER`), each with its reason."""
     check_listable(measure)
-    env = scope.env()
+    env = reference_env(measure, facts, scope)
     chosen = condition(measure, outcome)
     selected = [
-        row for row in rows if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
+        row
+        for row in facts.rows(measure.subject, scope)
+        if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
     ]
-    selected.sort(key=lambda row: (row["received_at"], row["code"]))
+    order = ORDER[measure.subject]
+    selected.sort(key=lambda row: tuple(row[c] for c in order))
     return [(row, reason_of(measure, row, env)) for row in selected]
 
 
@@ -263,6 +339,15 @@ def _reason_sql(measure: Measure, env: Mapping[str, Any]) -> str:
     )
     cases = f"multiIf({branches}, {sql_literal(NOT_MET.code)})" if branches else "'not_met'"
     return f"if({lost}, {cases}, '')"
+
+
+def _from_where(
+    measure: Measure, scope: Scope, chosen: Expr, tables: TableNames
+) -> tuple[str, dict[str, Any]]:
+    env = sql_env(measure, scope, tables)
+    source = source_sql(measure.subject, scope, tables)
+    where = f"({scope_sql(measure, scope)}) AND {compile_sql(chosen, env)}"
+    return f"FROM {source} WHERE {where}", env
 
 
 def listing_sql(
@@ -278,27 +363,24 @@ def listing_sql(
     """(page query, count query). The page has the given columns plus `reason` ('' for a row
     that did not fail the measure) and, for dossiers, `effective_due_at`."""
     check_listable(measure)
-    env = scope.env()
-    where = f"({scope_sql(measure, scope)}) AND {compile_sql(condition(measure, outcome), env)}"
-    table = f"{getattr(tables, measure.subject.value)} FINAL"
+    rows, env = _from_where(measure, scope, condition(measure, outcome), tables)
     extra = [f"{_reason_sql(measure, env)} AS reason"]
     if measure.subject is Subject.dossier:
         extra.append(f"{compile_sql(EFFECTIVE_DUE, env)} AS effective_due_at")
     select = ", ".join([*columns, *extra])
+    settings = settings_sql(measure.subject)
     page = (
-        f"SELECT {select} FROM {table} WHERE {where} "
-        f"ORDER BY received_at, code LIMIT {int(limit)} OFFSET {int(offset)}"
+        f"SELECT {select} {rows} ORDER BY {', '.join(ORDER[measure.subject])} "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}{settings}"
     )
-    return page, f"SELECT count() AS n FROM {table} WHERE {where}"
+    return page, f"SELECT count() AS n {rows}{settings}"
 
 
 def reason_counts_sql(measure: Measure, scope: Scope, tables: TableNames = _TABLES) -> str:
     """How many rows of the scope failed the measure for each reason (columns reason, n)."""
     check_listable(measure)
-    env = scope.env()
-    lost = compile_sql(condition(measure, Outcome.lost), env)
-    table = f"{getattr(tables, measure.subject.value)} FINAL"
+    rows, env = _from_where(measure, scope, condition(measure, Outcome.lost), tables)
     return (
-        f"SELECT {_reason_sql(measure, env)} AS reason, count() AS n FROM {table} "
-        f"WHERE ({scope_sql(measure, scope)}) AND {lost} GROUP BY reason ORDER BY n DESC, reason"
+        f"SELECT {_reason_sql(measure, env)} AS reason, count() AS n {rows} "
+        f"GROUP BY reason ORDER BY n DESC, reason{settings_sql(measure.subject)}"
     )

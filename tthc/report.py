@@ -157,7 +157,7 @@ class LateItem:
     code: str
     unit: str  # the unit's name
     procedure: str  # '' for feedback
-    received_at: datetime
+    received_at: datetime | None
     due_at: datetime | None
     ended_at: datetime | None
     overdue_days: float | None

@@ -82,7 +82,8 @@ def _points(*, lost: bool = True) -> list[Column]:
 
 
 CASE_COLUMNS = (
-    Column("Mã hồ sơ", key("code")),
+    Column("Mã", key("code")),  # of the dossier, feedback, procedure or commune
+    Column("Loại", key("kind")),
     *_unit("unit"),
     Column("Mã thủ tục", key("procedure")),
     Column("Kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính)", key("channel")),

@@ -45,6 +45,26 @@ DOSSIER_COLUMNS = (
     "supplement_requests",
 )
 FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
+# what the reasons of the procedure indicators (1.x, 3.1, 3.2, 3.5) are read from
+PROCEDURE_COLUMNS = (
+    "code",
+    "announcing_unit",
+    "online_service",
+    "fee_bearing",
+    "payment_integrated",
+    "first_announced_on",
+    "first_late_decision_on",
+    "publish_due_on",
+    "first_published_on",
+    "components_complete",
+)
+COMMUNE_COLUMNS = ("code", "certified_copy_offered_since", "first_certified_copy_at")
+LISTED_COLUMNS = {
+    Subject.dossier: DOSSIER_COLUMNS,
+    Subject.feedback: FEEDBACK_COLUMNS,
+    Subject.procedure: PROCEDURE_COLUMNS,
+    Subject.commune: COMMUNE_COLUMNS,
+}
 
 
 def unit_tallies(pool: ClientPool, profile: Profile, scope: Scope) -> dict[str, Tally]:
@@ -120,7 +140,7 @@ def snapshot_rows(
 def listing_page(
     pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
+    columns = LISTED_COLUMNS[measure.subject]
     sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
     return _page(pool, sql, offset, "dossiers")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from services.api.cases import holder_case
 from services.api.errors import invalid
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
 from services.api.params import (
@@ -30,10 +31,12 @@ LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_
 @router.get(
     "/v1/units/{code}/dossiers",
     summary="Hồ sơ bị trừ điểm / The dossiers that cost points",
-    description="The dossiers (for 5.x, the feedback) of the unit's subtree that an indicator "
-    "counts against it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good "
-    "ones (`good`), oldest first, each with the step that cost the points. Codes and times "
-    "only: no personal data of applicants. Needs a viewer token covering the unit.",
+    description="The dossiers (for 5.x, the feedback; for 1.1-1.3, 3.1, 3.2 and 3.5, the "
+    "procedures; for 4.6, the communes) of the unit's subtree that an indicator counts against "
+    "it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good ones (`good`), "
+    "dossiers and feedback oldest first, procedures and communes by code, each with the reason "
+    "it cost the points. Codes and times only: no personal data of applicants. Needs a viewer "
+    "token covering the unit.",
 )
 def get_dossiers(
     state: State,
@@ -95,6 +98,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def case_of(state: ApiState, measure: Measure, row: dict[str, Any], cutoff: datetime) -> Case:
     found = {r.code: r for r in reasons(measure)}.get(row.get("reason") or "")
+    if measure.subject in (Subject.procedure, Subject.commune):
+        return holder_case(state.tree, measure, row, found)
     dossier = measure.subject is Subject.dossier
     due = _utc(row.get("effective_due_at")) if dossier else _utc(row.get("handle_due_at"))
     ended = _utc(row.get("ended_at"))

@@ -184,7 +184,7 @@ def _late(state: ApiState, measure_key: str, scope: Scope) -> Listing:
         items.append(
             LateItem(
                 code=case.code,
-                unit=case.unit.name or case.unit.code,
+                unit=case.unit.name if case.unit else "",
                 procedure=case.procedure or "",
                 received_at=case.received_at,
                 due_at=case.effective_due_at or case.due_at,
