@@ -31,7 +31,6 @@ from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
-    LATE_REASON,
     SCORES,
     WARNING_HOURS,
     average_days,
@@ -39,6 +38,7 @@ from dashboards.sql import (
     in_subtree,
     indicator_order,
     late,
+    late_reason,
     level_order,
     measure_sql,
     period_bounds,
@@ -49,7 +49,7 @@ from tthc.profile import Profile
 
 TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
 INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
-LIST_LIMIT = 500
+LIST_LIMIT = 10_000  # the tables page, and their footer counts the rows
 
 # A listed dossier: what it is, where, and when it came in and falls due.
 DOSSIER_COLUMNS = (
@@ -153,7 +153,7 @@ def late_dossiers() -> g.Table:
         f"SELECT code, procedure, unit, received_at, {effective_due()} AS due,\n"
         "  if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
         f"  round(dateDiff('second', {effective_due()}, {judged}) / 86400, 1) AS overdue_days,\n"
-        f"  {LATE_REASON} AS reason\n"
+        f"  {late_reason()} AS reason\n"
         f"FROM {FACTS.dossier} FINAL\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
@@ -171,8 +171,10 @@ def late_dossiers() -> g.Table:
         sql,
         columns,
         description=f"Hồ sơ tiếp nhận trong kỳ, của đơn vị và các đơn vị trực thuộc, không "
-        f"được xử lý đúng hạn; tối đa {LIST_LIMIT} hồ sơ trễ nhiều nhất. Hạn xử lý đã cộng "
+        f"được xử lý đúng hạn, trễ nhiều nhất trước (tối đa {LIST_LIMIT:,}; bảng chia trang, "
+        "dòng cuối đếm số hồ sơ). Hạn xử lý đã cộng "
         "thời gian chờ người dân bổ sung.",
+        paged=True,
     )
 
 
@@ -206,6 +208,7 @@ def procedures_table() -> g.Table:
         columns,
         description="Mỗi thủ tục có hồ sơ tiếp nhận trong kỳ: tỷ lệ đúng hạn và thời gian giải "
         "quyết trung bình (không tính thời gian chờ bổ sung), thủ tục kém nhất ở trên cùng.",
+        paged=True,
     )
 
 
@@ -227,6 +230,7 @@ def turning_late_dossiers() -> g.Table:
         columns,
         description="Hồ sơ đang xử lý, chưa trễ hạn, không chờ bổ sung, sẽ trễ nếu không được "
         "giải quyết trước hạn.",
+        paged=True,
     )
 
 

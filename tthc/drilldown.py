@@ -384,3 +384,19 @@ def reason_counts_sql(measure: Measure, scope: Scope, tables: TableNames = _TABL
         f"SELECT {_reason_sql(measure, env)} AS reason, count() AS n {rows} "
         f"GROUP BY reason ORDER BY n DESC, reason{settings_sql(measure.subject)}"
     )
+
+
+def lost_sql(measure: Measure) -> str:
+    """SQL, with the measure's `{variables}`: the row counts against the indicator."""
+    check_listable(measure)
+    return condition(measure, Outcome.lost).sql()
+
+
+def reason_label_sql(measure: Measure) -> str:
+    """SQL, with the measure's `{variables}`: why a row that failed the measure failed, in
+    Vietnamese (the first of its reasons that holds), for the dashboards."""
+    branches = ", ".join(
+        f"{r.condition.sql()}, {sql_literal(r.label_vi)}" for r in reasons(measure)[:-1]
+    )
+    fallback = sql_literal(NOT_MET.label_vi)
+    return f"multiIf({branches}, {fallback})" if branches else fallback

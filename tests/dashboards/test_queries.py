@@ -19,6 +19,7 @@ from dashboards.grafana import ClickHouseTarget, clickhouse_targets
 from services.api.pool import ClientPool
 from tests.dashboards.grafana_sql import Expander, Variable
 from tests.dashboards.scenario import TURNING_LATE_CODE, Scenario, load
+from tthc.drilldown import Outcome, listing
 from tthc.measures import MEASURES, tally_by_procedure
 from tthc.profile import load_profile
 from tthc.reference import scope_of
@@ -185,3 +186,33 @@ def test_the_province_ranking_has_every_unit_of_the_level_best_first(
     totals = [row[columns.index("total")] for row in rows]
     assert totals == sorted(totals, reverse=True)
     assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
+
+
+@pytest.mark.parametrize("indicator", ["1.2", "1.3", "2.1", "3.2", "3.5", "4.6", "5.2"])
+def test_the_indicator_drill_down_lists_the_reference_items_with_their_reasons(
+    pool: ClientPool, scenario: Scenario, indicator: str
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-indicator.json"]) if "bị trừ điểm" in p.title)
+    (target,) = clickhouse_targets(panel)
+    month = scenario.months[-2]  # over: judged at its end, as the snapshot has it
+    variables = {
+        "period": Variable.single(month.label),
+        "indicator": Variable.single(indicator),
+        "level": Variable.single("commune"),
+    }
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    got = sorted((row[columns.index("code")], row[columns.index("reason")]) for row in rows)
+    scope = scope_of(scenario.tree, scenario.tree.root.code, month, scenario.now)
+    expected = []
+    for part in PROFILE.by_code[indicator].parts:
+        for row, reason in listing(MEASURES[part.measure], scenario.facts, scope, Outcome.lost):
+            assert reason is not None
+            expected.append((row["code"], reason.label_vi))
+    assert got == sorted(expected)
+    if indicator not in ("1.2", "3.2"):  # the workload loses no points on these two
+        assert got, f"{indicator}: the workload has items that lost points"
+    names = {u.code: u.name for u in scenario.tree}
+    for row in rows:
+        unit = row[columns.index("unit")]
+        if unit in names:
+            assert row[columns.index("unit_name")] == names[unit]
