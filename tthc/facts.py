@@ -171,6 +171,7 @@ class ProcedureFacts(Facts):
     # order they came: 1.3 judged at a cutoff reads the latest by the cutoff's day
     published_on: list[date]
     published_complete: list[bool]
+    name: str = ""  # from the catalogue; '' for a procedure only seen in dossiers
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,7 @@ def procedure_facts(
         components_complete=state.components >= set(ProcedureComponent),
         published_on=[day for day, _ in state.publications],
         published_complete=[complete for _, complete in state.publications],
+        name=state.name or "",
     )
 
 

@@ -18,6 +18,7 @@ from services.api.routers import (
     rankings,
     reports,
     scores,
+    search,
     trends,
     warnings,
 )
@@ -47,6 +48,7 @@ DESCRIPTION = """\
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
   ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
   covering the unit, and show no personal data.
+* **Search** (`/v1/search?q=bu nho`): units and procedures by name, accents optional.
 * **Export**: every listing and ranking (scores, rankings, trends, procedures, dossiers,
   warnings, indicators) as a spreadsheet with `format=xlsx` or `format=csv` (or by `Accept:`),
   Vietnamese column headers under the unit, the period and the instant it was judged at.
@@ -115,6 +117,7 @@ def create_app(
         procedures,
         warnings,
         reports,
+        search,
         catalog,
         health,
     ):

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from services.api.models import Case, UnitRef
-from services.api.queries import LISTED_COLUMNS
+from services.api.pool import ClientPool
+from services.api.queries import LISTED_COLUMNS, procedure_names
 from tthc.drilldown import Reason
 from tthc.measures import Measure, Subject
 from tthc.units import UnitTree
@@ -25,13 +26,24 @@ def holder_case(
     else:  # 1.x are the announcing unit's; 3.x judge the subtree's authority, no one unit
         unit_code = row.get(measure.unit_column) if measure.unit_column else None
     unit = UnitRef.of(tree.get(unit_code)) if unit_code and unit_code in tree else None
-    facts = {c: _plain(row.get(c)) for c in LISTED_COLUMNS[measure.subject] if c != "code"}
+    shown = ("code", "name")
+    facts = {c: _plain(row.get(c)) for c in LISTED_COLUMNS[measure.subject] if c not in shown}
     return Case(
         code=row["code"],
         kind=measure.subject.value,  # procedure or commune
         unit=unit,
+        procedure_name=row.get("name") or None,
         reason=found.code if found else None,
         reason_vi=found.label_vi if found else None,
         reason_en=found.label_en if found else None,
         facts=facts,
     )
+
+
+def named(pool: ClientPool, cases: list[Case]) -> list[Case]:
+    """The cases with the catalogue's name of each dossier's procedure."""
+    names = procedure_names(pool, [c.procedure for c in cases if c.procedure])
+    return [
+        c.model_copy(update={"procedure_name": names.get(c.procedure)}) if c.procedure else c
+        for c in cases
+    ]

@@ -86,6 +86,7 @@ CASE_COLUMNS = (
     Column("Loại", key("kind")),
     *_unit("unit"),
     Column("Mã thủ tục", key("procedure")),
+    Column("Tên thủ tục", key("procedure_name")),
     Column("Kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính)", key("channel")),
     Column("Ngày tiếp nhận", key("received_at"), instant=True),
     Column("Hạn xử lý", key("due_at"), instant=True),
@@ -192,6 +193,7 @@ EXPORTS: dict[str, Export] = {
                 key("items"),
                 (
                     Column("Mã thủ tục", key("procedure")),
+                    Column("Tên thủ tục", key("procedure_name")),
                     Column("Tử số", key("numerator")),
                     Column("Mẫu số", key("denominator")),
                     Column("Tỷ lệ (trung bình: ngày)", key("rate")),

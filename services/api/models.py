@@ -338,6 +338,9 @@ class Case(BaseModel):
         "procedure judged on the subtree's authority), a commune itself"
     )
     procedure: str | None = Field(None, description="mã TTHC (dossiers)")
+    procedure_name: str | None = Field(
+        None, description="tên TTHC, from the catalogue (dossiers and procedures)"
+    )
     channel: int | None = Field(None, description="1 in person, 2 online, 3 post (dossiers)")
     received_at: datetime | None = Field(None, description="dossiers and feedback")
     due_at: datetime | None = Field(
@@ -363,6 +366,7 @@ class Case(BaseModel):
 
 class ProcedureTally(BaseModel):
     procedure: str = Field(description="national procedure code")
+    procedure_name: str | None = Field(None, description="tên TTHC, from the catalogue")
     numerator: float = Field(description="for an average, the sum of the values, in seconds")
     denominator: int = Field(description="the dossiers of this procedure the measure counts")
     rate: float = Field(description="numerator ÷ denominator; for an average, in days")

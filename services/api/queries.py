@@ -57,6 +57,7 @@ PROCEDURE_COLUMNS = (
     "publish_due_on",
     "first_published_on",
     "components_complete",
+    "name",
 )
 COMMUNE_COLUMNS = ("code", "certified_copy_offered_since", "first_certified_copy_at")
 LISTED_COLUMNS = {
@@ -143,6 +144,18 @@ def listing_page(
     columns = LISTED_COLUMNS[measure.subject]
     sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
     return _page(pool, sql, offset, "dossiers")
+
+
+def procedure_names(pool: ClientPool, codes: Iterable[str]) -> dict[str, str]:
+    """The catalogue's name of each procedure that has one."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    sql = (
+        f"SELECT code, name FROM {TABLES.procedure} FINAL "
+        f"WHERE code IN {sql_literal(set(wanted))} AND name != ''"
+    )
+    return {r["code"]: r["name"] for r in pool.rows(sql, "names")}
 
 
 def warnings_page(

@@ -606,6 +606,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
+    Migration(
+        10,
+        "procedure names, from the catalogue",
+        (add_column(TABLES.procedure, "name", "String"),),
+        needs_replay=True,
+    ),
 )
 
 

@@ -19,6 +19,7 @@ from tthc.scoring import score
 CASE_FIELDS = {
     "code", "kind", "unit", "procedure", "channel", "received_at", "due_at", "effective_due_at",
     "ended_at", "supplement_requests", "reason", "reason_vi", "reason_en", "overdue_days", "facts",
+    "procedure_name",
 }  # fmt: skip
 
 

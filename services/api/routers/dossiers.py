@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.api.cases import holder_case
+from services.api.cases import holder_case, named
 from services.api.errors import invalid
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
 from services.api.params import (
@@ -52,7 +52,7 @@ def get_dossiers(
     scope = scope_of(state.tree, u.code, span, moment)
     rows, total = listing_page(state.pool, measure, scope, outcome, page.limit, page.offset)
     cutoff = scope.cutoff
-    items = [case_of(state, measure, row, cutoff) for row in rows]
+    items = named(state.pool, [case_of(state, measure, row, cutoff) for row in rows])
     return CasesOut(
         unit=UnitRef.of(u),
         indicator=chosen.code,
