@@ -10,7 +10,6 @@ from grafanalib import core as g
 from dashboards.catalog import grade_mappings, grade_steps
 from dashboards.grafana import (
     Column,
-    custom_variable,
     query_variable,
 )
 from dashboards.panels import query, series, stat, timeseries
@@ -21,6 +20,9 @@ from dashboards.sql import (
     PERIOD_KIND_ORDER,
     PERIOD_TEXT,
     SCORES,
+    level_order,
+    quote,
+    string_array,
 )
 from tthc.profile import Profile
 from tthc.units import UnitLevel
@@ -46,10 +48,18 @@ def period_variable() -> g.Template:
 
 
 def level_variable(default: UnitLevel = UnitLevel.department) -> g.Template:
-    """The level whose units are compared (rankings compare units of one level)."""
-    options = [(level.value, label) for level, label in LEVEL_LABELS.items()]
-    options = [o for o in options if o[0] != UnitLevel.province.value]
-    return custom_variable("level", "Cấp đơn vị", options, default.value)
+    """The levels the tree has below the province (the snapshot's), for the rankings of one
+    level; `default` first when the tree has it."""
+    levels = [level.value for level in LEVEL_LABELS]
+    labels = [LEVEL_LABELS[level] for level in LEVEL_LABELS]
+    text = f"transform(level, {string_array(levels)}, {string_array(labels)}, level)"
+    return query_variable(
+        "level",
+        "Cấp đơn vị",
+        f"SELECT level, any({text}) AS text\nFROM {SCORES} FINAL\n"
+        f"WHERE indicator = '' AND level != '{UnitLevel.province.value}'\n"
+        f"GROUP BY level\nORDER BY level != {quote(default.value)}, any({level_order()})",
+    )
 
 
 def total_stat(profile: Profile, where: str) -> g.Stat:

@@ -58,6 +58,10 @@ def string_tuple(values: list[str]) -> str:
 _PLACEHOLDER = re.compile(r"(?<!\$)\{\w+\}")
 
 
+def string_array(values: list[str]) -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]"
+
+
 def with_variables(expr: Expr | str, values: Mapping[str, str]) -> str:
     """The SQL of a domain expression (or SQL text with `{variables}`) with its variables
     replaced by SQL expressions."""

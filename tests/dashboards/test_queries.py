@@ -216,3 +216,30 @@ def test_the_indicator_drill_down_lists_the_reference_items_with_their_reasons(
         unit = row[columns.index("unit")]
         if unit in names:
             assert row[columns.index("unit_name")] == names[unit]
+
+
+def test_the_level_menu_offers_only_the_levels_the_tree_has(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    board = BOARDS["tthc-province.json"]
+    (level,) = [t for t in board.templating.list if t.name == "level"]
+    variables = selections("tthc-province.json", scenario)[0]
+    _, rows = run(pool, expander(scenario, variables).expand(level.query))
+    # the sample province has had no districts since 2025: no "Cấp huyện" to choose
+    assert rows == [("commune", "Xã, phường, đặc khu"), ("department", "Sở, ban, ngành")]
+
+
+def test_the_department_ranking_stands_beside_the_chosen_level(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panels = [p for p in _panels(BOARDS["tthc-province.json"]) if "Xếp hạng" in p.title]
+    assert [p.title for p in panels] == ["Xếp hạng sở, ban, ngành", "Xếp hạng đơn vị cùng cấp"]
+    assert panels[0].gridPos.y == panels[1].gridPos.y  # side by side
+    (target,) = clickhouse_targets(panels[0])
+    variables = {
+        "period": Variable.single(scenario.months[-2].label),
+        "level": Variable.single("commune"),
+    }
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    departments = {u.code for u in scenario.tree.units_at_level("department")}
+    assert {row[columns.index("unit")] for row in rows} == departments
