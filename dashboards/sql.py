@@ -176,6 +176,18 @@ def late_reason(cutoff: str = "cutoff") -> str:
     return with_variables(reason_label_sql(MEASURES["dossiers_on_time"]), _cutoff_values(cutoff))
 
 
+def named_dossiers() -> str:
+    """A FROM clause: the dossier facts with their procedure's name (the catalogue's) and their
+    unit's (the snapshot's), as `procedure_name` and `unit_name`."""
+    return (
+        f"{FACTS.dossier} AS d FINAL\n"
+        "LEFT JOIN (SELECT code AS procedure_code, any(name) AS procedure_name "
+        f"FROM {FACTS.procedure} FINAL GROUP BY code) AS pn ON pn.procedure_code = d.procedure\n"
+        "LEFT JOIN (SELECT unit AS unit_code, any(unit_name) AS unit_name "
+        f"FROM {SCORES} FINAL WHERE indicator = '' GROUP BY unit) AS un ON un.unit_code = d.unit"
+    )
+
+
 def in_subtree(column: str, unit: str, period: str) -> str:
     """SQL: `column` names `unit` or a unit under it (three levels: province → department or
     district → commune), read from the snapshot of `period`. For the province it is always

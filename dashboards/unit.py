@@ -29,7 +29,6 @@ from dashboards.grafana import (
 )
 from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
-    FACTS,
     GROUP_LABEL,
     SCORES,
     WARNING_HOURS,
@@ -41,6 +40,7 @@ from dashboards.sql import (
     late_reason,
     level_order,
     measure_sql,
+    named_dossiers,
     period_bounds,
     rate_percent,
     turning_late,
@@ -54,8 +54,10 @@ LIST_LIMIT = 10_000  # the tables page, and their footer counts the rows
 # A listed dossier: what it is, where, and when it came in and falls due.
 DOSSIER_COLUMNS = (
     Column("code", "Mã hồ sơ"),
-    Column("procedure", "Thủ tục"),
-    Column("unit", "Đơn vị xử lý", width=110),
+    Column("procedure", "Mã thủ tục"),
+    Column("procedure_name", "Tên thủ tục"),
+    Column("unit", "Mã đơn vị", width=110),
+    Column("unit_name", "Đơn vị xử lý"),
     Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
     Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
 )
@@ -150,11 +152,11 @@ def late_dossiers() -> g.Table:
     judged = "if(ended_at IS NOT NULL AND ended_at <= cutoff, ended_at, cutoff)"
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
-        f"SELECT code, procedure, unit, received_at, {effective_due()} AS due,\n"
-        "  if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
+        "SELECT code, procedure, procedure_name, unit, unit_name, received_at,\n"
+        f"  {effective_due()} AS due, if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
         f"  round(dateDiff('second', {effective_due()}, {judged}) / 86400, 1) AS overdue_days,\n"
         f"  {late_reason()} AS reason\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
         f"  AND {late()}\n"
@@ -183,20 +185,21 @@ def procedures_table() -> g.Table:
     counted, on_time_ = measure_sql("dossiers_on_time")
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
-        "SELECT procedure,\n"
+        "SELECT procedure, any(procedure_name) AS procedure_name,\n"
         f"  countIf({counted}) AS dossiers,\n"
         f"  round(100 * countIf({counted} AND {on_time_}) / countIf({counted}), 1) AS on_time,\n"
         f"  countIf({finished}) AS finished,\n"
         f"  round(sumIf(toFloat64({processing_seconds}), {finished})\n"
         f"        / nullIf(countIf({finished}), 0) / 86400, 1) AS average_days\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
         "GROUP BY procedure\nHAVING dossiers > 0\n"
         f"ORDER BY on_time, average_days DESC, procedure\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("procedure", "Thủ tục"),
+        Column("procedure", "Mã thủ tục"),
+        Column("procedure_name", "Tên thủ tục"),
         Column("dossiers", "Hồ sơ tiếp nhận", width=130),
         Column("on_time", "Đúng hạn (%) — 2.1", decimals=1, width=150),
         Column("finished", "Đã giải quyết", width=120),
@@ -214,9 +217,10 @@ def procedures_table() -> g.Table:
 
 def turning_late_dossiers() -> g.Table:
     sql = (
-        f"SELECT code, procedure, unit, received_at, {effective_due('now()')} AS due,\n"
+        "SELECT code, procedure, procedure_name, unit, unit_name, received_at,\n"
+        f"  {effective_due('now()')} AS due,\n"
         f"  round(dateDiff('minute', now(), {effective_due('now()')}) / 60, 1) AS hours_left\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        f"FROM {named_dossiers()}\n"
         f"WHERE {in_subtree('unit', UNIT, PERIOD)}\n  AND {turning_late()}\n"
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
     )

@@ -160,6 +160,8 @@ def test_the_unit_detail_per_procedure_equals_the_reference(
     on_time = tally_by_procedure(MEASURES["dossiers_on_time"], scenario.facts, scope)
     times = tally_by_procedure(MEASURES["average_processing_days"], scenario.facts, scope)
     assert len(got) > 1 and got.keys() == on_time.keys()
+    names = {p["code"]: p["name"] for p in scenario.facts.procedure}
+    assert all(row["procedure_name"] == names[code] != "" for code, row in got.items())
     for procedure, tally in on_time.items():
         row = got[procedure]
         assert row["dossiers"] == tally.denominator
