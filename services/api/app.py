@@ -44,7 +44,8 @@ DESCRIPTION = """\
   `source=windows` sums the rolling windows (per unit and day) the refresher writes at each run,
   for any period of whole days over any unit, judged at that run's instant (`period.cutoff`).
   An open dossier whose due date passes with no new event shows as late from the next run on.
-* **Drill-down** (`/v1/units/{code}/dossiers`): the dossiers that cost points and why;
+* **Drill-down** (`/v1/units/{code}/dossiers`): what cost an indicator its points and why:
+  the dossiers, the feedback (5.x), the procedures (1.1-1.3, 3.1, 3.2, 3.5) or the communes (4.6);
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
   ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
   covering the unit, and show no personal data.
