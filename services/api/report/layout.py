@@ -192,7 +192,7 @@ def blocks(report: Report) -> list[Block]:
             Table(
                 "Các chỉ số bị trừ nhiều điểm nhất",
                 (
-                    "Chỉ số",
+                    "Mã",
                     "Tên chỉ số",
                     "Điểm đạt / tối đa",
                     "Bị trừ",
