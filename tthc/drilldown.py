@@ -9,11 +9,12 @@ the listing runs in Python (the reference) and compiles to ClickHouse SQL, from 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from tthc.events import ProcedureComponent
 from tthc.expr import (
     Expr,
     all_of,
@@ -135,6 +136,24 @@ _LATE_FEEDBACK = (
         not_(on_or_before("ended_at", col("handle_due_at"))),
     ),
 )
+
+
+# The seven components of a published procedure (1.3), as the office names them.
+COMPONENT_LABELS_VI: dict[str, str] = {
+    ProcedureComponent.name.value: "Tên thủ tục",
+    ProcedureComponent.steps.value: "Trình tự thực hiện",
+    ProcedureComponent.method.value: "Cách thức thực hiện",
+    ProcedureComponent.dossier_components.value: "Thành phần hồ sơ",
+    ProcedureComponent.processing_time.value: "Thời hạn giải quyết",
+    ProcedureComponent.fees.value: "Phí, lệ phí",
+    ProcedureComponent.legal_basis.value: "Căn cứ pháp lý",
+}
+
+
+def missing_components_vi(missing: Iterable[str]) -> str:
+    """'Thiếu: Phí, lệ phí; Căn cứ pháp lý' for the components a publication lacks."""
+    names = [COMPONENT_LABELS_VI.get(c, c) for c in missing]
+    return f"Thiếu: {'; '.join(names)}" if names else ""
 
 
 def _simple(code: str, label_vi: str, label_en: str) -> tuple[Reason, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 from services.api.models import Case, UnitRef
 from services.api.pool import ClientPool
 from services.api.queries import LISTED_COLUMNS, procedure_names
-from tthc.drilldown import Reason
+from tthc.drilldown import Reason, missing_components_vi
 from tthc.measures import Measure, Subject
 from tthc.units import UnitTree
 
@@ -34,6 +34,7 @@ def holder_case(
         unit=unit,
         procedure_name=row.get("name") or None,
         reason=found.code if found else None,
+        detail_vi=missing_components_vi(row.get("missing_components") or []) or None,
         reason_vi=found.label_vi if found else None,
         reason_en=found.label_en if found else None,
         facts=facts,

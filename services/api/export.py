@@ -94,6 +94,7 @@ CASE_COLUMNS = (
     Column("Ngày kết thúc xử lý", key("ended_at"), instant=True),
     Column("Số lần yêu cầu bổ sung", key("supplement_requests")),
     Column("Lý do bị trừ điểm", key("reason_vi")),
+    Column("Chi tiết", key("detail_vi")),
     Column("Số ngày quá hạn", key("overdue_days")),
 )
 INDICATOR_COLUMNS = (

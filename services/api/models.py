@@ -357,6 +357,9 @@ class Case(BaseModel):
     overdue_days: float | None = Field(
         None, description="days past the (effective) due date, for late dossiers"
     )
+    detail_vi: str | None = Field(
+        None, description="what exactly is wanting, e.g. the components a publication lacks"
+    )
     facts: dict[str, Any] | None = Field(
         None,
         description="a procedure's or commune's facts its reason is read from (announcement "

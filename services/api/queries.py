@@ -57,6 +57,7 @@ PROCEDURE_COLUMNS = (
     "publish_due_on",
     "first_published_on",
     "components_complete",
+    "missing_components",
     "name",
 )
 COMMUNE_COLUMNS = ("code", "certified_copy_offered_since", "first_certified_copy_at")

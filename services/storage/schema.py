@@ -608,8 +608,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         10,
-        "procedure names, from the catalogue",
-        (add_column(TABLES.procedure, "name", "String"),),
+        "procedure names, from the catalogue; the components a publication lacks, for 1.3",
+        (
+            add_column(TABLES.procedure, "name", "String"),
+            add_column(TABLES.procedure, "missing_components", "Array(String)"),
+        ),
         needs_replay=True,
     ),
 )

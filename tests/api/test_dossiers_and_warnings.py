@@ -19,7 +19,7 @@ from tthc.scoring import score
 CASE_FIELDS = {
     "code", "kind", "unit", "procedure", "channel", "received_at", "due_at", "effective_due_at",
     "ended_at", "supplement_requests", "reason", "reason_vi", "reason_en", "overdue_days", "facts",
-    "procedure_name",
+    "procedure_name", "detail_vi",
 }  # fmt: skip
 
 
@@ -156,6 +156,8 @@ def test_procedure_and_commune_indicators_list_what_cost_the_points(
     assert {i["reason"] for i in body["items"]} <= reasons
     if body["items"]:
         assert body["items"][0]["facts"] is not None
+    if indicator == "1.3":  # which components each publication lacks
+        assert all(i["detail_vi"].startswith("Thiếu: ") for i in body["items"])
     codes = [i["code"] for i in body["items"]]
     assert codes == sorted(codes)
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 from tests.domain.builders import COMMUNE, PROVINCE, Scenario, d, t
 from tests.domain.test_indicators import announce, on_time_scenario, online_catalogue, processed
 from tthc.calendar import WorkingCalendar
-from tthc.drilldown import Outcome, listing
+from tthc.drilldown import Outcome, listing, missing_components_vi
 from tthc.early_warning import projected, turning_late
 from tthc.events import (
     CertifiedCopyOffered,
     DossierRated,
     DossierSupplementRequested,
+    ProcedureComponent,
     ProcedurePublished,
 )
 from tthc.measures import MEASURES
@@ -144,3 +145,21 @@ def test_communes_that_cost_4_6_did_not_offer_certified_copies_or_issued_none():
     assert reasons(s, "communes_certified_copies", unit="25210") == {
         "25210": "certified_copies_not_offered"
     }
+
+
+def test_a_procedure_published_without_some_components_says_which():
+    s = Scenario()
+    everything = list(ProcedureComponent)
+    for code in ("A", "C"):
+        announce(s, code, "2024-03-01", "2024-04-01")
+    s.add("A", ProcedurePublished(published_on=d("2024-03-05"), components=everything))
+    lacking = {ProcedureComponent.fees, ProcedureComponent.legal_basis}
+    partial = [c for c in everything if c not in lacking]
+    s.add("C", ProcedurePublished(published_on=d("2024-03-05"), components=partial))
+    assert reasons(s, "procedures_published_in_full", unit=PROVINCE) == {"C": "components_missing"}
+    facts = {row["code"]: row for row in s.facts().procedure}
+    assert facts["C"]["missing_components"] == ["fees", "legal_basis"]
+    assert facts["A"]["missing_components"] == []
+    assert missing_components_vi(facts["C"]["missing_components"]) == (
+        "Thiếu: Phí, lệ phí; Căn cứ pháp lý"
+    )
