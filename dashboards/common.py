@@ -14,6 +14,7 @@ from dashboards.grafana import (
 )
 from dashboards.panels import query, series, stat, timeseries
 from dashboards.sql import (
+    FACTS,
     HISTORY,
     LEVEL_LABELS,
     MONTH_START,
@@ -108,6 +109,20 @@ def refreshed_stat(where: str) -> g.Stat:
         ),
         unit="dateTimeFromNow",
         description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",
+    )
+
+
+def data_until_stat() -> g.Stat:
+    """How far the data goes: the latest dossier received, whatever the period."""
+    return stat(
+        "Dữ liệu đến",
+        ClickHouseTarget(
+            rawSql="SELECT toUnixTimestamp(max(received_at)) * 1000 AS received_at\n"
+            f"FROM {FACTS.dossier} FINAL",
+            columns=("received_at",),
+        ),
+        unit="dateTimeAsLocal",
+        description="Thời điểm tiếp nhận của hồ sơ mới nhất đã về hệ thống: số liệu đến đây.",
     )
 
 

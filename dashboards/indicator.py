@@ -12,6 +12,7 @@ from dashboards.common import (
     PERIOD,
     PROVINCE,
     by_month,
+    data_until_stat,
     level_variable,
     period_variable,
     score_columns,
@@ -256,9 +257,10 @@ def lost_items(profile: Profile) -> g.Table:
 def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
-            Cell(text("Chỉ tiêu", "## ${indicator:text}"), 10, 5),
-            Cell(province_value(profile), 7, 5),
-            Cell(province_points(), 7, 5),
+            Cell(text("Chỉ tiêu", "## ${indicator:text}"), 8, 5),
+            Cell(province_value(profile), 6, 5),
+            Cell(province_points(), 6, 5),
+            Cell(data_until_stat(), 4, 5),
         ],
         [Cell(distribution(profile), 10, 11), Cell(weakest(profile), 14, 11)],
         [Cell(monthly(profile), 24, 8)],

@@ -10,6 +10,7 @@ from dashboards.common import (
     PERIOD,
     PROVINCE,
     by_month,
+    data_until_stat,
     grade_stat,
     level_variable,
     missing_stat,
@@ -188,11 +189,12 @@ def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
             Cell(total_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(missing_stat(TOTAL_ROW), 4, 5),
-            Cell(late_stat(), 4, 5),
+            Cell(grade_stat(profile, TOTAL_ROW), 3, 5),
+            Cell(missing_stat(TOTAL_ROW), 3, 5),
+            Cell(late_stat(), 3, 5),
             Cell(turning_late_stat(), 4, 5),
             Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(data_until_stat(), 3, 5),
         ],
         _group_stats(profile),
         [

@@ -8,6 +8,7 @@ from grafanalib import core as g
 from dashboards.common import (
     PERIOD,
     UNIT,
+    data_until_stat,
     grade_stat,
     missing_stat,
     monthly_total,
@@ -241,11 +242,12 @@ def turning_late_dossiers() -> g.Table:
 def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
-            Cell(total_stat(profile, TOTAL_ROW), 5, 5),
+            Cell(total_stat(profile, TOTAL_ROW), 4, 5),
             Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(rank_stat(), 6, 5),
+            Cell(rank_stat(), 4, 5),
             Cell(missing_stat(TOTAL_ROW), 4, 5),
-            Cell(refreshed_stat(TOTAL_ROW), 5, 5),
+            Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(data_until_stat(), 4, 5),
         ],
         [Cell(indicators_table(profile), 24, 16)],
         [Cell(lost_chart(), 14, 9), Cell(groups_chart(), 10, 9)],

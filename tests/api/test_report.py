@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from docx import Document
 from docx.table import Table
 from typer.testing import CliRunner
@@ -22,6 +18,7 @@ from services.api import ApiSettings, create_app
 from services.api.routers.reports import DOCX, PDF
 from services.cli import app as cli
 from tests.api.conftest import AS_OF, COMMUNE_VIEWER, PROVINCE_VIEWER, VIEWERS, bearer
+from tests.served import served
 
 PERIOD = "2024-Q2"
 
@@ -176,35 +173,21 @@ def test_a_report_needs_a_token_covering_the_unit(api):
 
 
 @pytest.fixture(scope="module")
-def served(facts_url: str) -> Iterator[str]:
-    """The API over real HTTP (uvicorn in a thread), for the command line."""
+def api_url(facts_url: str) -> Iterator[str]:
+    """The API over real HTTP, for the command line."""
     settings = ApiSettings(
         clickhouse_url=facts_url, refresh_seconds=0, viewer_tokens=VIEWERS, log_json=False
     )
-    app = create_app(settings, clock=lambda: AS_OF, configure_logs=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with served(create_app(settings, clock=lambda: AS_OF, configure_logs=False)) as url:
+        yield url
 
 
-def test_tthc_report_writes_the_file_the_api_makes(served: str, tmp_path: Path, monkeypatch):
+def test_tthc_report_writes_the_file_the_api_makes(api_url: str, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     result = runner.invoke(
         cli,
-        ["report", "--unit", "75", "--period", PERIOD, "--format", "docx", "--url", served],
+        ["report", "--unit", "75", "--period", PERIOD, "--format", "docx", "--url", api_url],
         env={"TTHC_API_TOKEN": PROVINCE_VIEWER},
     )
     assert result.exit_code == 0, result.output
@@ -213,7 +196,7 @@ def test_tthc_report_writes_the_file_the_api_makes(served: str, tmp_path: Path, 
     assert table_after(document, "Điểm theo nhóm chỉ số")[0][0] == "Nhóm"
     refused = runner.invoke(
         cli,
-        ["report", "--unit", "75", "--period", "2024-Q9", "--url", served],
+        ["report", "--unit", "75", "--period", "2024-Q9", "--url", api_url],
         env={"TTHC_API_TOKEN": PROVINCE_VIEWER},
     )
     assert refused.exit_code == 1
