@@ -7,11 +7,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Query, Response
 
-from services.api.auth import Viewer, authorize
-from services.api.errors import responses
-from services.api.params import as_of_of, current_quarter, period_of, unit_of
+from services.api.params import DossiersOfCode, unit_router
 from services.api.queries import (
     listing_page,
     profile_measures,
@@ -22,7 +20,6 @@ from services.api.report.layout import SAMPLE, blocks, filename
 from services.api.report.pdf import to_pdf
 from services.api.report.word import to_docx
 from services.api.routers.dossiers import case_of
-from services.api.routers.scores import AsOfParam, FromParam, PeriodParam, ToParam
 from services.api.state import ApiState, State
 from services.storage.schema import TABLES
 from tthc.calendar import VN_TZ
@@ -45,7 +42,7 @@ from tthc.scoring import Scorecard, score
 from tthc.trends import Granularity, buckets
 from tthc.units import Unit, UnitLevel
 
-router = APIRouter(tags=["reports"])
+router = unit_router("reports")
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = "application/pdf"
@@ -78,26 +75,16 @@ MEDIA = {ReportFormat.docx: DOCX, ReportFormat.pdf: PDF}
                 PDF: {"schema": {"type": "string", "format": "binary"}},
             },
         },  # fmt: skip
-        **responses(401, 403, 404, 422),
     },
 )
 def get_report(
     state: State,
-    viewer: Viewer,
-    code: Annotated[str, Path(description="mã đơn vị")],
-    period: PeriodParam = None,
-    start: FromParam = None,
-    to: ToParam = None,
-    as_of: AsOfParam = None,
+    asked: DossiersOfCode,
     file_format: Annotated[
         ReportFormat, Query(alias="format", description="docx or pdf")
     ] = ReportFormat.pdf,
 ) -> Response:
-    u = unit_of(state, code, "code")
-    authorize(state, viewer, u.code, dossiers=True)
-    moment = as_of_of(state, as_of)
-    span = period_of(period, start, to, default=current_quarter(moment))
-    report = build_report(state, u, span, moment)
+    report = build_report(state, asked.unit, asked.period(), asked.as_of)
     laid_out = blocks(report)
     content = to_docx(laid_out) if file_format is ReportFormat.docx else to_pdf(laid_out)
     name = filename(report, file_format.value)
