@@ -10,12 +10,7 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from services.api.params import DossiersOfCode, unit_router
-from services.api.queries import (
-    listing_page,
-    profile_measures,
-    scorecards,
-    tallies_by_bucket,
-)
+from services.api.queries import listing_page, scorecards, tallies_by_bucket
 from services.api.report.layout import SAMPLE, blocks, filename
 from services.api.report.pdf import to_pdf
 from services.api.report.word import to_docx
@@ -38,7 +33,7 @@ from tthc.report import (
     standings,
     top_losses,
 )
-from tthc.scoring import Scorecard, score
+from tthc.scoring import Scorecard, profile_measures, score
 from tthc.trends import Granularity, buckets
 from tthc.units import Unit, UnitLevel
 
