@@ -116,10 +116,10 @@ def data_until_stat() -> g.Stat:
     """How far the data goes: the latest dossier received, whatever the period."""
     return stat(
         "Dữ liệu đến",
-        ClickHouseTarget(
-            rawSql="SELECT toUnixTimestamp(max(received_at)) * 1000 AS received_at\n"
+        query(
+            "SELECT toUnixTimestamp(max(received_at)) * 1000 AS received_at\n"
             f"FROM {FACTS.dossier} FINAL",
-            columns=("received_at",),
+            "received_at",
         ),
         unit="dateTimeAsLocal",
         description="Thời điểm tiếp nhận của hồ sơ mới nhất đã về hệ thống: số liệu đến đây.",
