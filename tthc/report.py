@@ -77,8 +77,8 @@ class Standing:
 
     code: str
     name: str
-    rank: int
-    total: float
+    rank: int | None  # None: nothing to judge in the period, not ranked (listed last)
+    total: float | None
     grade: str
     previous_rank: int | None
     rank_change: int | None
@@ -88,10 +88,12 @@ class Standing:
 def standings(
     now: Mapping[str, Scorecard], before: Mapping[str, Scorecard], names: Mapping[str, str]
 ) -> list[Standing]:
-    """Units best first with the rank and total they had in the previous period."""
+    """Units best first with the rank and total they had in the previous period; the units
+    with nothing to judge come last, unranked."""
     earlier = {p.code: p for p in rank({c: card.total for c, card in before.items()})}
     out = []
-    for place in rank({c: card.total for c, card in now.items()}):
+    places = rank({c: card.total for c, card in now.items()})
+    for place in places:
         was = earlier.get(place.code)
         out.append(
             Standing(
@@ -105,6 +107,13 @@ def standings(
                 previous_total=was.value if was else None,
             )
         )
+    ranked = {p.code for p in places}
+    for code in sorted((c for c in now if c not in ranked), key=lambda c: (names[c], c)):
+        was = earlier.get(code)
+        out.append(
+            Standing(code, names[code], None, None, now[code].grade_vi,
+                     was.rank if was else None, None, was.value if was else None)
+        )  # fmt: skip
     return out
 
 
@@ -205,7 +214,9 @@ class Report:
 
     @property
     def change(self) -> float | None:
-        return None if self.previous_card is None else self.card.total - self.previous_card.total
+        before = self.previous_card.total if self.previous_card is not None else None
+        now = self.card.total
+        return None if now is None or before is None else now - before
 
     def summary(self) -> list[str]:
         """The opening paragraphs: total, grade, rank and the change since the previous period."""
@@ -216,11 +227,16 @@ class Report:
             f"nghiệp trong thực hiện thủ tục hành chính, dịch vụ công theo thời gian thực trên "
             f"môi trường điện tử, {self.unit_name} báo cáo kết quả "
             f"{lower_first(period_title(self.period))} như sau.",
-            f"Tổng điểm đạt {number_vi(card.total)}/100 điểm, xếp loại {card.grade_vi}"
-            + (f", xếp hạng {self.rank}/{self.ranked_among}" if self.rank is not None else "")
-            + ".",
+            (
+                f"Tổng điểm đạt {number_vi(card.total)}/100 điểm, xếp loại {card.grade_vi}"
+                + (f", xếp hạng {self.rank}/{self.ranked_among}" if self.rank is not None else "")
+                + "."
+            )
+            if card.total is not None
+            else "Trong kỳ chưa có dữ liệu để đánh giá (không có hồ sơ, thủ tục nào được tính).",
         ]
         if self.change is not None and self.previous_card is not None:
+            assert self.previous_card.total is not None
             direction = "tăng" if self.change > 0 else "giảm" if self.change < 0 else "không đổi"
             amount = f" {number_vi(abs(self.change))} điểm" if self.change else ""
             lines.append(

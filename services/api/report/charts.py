@@ -54,7 +54,7 @@ def months(report: Report) -> bytes:
 
 def communes(report: Report) -> bytes:
     figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
-    totals = [s.total for s in report.communes]
+    totals = [s.total for s in report.communes if s.total is not None]
     axes.hist(totals, bins=list(range(0, 101, 5)), color=BLUE, edgecolor="white")
     low = min(totals, default=0.0)
     axes.set_xlim(max(0, int(low // 10) * 10 - 10), 100)

@@ -79,7 +79,7 @@ def _ranking(caption: str, rows: tuple[Standing, ...]) -> Table:
         ("Hạng", "Mã", "Tên đơn vị", "Tổng điểm", "Xếp loại", "Hạng kỳ trước", "Thay đổi hạng"),
         tuple(
             (
-                str(s.rank),
+                "—" if s.rank is None else str(s.rank),
                 s.code,
                 s.name,
                 number_vi(s.total),

@@ -106,7 +106,7 @@ def build_report(state: ApiState, unit: Unit, period: Period, moment: datetime) 
     before = scorecards(state.pool, tree, state.profile, codes, previous, moment, "report")
     names = {c: tree.get(c).name for c in codes}
     card = now[unit.code]
-    previous_card = before[unit.code] if before[unit.code].max_points else None
+    previous_card = before[unit.code] if before[unit.code].has_data else None
     placed = {s.code: s.rank for s in standings({c: now[c] for c in peers}, {}, names)}
     scope = scope_of(tree, unit.code, period, moment)
     return Report(
@@ -119,7 +119,7 @@ def build_report(state: ApiState, unit: Unit, period: Period, moment: datetime) 
         judged_at=period.cutoff(moment),
         card=card,
         previous_card=previous_card,
-        rank=placed[unit.code] if unit.level is not UnitLevel.province else None,
+        rank=placed.get(unit.code) if unit.level is not UnitLevel.province else None,
         ranked_among=len(peers),
         departments=tuple(_ranking(now, before, departments, names)),
         communes=tuple(_ranking(now, before, communes, names)),
@@ -136,9 +136,7 @@ def _ranking(
     codes: list[str],
     names: Mapping[str, str],
 ) -> list[Standing]:
-    # a unit with nothing to judge in the previous period had no rank then
-    earlier = {c: before[c] for c in codes if before[c].max_points}
-    return standings({c: now[c] for c in codes}, earlier, names)
+    return standings({c: now[c] for c in codes}, {c: before[c] for c in codes}, names)
 
 
 def _causes(state: ApiState, code: str, scope: Scope) -> list[Cause]:
@@ -192,5 +190,5 @@ def _months(state: ApiState, unit: Unit, period: Period, moment: datetime) -> li
     totals = {}
     for bucket in months:
         card = score(state.profile, found[bucket.label], unit.level)
-        totals[bucket.period.start_date.month] = card.total if card.max_points else None
+        totals[bucket.period.start_date.month] = card.total
     return [MonthPoint(f"T{m}", totals.get(m)) for m in range(1, 13)]
