@@ -61,3 +61,12 @@ def test_standings_rank_by_total_with_the_previous_rank_and_ties_shared():
         ("c", 2, None, None),
     ]
     assert rows[0].name == "Xã B" and rows[0].previous_total == 70
+
+
+def test_a_unit_with_nothing_to_judge_is_listed_last_unranked():
+    empty = Scorecard(UnitLevel.commune, None, "Không có dữ liệu", "No data", 0, 0, (), ())
+    rows = standings({"a": card(80), "z": empty}, {"z": card(70)}, {"a": "Xã A", "z": "Xã Z"})
+    assert [(s.code, s.rank, s.total, s.previous_rank) for s in rows] == [
+        ("a", 1, 80, None),
+        ("z", None, None, 1),
+    ]
