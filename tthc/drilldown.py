@@ -16,7 +16,10 @@ from typing import Any
 
 from tthc.events import ProcedureComponent
 from tthc.expr import (
+    Coalesce,
     Expr,
+    If,
+    SecondsBetween,
     all_of,
     col,
     compile_sql,
@@ -306,14 +309,50 @@ def check_listable(measure: Measure) -> None:
         raise NotListable("it is an average (monitoring): no single dossier loses points")
 
 
-# What a listing is ordered by: dossiers and feedback as they came, procedures and communes
-# by code. The same in Python and SQL, so that pages split the reference's list.
-ORDER: dict[Subject, tuple[str, ...]] = {
-    Subject.dossier: ("received_at", "code"),
-    Subject.feedback: ("received_at", "code"),
-    Subject.procedure: ("code",),
-    Subject.commune: ("code",),
+def _overdue(due: Expr, end: str) -> Expr:
+    """Seconds the clock ran past the due date, to the end (by the cutoff) or the cutoff:
+    negative while time is left, NULL without a due date."""
+    return SecondsBetween(due, Coalesce((If(by_cutoff(end), col(end)), CUTOFF)))
+
+
+@dataclass(frozen=True)
+class SortKey:
+    term: Expr
+    descending: bool = False
+
+
+# What a listing is ordered by, worst first: dossiers and feedback the longest past their
+# (effective) due date first, those without one last; procedures and communes by code. The
+# code breaks ties, so that pages are stable; the same in Python and SQL, so that pages split
+# the reference's list.
+ORDER: dict[Subject, tuple[SortKey, ...]] = {
+    Subject.dossier: (SortKey(_overdue(EFFECTIVE_DUE, "ended_at"), descending=True),),
+    Subject.feedback: (SortKey(_overdue(col("handle_due_at"), "ended_at"), descending=True),),
+    Subject.procedure: (),
+    Subject.commune: (),
 }
+ORDER_WORDS = (
+    "worst first: dossiers and feedback the longest past their (effective) due date first "
+    "(those without one last), then by code; procedures and communes by code"
+)
+
+
+def _sort_key(subject: Subject, row: Mapping[str, Any], env: Mapping[str, Any]) -> tuple[Any, ...]:
+    """`ORDER` in Python: NULLs last, whichever the direction."""
+    key: list[Any] = []
+    for k in ORDER[subject]:
+        value = k.term.eval(row, env)
+        key.append((value is None, 0 if value is None else (-value if k.descending else value)))
+    return (*key, row["code"])
+
+
+def order_sql(subject: Subject, env: Mapping[str, Any]) -> str:
+    """`ORDER` as an ORDER BY list."""
+    keys = [
+        f"{compile_sql(k.term, env)} {'DESC' if k.descending else 'ASC'} NULLS LAST"
+        for k in ORDER[subject]
+    ]
+    return ", ".join([*keys, "code"])
 
 
 def condition(measure: Measure, outcome: Outcome) -> Expr:
@@ -346,8 +385,7 @@ def listing(
         for row in facts.rows(measure.subject, scope)
         if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
     ]
-    order = ORDER[measure.subject]
-    selected.sort(key=lambda row: tuple(row[c] for c in order))
+    selected.sort(key=lambda row: _sort_key(measure.subject, row, env))
     return [(row, reason_of(measure, row, env)) for row in selected]
 
 
@@ -389,7 +427,7 @@ def listing_sql(
     select = ", ".join([*columns, *extra])
     settings = settings_sql(measure.subject)
     page = (
-        f"SELECT {select} {rows} ORDER BY {', '.join(ORDER[measure.subject])} "
+        f"SELECT {select} {rows} ORDER BY {order_sql(measure.subject, env)} "
         f"LIMIT {int(limit)} OFFSET {int(offset)}{settings}"
     )
     return page, f"SELECT count() AS n {rows}{settings}"

@@ -53,6 +53,29 @@ def test_each_late_dossier_of_2_1_has_the_step_that_made_it_late():
     }
 
 
+def test_a_listing_is_worst_first_the_longest_past_due_first_then_by_code():
+    s = Scenario()
+    s.dossier("b_late_3_days")  # all due Fri 10 May 17:00
+    processed(s, "b_late_3_days", "2024-05-13 17:00")
+    s.dossier("a_late_3_days")
+    processed(s, "a_late_3_days", "2024-05-13 17:00")
+    s.dossier("still_open")  # 51 days past due at the cutoff, 1 July
+    s.dossier("late_1_day")
+    processed(s, "late_1_day", "2024-05-11 17:00")
+    s.dossier("a_day_early")
+    processed(s, "a_day_early", "2024-05-09 17:00")
+    s.dossier("no_due", due=None)
+    processed(s, "no_due", "2024-06-20 17:00")
+    assert list(reasons(s, "dossiers_on_time", Outcome.counted)) == [
+        "still_open",
+        "a_late_3_days",  # ties by code, so that pages split the list the same way each time
+        "b_late_3_days",
+        "late_1_day",
+        "a_day_early",
+        "no_due",  # no due date: never late, last
+    ]
+
+
 def test_lost_and_good_split_the_denominator_exactly():
     s = on_time_scenario()
     lost = reasons(s, "dossiers_on_time", Outcome.lost)

@@ -18,7 +18,7 @@ from services.api.params import (
 )
 from services.api.queries import listing_page
 from services.api.state import ApiState, State
-from tthc.drilldown import NotListable, Outcome, check_listable, reasons
+from tthc.drilldown import ORDER_WORDS, NotListable, Outcome, check_listable, reasons
 from tthc.measures import MEASURES, Measure, Subject
 from tthc.profile import Indicator
 from tthc.reference import scope_of
@@ -34,9 +34,8 @@ LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_
     description="The dossiers (for 5.x, the feedback; for 1.1-1.3, 3.1, 3.2 and 3.5, the "
     "procedures; for 4.6, the communes) of the unit's subtree that an indicator counts against "
     "it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good ones (`good`), "
-    "dossiers and feedback oldest first, procedures and communes by code, each with the reason "
-    "it cost the points. Codes and times only: no personal data of applicants. Needs a viewer "
-    "token covering the unit.",
+    f"{ORDER_WORDS}; each with the reason it cost the points. Codes and times only: no "
+    "personal data of applicants. Needs a viewer token covering the unit.",
 )
 def get_dossiers(
     state: State,
