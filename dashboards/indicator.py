@@ -41,7 +41,7 @@ from dashboards.sql import (
     string_tuple,
     with_variables,
 )
-from tthc.drilldown import NotListable, check_listable, lost_sql, reason_label_sql
+from tthc.drilldown import NotListable, check_listable, lost_sql, past_due_sql, reason_label_sql
 from tthc.measures import DOSSIER_SETS, MEASURES, Measure, Subject
 from tthc.profile import Profile
 from tthc.units import UnitLevel
@@ -204,7 +204,8 @@ def _branch(code: str, label: str, measure: Measure) -> str:
     return (
         f"SELECT {quote(KIND_LABELS[measure.subject])} AS kind, toString(code) AS code, "
         f"{unit} AS unit, {quote(label)} AS part, "
-        f"{with_variables(reason_label_sql(measure), values)} AS reason\n"
+        f"{with_variables(reason_label_sql(measure), values)} AS reason, "
+        f"{with_variables(past_due_sql(measure.subject), values)} AS past_due\n"
         f"  FROM {source}\n  WHERE {' AND '.join(where)}"
     )
 
@@ -228,7 +229,8 @@ def lost_items(profile: Profile) -> g.Table:
         "n.unit_name AS unit_name, i.reason AS reason\n"
         f"FROM (\n{(chr(10) + 'UNION ALL' + chr(10)).join(branches)}\n) AS i\n"
         f"LEFT JOIN ({names}) AS n ON n.unit = i.unit\n"
-        f"ORDER BY reason, code\nLIMIT {ITEMS_LIMIT}\n"
+        # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
+        f"ORDER BY i.past_due DESC NULLS LAST, code\nLIMIT {ITEMS_LIMIT}\n"
         "SETTINGS join_use_nulls = 1"
     )
     columns = [
@@ -248,8 +250,9 @@ def lost_items(profile: Profile) -> g.Table:
         sql,
         columns,
         description="Hồ sơ, phản ánh, thủ tục hoặc xã làm chỉ tiêu mất điểm trong kỳ, mỗi mục "
-        "với lý do (theo đúng biểu thức của chỉ tiêu). Bảng chia trang; dòng cuối đếm số mục "
-        f"(tối đa {ITEMS_LIMIT:,}). Chỉ tiêu trung bình (2.2) không có mục nào mất điểm riêng.",
+        "với lý do (theo đúng biểu thức của chỉ tiêu), mục trễ hạn lâu nhất trước. Bảng chia "
+        f"trang; dòng cuối đếm số mục (tối đa {ITEMS_LIMIT:,}). Chỉ tiêu trung bình (2.2) "
+        "không có mục nào mất điểm riêng.",
         paged=True,
     )
 

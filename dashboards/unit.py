@@ -45,7 +45,10 @@ from dashboards.sql import (
     period_bounds,
     rate_percent,
     turning_late,
+    with_variables,
 )
+from tthc.drilldown import past_due_sql
+from tthc.measures import Subject
 from tthc.profile import Profile
 
 TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
@@ -162,18 +165,19 @@ DOSSIER_COLUMNS = (
 
 
 def late_dossiers() -> g.Table:
-    judged = "if(ended_at IS NOT NULL AND ended_at <= cutoff, ended_at, cutoff)"
+    past_due = with_variables(past_due_sql(Subject.dossier), {"cutoff": "cutoff"})
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
         "SELECT code, procedure, procedure_name, unit, unit_name, received_at,\n"
         f"  {effective_due()} AS due, if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
-        f"  round(dateDiff('second', {effective_due()}, {judged}) / 86400, 1) AS overdue_days,\n"
+        f"  round({past_due} / 86400, 1) AS overdue_days,\n"
         f"  {late_reason()} AS reason\n"
         f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
         f"  AND {late()}\n"
-        f"ORDER BY overdue_days DESC, code\nLIMIT {LIST_LIMIT}"
+        # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
+        f"ORDER BY {past_due} DESC NULLS LAST, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
         *DOSSIER_COLUMNS,

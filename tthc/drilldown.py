@@ -315,21 +315,15 @@ def _overdue(due: Expr, end: str) -> Expr:
     return SecondsBetween(due, Coalesce((If(by_cutoff(end), col(end)), CUTOFF)))
 
 
-@dataclass(frozen=True)
-class SortKey:
-    term: Expr
-    descending: bool = False
-
-
 # What a listing is ordered by, worst first: dossiers and feedback the longest past their
-# (effective) due date first, those without one last; procedures and communes by code. The
-# code breaks ties, so that pages are stable; the same in Python and SQL, so that pages split
-# the reference's list.
-ORDER: dict[Subject, tuple[SortKey, ...]] = {
-    Subject.dossier: (SortKey(_overdue(EFFECTIVE_DUE, "ended_at"), descending=True),),
-    Subject.feedback: (SortKey(_overdue(col("handle_due_at"), "ended_at"), descending=True),),
-    Subject.procedure: (),
-    Subject.commune: (),
+# (effective) due date first (this term, descending), those without one last; then the code,
+# which alone orders procedures and communes and breaks ties, so that pages are stable. The
+# same in Python, SQL and the dashboards, so that pages split the reference's list.
+PAST_DUE: dict[Subject, Expr | None] = {
+    Subject.dossier: _overdue(EFFECTIVE_DUE, "ended_at"),
+    Subject.feedback: _overdue(col("handle_due_at"), "ended_at"),
+    Subject.procedure: None,
+    Subject.commune: None,
 }
 ORDER_WORDS = (
     "worst first: dossiers and feedback the longest past their (effective) due date first "
@@ -338,21 +332,22 @@ ORDER_WORDS = (
 
 
 def _sort_key(subject: Subject, row: Mapping[str, Any], env: Mapping[str, Any]) -> tuple[Any, ...]:
-    """`ORDER` in Python: NULLs last, whichever the direction."""
-    key: list[Any] = []
-    for k in ORDER[subject]:
-        value = k.term.eval(row, env)
-        key.append((value is None, 0 if value is None else (-value if k.descending else value)))
-    return (*key, row["code"])
+    """The order in Python: the most seconds past due first, NULLs last, then the code."""
+    term = PAST_DUE[subject]
+    past = None if term is None else term.eval(row, env)
+    return (past is None, 0 if past is None else -past, row["code"])
 
 
-def order_sql(subject: Subject, env: Mapping[str, Any]) -> str:
-    """`ORDER` as an ORDER BY list."""
-    keys = [
-        f"{compile_sql(k.term, env)} {'DESC' if k.descending else 'ASC'} NULLS LAST"
-        for k in ORDER[subject]
-    ]
-    return ", ".join([*keys, "code"])
+def past_due_sql(subject: Subject) -> str:
+    """SQL, with `{variables}`: the seconds past due a listing is ordered by (descending, NULLs
+    last, then by code); NULL for procedures and communes."""
+    term = PAST_DUE[subject]
+    return "CAST(NULL, 'Nullable(Int64)')" if term is None else term.sql()
+
+
+def _order_sql(subject: Subject, env: Mapping[str, Any]) -> str:
+    term = PAST_DUE[subject]
+    return "code" if term is None else f"{compile_sql(term, env)} DESC NULLS LAST, code"
 
 
 def condition(measure: Measure, outcome: Outcome) -> Expr:
@@ -427,7 +422,7 @@ def listing_sql(
     select = ", ".join([*columns, *extra])
     settings = settings_sql(measure.subject)
     page = (
-        f"SELECT {select} {rows} ORDER BY {order_sql(measure.subject, env)} "
+        f"SELECT {select} {rows} ORDER BY {_order_sql(measure.subject, env)} "
         f"LIMIT {int(limit)} OFFSET {int(offset)}{settings}"
     )
     return page, f"SELECT count() AS n {rows}{settings}"

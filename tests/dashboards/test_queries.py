@@ -203,14 +203,17 @@ def test_the_indicator_drill_down_lists_the_reference_items_with_their_reasons(
         "level": Variable.single("commune"),
     }
     columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
-    got = sorted((row[columns.index("code")], row[columns.index("reason")]) for row in rows)
+    got = [(row[columns.index("code")], row[columns.index("reason")]) for row in rows]
     scope = scope_of(scenario.tree, scenario.tree.root.code, month, scenario.now)
     expected = []
-    for part in PROFILE.by_code[indicator].parts:
+    parts = PROFILE.by_code[indicator].parts
+    for part in parts:
         for row, reason in listing(MEASURES[part.measure], scenario.facts, scope, Outcome.lost):
             assert reason is not None
             expected.append((row["code"], reason.label_vi))
-    assert got == sorted(expected)
+    assert sorted(got) == sorted(expected)
+    if len(parts) == 1:  # worst first, in the reference's (and the API's) order
+        assert got == expected
     if indicator not in ("1.2", "3.2"):  # the workload loses no points on these two
         assert got, f"{indicator}: the workload has items that lost points"
     names = {u.code: u.name for u in scenario.tree}
