@@ -7,7 +7,7 @@ tthc.early_warning) and goes through the domain's scoring; nothing here decides 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.api.pool import ClientPool
@@ -145,6 +145,19 @@ def listing_page(
     columns = LISTED_COLUMNS[measure.subject]
     sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
     return _page(pool, sql, offset, "dossiers")
+
+
+def first_received(pool: ClientPool) -> datetime | None:
+    """When the first dossier or feedback was received (UTC); None before any."""
+    received = " UNION ALL ".join(
+        f"SELECT min(received_at) AS t FROM {table} HAVING count() > 0"
+        for table in (TABLES.dossier, TABLES.feedback)
+    )
+    first = pool.rows(f"SELECT min(t) AS first, count() AS n FROM ({received})", "periods")[0]
+    if not first["n"]:
+        return None
+    moment: datetime = first["first"]
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def procedure_names(pool: ClientPool, codes: Iterable[str]) -> dict[str, str]:

@@ -128,6 +128,26 @@ def test_variable_queries_offer_the_selections(
         assert main[template.name].values[0] in offered, f"${template.name}: {offered}"
 
 
+def test_the_period_menu_offers_every_month_with_data_and_its_panels_answer(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    board = BOARDS["tthc-province.json"]
+    (period,) = [t for t in board.templating.list if t.name == "period"]
+    _, rows = run(pool, expander(scenario, {}).expand(period.query))
+    offered = [row[0] for row in rows]
+    # the workload spans three months; the oldest is neither the current nor the previous one
+    assert scenario.facts.dossier[0]["received_at"] < scenario.months[1].start
+    for p in (*scenario.months, *scenario.quarters):
+        assert p.label in offered
+    oldest = {"period": Variable.single(scenario.months[0].label)}
+    for panel in _panels(board):
+        for target in clickhouse_targets(panel):
+            variables = {**oldest, "level": Variable.single("department")}
+            columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+            assert columns == list(target.columns)
+            assert rows, f"{panel.title}: no rows for {scenario.months[0].label}"
+
+
 def test_the_unit_detail_lists_the_dossier_about_to_turn_late(
     pool: ClientPool, scenario: Scenario
 ) -> None:
