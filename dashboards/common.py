@@ -10,17 +10,20 @@ from grafanalib import core as g
 from dashboards.catalog import grade_mappings, grade_steps
 from dashboards.grafana import (
     Column,
-    custom_variable,
     query_variable,
 )
 from dashboards.panels import query, series, stat, timeseries
 from dashboards.sql import (
+    FACTS,
     HISTORY,
     LEVEL_LABELS,
     MONTH_START,
     PERIOD_KIND_ORDER,
     PERIOD_TEXT,
     SCORES,
+    level_order,
+    quote,
+    string_array,
 )
 from tthc.profile import Profile
 from tthc.units import UnitLevel
@@ -46,10 +49,18 @@ def period_variable() -> g.Template:
 
 
 def level_variable(default: UnitLevel = UnitLevel.department) -> g.Template:
-    """The level whose units are compared (rankings compare units of one level)."""
-    options = [(level.value, label) for level, label in LEVEL_LABELS.items()]
-    options = [o for o in options if o[0] != UnitLevel.province.value]
-    return custom_variable("level", "Cấp đơn vị", options, default.value)
+    """The levels the tree has below the province (the snapshot's), for the rankings of one
+    level; `default` first when the tree has it."""
+    levels = [level.value for level in LEVEL_LABELS]
+    labels = [LEVEL_LABELS[level] for level in LEVEL_LABELS]
+    text = f"transform(level, {string_array(levels)}, {string_array(labels)}, level)"
+    return query_variable(
+        "level",
+        "Cấp đơn vị",
+        f"SELECT level, any({text}) AS text\nFROM {SCORES} FINAL\n"
+        f"WHERE indicator = '' AND level != '{UnitLevel.province.value}'\n"
+        f"GROUP BY level\nORDER BY level != {quote(default.value)}, any({level_order()})",
+    )
 
 
 def total_stat(profile: Profile, where: str) -> g.Stat:
@@ -98,6 +109,20 @@ def refreshed_stat(where: str) -> g.Stat:
         ),
         unit="dateTimeFromNow",
         description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",
+    )
+
+
+def data_until_stat() -> g.Stat:
+    """How far the data goes: the latest dossier received, whatever the period."""
+    return stat(
+        "Dữ liệu đến",
+        query(
+            "SELECT toUnixTimestamp(max(received_at)) * 1000 AS received_at\n"
+            f"FROM {FACTS.dossier} FINAL",
+            "received_at",
+        ),
+        unit="dateTimeAsLocal",
+        description="Thời điểm tiếp nhận của hồ sơ mới nhất đã về hệ thống: số liệu đến đây.",
     )
 
 

@@ -12,6 +12,7 @@ from dashboards.common import (
     PERIOD,
     PROVINCE,
     by_month,
+    data_until_stat,
     level_variable,
     period_variable,
     score_columns,
@@ -28,19 +29,35 @@ from dashboards.grafana import (
 )
 from dashboards.panels import barchart, query, stat, table, text
 from dashboards.sql import (
+    FACTS,
     MONTH_START,
     SCORES,
+    TIMEZONE,
     average_days,
     average_indicators,
+    period_bounds,
+    quote,
     rate_percent,
     string_tuple,
+    with_variables,
 )
+from tthc.drilldown import NotListable, check_listable, lost_sql, past_due_sql, reason_label_sql
+from tthc.measures import DOSSIER_SETS, MEASURES, Measure, Subject
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
 PROVINCE_ROW = f"period = {PERIOD} AND indicator = {INDICATOR} AND {PROVINCE}"
 LEVEL_ROWS = f"period = {PERIOD} AND indicator = {INDICATOR} AND level = {LEVEL}"
 WEAKEST = 20
+ITEMS_LIMIT = 10_000  # rows the drill-down table holds; it pages, and its footer counts them
+KIND_LABELS = {
+    Subject.dossier: "Hồ sơ",
+    Subject.feedback: "Phản ánh, kiến nghị",
+    Subject.procedure: "Thủ tục",
+    Subject.commune: "Xã, phường",
+}
+# The province's snapshot rows of the period: every unit with its name and level.
+_UNITS = f"SELECT unit, any(unit_name) AS unit_name FROM {SCORES} FINAL WHERE period = {PERIOD} "
 
 
 def indicator_variable(profile: Profile) -> g.Template:
@@ -147,15 +164,110 @@ def monthly(profile: Profile) -> g.TimeSeries:
     return by_month("Toàn tỉnh theo tháng", sql, names, decimals=1, columns=columns)
 
 
+def _variables(measure: Measure) -> dict[str, str]:
+    """SQL for the measure's variables, over the whole province in the selected period."""
+    rows = f"FROM {SCORES} FINAL WHERE period = {PERIOD} AND indicator = ''"
+    values = {
+        "cutoff": "cutoff",
+        "cutoff_date": f"toDate(cutoff, '{TIMEZONE}')",
+        "levels": f"(SELECT groupUniqArray(toString(level)) {rows})",
+    }
+    for name, chosen in DOSSIER_SETS.items():
+        values[name] = (
+            f"SELECT procedure FROM {FACTS.dossier} FINAL WHERE received_at >= period_start "
+            f"AND received_at < period_end AND {with_variables(chosen, values)}"
+        )
+    return values
+
+
+def _branch(code: str, label: str, measure: Measure) -> str:
+    """One indicator part's rows that cost points, with their reason."""
+    values = _variables(measure)
+    where = [f"{INDICATOR} = {quote(code)}", with_variables(lost_sql(measure), values)]
+    if measure.period_column is not None:
+        column = measure.period_column
+        start, end = "period_start", "period_end"
+        if column.endswith("_on"):
+            start, end = (f"toDate({b}, '{TIMEZONE}')" for b in (start, end))
+        where.append(f"{column} >= {start} AND {column} < {end}")
+    unit = f"toString({measure.unit_column})" if measure.unit_column else "''"
+    source = f"{getattr(FACTS, measure.subject.value)} FINAL"
+    if measure.subject is Subject.commune:
+        # every commune of today, those with no fact row too (they never offered the service)
+        communes = f"{_UNITS}AND indicator = '' AND level = 'commune' GROUP BY unit"
+        source = (
+            f"(SELECT u.unit AS code, f.certified_copy_offered_since, f.first_certified_copy_at "
+            f"FROM ({communes}) AS u LEFT JOIN (SELECT * FROM {source}) AS f "
+            "ON f.code = u.unit)"
+        )
+        unit = "code"
+    return (
+        f"SELECT {quote(KIND_LABELS[measure.subject])} AS kind, toString(code) AS code, "
+        f"{unit} AS unit, {quote(label)} AS part, "
+        f"{with_variables(reason_label_sql(measure), values)} AS reason, "
+        f"{with_variables(past_due_sql(measure.subject), values)} AS past_due\n"
+        f"  FROM {source}\n  WHERE {' AND '.join(where)}"
+    )
+
+
+def lost_items(profile: Profile) -> g.Table:
+    """What cost the selected indicator its points across the province: dossiers, feedback,
+    procedures or communes, each with the reason the measure's own expressions give."""
+    branches = []
+    for indicator in profile.indicators:
+        for part in indicator.parts:
+            measure = MEASURES[part.measure]
+            try:
+                check_listable(measure)
+            except NotListable:
+                continue
+            branches.append(_branch(indicator.code, part.label, measure))
+    names = f"{_UNITS}AND indicator = '' GROUP BY unit"
+    sql = (
+        f"WITH {period_bounds(PERIOD)}\n"
+        "SELECT i.kind AS kind, i.code AS code, i.part AS part, i.unit AS unit, "
+        "n.unit_name AS unit_name, i.reason AS reason\n"
+        f"FROM (\n{(chr(10) + 'UNION ALL' + chr(10)).join(branches)}\n) AS i\n"
+        f"LEFT JOIN ({names}) AS n ON n.unit = i.unit\n"
+        # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
+        f"ORDER BY i.past_due DESC NULLS LAST, code\nLIMIT {ITEMS_LIMIT}\n"
+        "SETTINGS join_use_nulls = 1"
+    )
+    columns = [
+        Column("kind", "Loại", width=120),
+        Column("code", "Mã"),
+        Column("part", "Phần", width=60),
+        Column("unit", "Mã đơn vị", width=110),
+        Column(
+            "unit_name",
+            "Đơn vị",
+            link=("Chi tiết đơn vị", row_link(UNIT_UID, [("unit", "unit")])),
+        ),
+        Column("reason", "Lý do bị trừ điểm"),
+    ]
+    return table(
+        "Các mục bị trừ điểm ở chỉ tiêu này (toàn tỉnh)",
+        sql,
+        columns,
+        description="Hồ sơ, phản ánh, thủ tục hoặc xã làm chỉ tiêu mất điểm trong kỳ, mỗi mục "
+        "với lý do (theo đúng biểu thức của chỉ tiêu), mục trễ hạn lâu nhất trước. Bảng chia "
+        f"trang; dòng cuối đếm số mục (tối đa {ITEMS_LIMIT:,}). Chỉ tiêu trung bình (2.2) "
+        "không có mục nào mất điểm riêng.",
+        paged=True,
+    )
+
+
 def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
-            Cell(text("Chỉ tiêu", "## ${indicator:text}"), 10, 5),
-            Cell(province_value(profile), 7, 5),
-            Cell(province_points(), 7, 5),
+            Cell(text("Chỉ tiêu", "## ${indicator:text}"), 8, 5),
+            Cell(province_value(profile), 6, 5),
+            Cell(province_points(), 6, 5),
+            Cell(data_until_stat(), 4, 5),
         ],
         [Cell(distribution(profile), 10, 11), Cell(weakest(profile), 14, 11)],
         [Cell(monthly(profile), 24, 8)],
+        [Cell(lost_items(profile), 24, 12)],
         [Cell(text("Danh mục chỉ tiêu", catalog_markdown(profile)), 24, 22)],
     ]
     return dashboard(

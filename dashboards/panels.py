@@ -79,9 +79,22 @@ def table(
     description: str = "",
     sort_by: str | None = None,
     descending: bool = False,
+    paged: bool = False,
 ) -> g.Table:
-    """A table of exactly `columns`, in their order, as `sql` selects them."""
+    """A table of exactly `columns`, in their order, as `sql` selects them. `paged`: it shows
+    its rows page by page, and its footer counts them."""
     target = query(sql, *(c.name for c in columns))
+    extra: dict[str, object] = {"fieldConfig": {"defaults": {"noValue": "—"}}}
+    if paged:
+        extra["options"] = {
+            "footer": {
+                "show": True,
+                "countRows": True,
+                "reducer": ["count"],
+                "fields": "",
+                "enablePagination": True,
+            }
+        }
     return g.Table(
         title=title,
         description=description,
@@ -92,7 +105,7 @@ def table(
         sortBy=[g.TableSortByField(displayName=_label(columns, sort_by), desc=descending)]
         if sort_by
         else [],
-        extraJson={"fieldConfig": {"defaults": {"noValue": "—"}}},
+        extraJson=extra,
     )
 
 

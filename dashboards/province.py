@@ -10,6 +10,7 @@ from dashboards.common import (
     PERIOD,
     PROVINCE,
     by_month,
+    data_until_stat,
     grade_stat,
     level_variable,
     missing_stat,
@@ -37,9 +38,11 @@ from dashboards.sql import (
     WARNING_HOURS,
     late,
     period_bounds,
+    quote,
     turning_late,
 )
 from tthc.profile import Group, Profile
+from tthc.units import UnitLevel
 
 TOTAL_ROW = f"period = {PERIOD} AND indicator = '' AND {PROVINCE}"
 PROVINCE_TOTALS = f"indicator = '' AND {PROVINCE}"
@@ -98,8 +101,14 @@ def _group_stats(profile: Profile) -> list[Cell]:
     ]
 
 
-def ranking(profile: Profile) -> g.Table:
-    """Units of one level, best first, with their points in each group."""
+DEPARTMENTS_TITLE = "Xếp hạng sở, ban, ngành"
+
+
+def ranking(
+    profile: Profile, level: str = LEVEL, title: str = "Xếp hạng đơn vị cùng cấp"
+) -> g.Table:
+    """Units of one level (SQL: the level variable, or a level), best first, with their
+    points in each group."""
     by_group = ",\n    ".join(
         f"sumIf(points, group_number = {group.number}) AS group_{group.number}"
         for group in profile.groups
@@ -115,9 +124,9 @@ def ranking(profile: Profile) -> g.Table:
         f"  t.unit_name AS unit_name, t.unit AS unit, t.total AS total, t.grade_vi AS grade_vi, "
         f"{group_columns}\n"
         f"FROM (\n  SELECT unit, unit_name, total, grade_vi FROM {SCORES} FINAL\n"
-        f"  WHERE period = {PERIOD} AND indicator = '' AND level = {LEVEL}\n) AS t\n"
+        f"  WHERE period = {PERIOD} AND indicator = '' AND level = {level}\n) AS t\n"
         f"LEFT JOIN (\n  SELECT unit,\n    {by_group}\n  FROM {SCORES} FINAL\n"
-        f"  WHERE period = {PERIOD} AND indicator != '' AND level = {LEVEL}\n  GROUP BY unit\n"
+        f"  WHERE period = {PERIOD} AND indicator != '' AND level = {level}\n  GROUP BY unit\n"
         ") AS p ON p.unit = t.unit\n"
         "ORDER BY rank, unit_name"
     )
@@ -158,7 +167,7 @@ def ranking(profile: Profile) -> g.Table:
         ),
     ]
     return table(
-        "Xếp hạng đơn vị cùng cấp",
+        title,
         sql,
         columns,
         description="Các đơn vị của cấp đang chọn, xếp theo tổng điểm của kỳ; bấm tên đơn vị "
@@ -180,14 +189,18 @@ def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
             Cell(total_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(missing_stat(TOTAL_ROW), 4, 5),
-            Cell(late_stat(), 4, 5),
+            Cell(grade_stat(profile, TOTAL_ROW), 3, 5),
+            Cell(missing_stat(TOTAL_ROW), 3, 5),
+            Cell(late_stat(), 3, 5),
             Cell(turning_late_stat(), 4, 5),
             Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(data_until_stat(), 3, 5),
         ],
         _group_stats(profile),
-        [Cell(ranking(profile), 24, 13)],
+        [
+            Cell(ranking(profile, quote(UnitLevel.department.value), DEPARTMENTS_TITLE), 12, 13),
+            Cell(ranking(profile), 12, 13),
+        ],
         [
             Cell(monthly_total(PROVINCE_TOTALS, "Tổng điểm toàn tỉnh theo tháng"), 12, 9),
             Cell(groups_by_month(), 12, 9),
@@ -200,5 +213,5 @@ def build(profile: Profile) -> g.Dashboard:
         description="Điểm Bộ chỉ số phục vụ người dân, doanh nghiệp (Quyết định 766/QĐ-TTg) "
         f"của tỉnh theo thời gian thực. Xếp loại: {grade_bands_text(profile)}.",
         panels=place(rows),
-        variables=[period_variable(), level_variable()],
+        variables=[period_variable(), level_variable(UnitLevel.commune)],
     )

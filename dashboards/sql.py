@@ -10,10 +10,12 @@ run the result on the embedded ClickHouse.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from services.storage.schema import UNIT_SCORE_HISTORY_TABLE, UNIT_SCORES_TABLE
 from tthc.calendar import VN_TZ
+from tthc.drilldown import reason_label_sql
 from tthc.early_warning import DEFAULT_WARNING_HORIZON, TURNING_LATE
 from tthc.expr import Expr
 from tthc.measures import (
@@ -21,8 +23,6 @@ from tthc.measures import (
     DOSSIER_ON_TIME,
     EFFECTIVE_DUE,
     MEASURES,
-    PAUSED_SINCE,
-    SUPPLEMENT_REQUESTS,
     TableNames,
 )
 from tthc.profile import Profile
@@ -55,12 +55,20 @@ def string_tuple(values: list[str]) -> str:
     return "(" + (", ".join(quote(v) for v in values) or "NULL") + ")"
 
 
-def with_variables(expr: Expr, values: Mapping[str, str]) -> str:
-    """The SQL of a domain expression with its variables replaced by SQL expressions."""
-    text = expr.sql()
+_PLACEHOLDER = re.compile(r"(?<!\$)\{\w+\}")
+
+
+def string_array(values: list[str]) -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]"
+
+
+def with_variables(expr: Expr | str, values: Mapping[str, str]) -> str:
+    """The SQL of a domain expression (or SQL text with `{variables}`) with its variables
+    replaced by SQL expressions."""
+    text = expr if isinstance(expr, str) else expr.sql()
     for name, sql in values.items():
         text = text.replace("{" + name + "}", sql)
-    if "{" in text:
+    if _PLACEHOLDER.search(text):  # a domain variable left; Grafana's ${...} are expected
         raise ValueError(f"a variable of the expression has no SQL here: {text}")
     return text
 
@@ -137,8 +145,12 @@ def on_time(cutoff: str = "cutoff") -> str:
 def measure_sql(key: str, cutoff: str = "cutoff") -> tuple[str, str]:
     """SQL: a dossier measure's denominator and numerator conditions, judged at `cutoff`."""
     measure = MEASURES[key]
-    values = {"cutoff": cutoff, "cutoff_date": f"toDate({cutoff}, '{TIMEZONE}')"}
+    values = _cutoff_values(cutoff)
     return with_variables(measure.denominator, values), with_variables(measure.numerator, values)
+
+
+def _cutoff_values(cutoff: str) -> dict[str, str]:
+    return {"cutoff": cutoff, "cutoff_date": f"toDate({cutoff}, '{TIMEZONE}')"}
 
 
 def late(cutoff: str = "cutoff") -> str:
@@ -159,14 +171,21 @@ def turning_late(hours: int = WARNING_HOURS) -> str:
     )
 
 
-LATE_REASON = (
-    f"multiIf({with_variables(SUPPLEMENT_REQUESTS, {'cutoff': 'cutoff'})} >= 2, "
-    "'Yêu cầu bổ sung lần thứ hai', "
-    "ended_at IS NOT NULL AND ended_at <= cutoff, 'Hoàn thành sau hạn', "
-    f"{with_variables(PAUSED_SINCE, {'cutoff': 'cutoff'})} IS NOT NULL, "
-    "'Tạm dừng chờ bổ sung sau hạn', "
-    "'Đang xử lý, đã quá hạn')"
-)
+def late_reason(cutoff: str = "cutoff") -> str:
+    """SQL: why a late dossier lost 2.1's points, in the words of the drill-down's reasons."""
+    return with_variables(reason_label_sql(MEASURES["dossiers_on_time"]), _cutoff_values(cutoff))
+
+
+def named_dossiers() -> str:
+    """A FROM clause: the dossier facts with their procedure's name (the catalogue's) and their
+    unit's (the snapshot's), as `procedure_name` and `unit_name`."""
+    return (
+        f"{FACTS.dossier} AS d FINAL\n"
+        "LEFT JOIN (SELECT code AS procedure_code, any(name) AS procedure_name "
+        f"FROM {FACTS.procedure} FINAL GROUP BY code) AS pn ON pn.procedure_code = d.procedure\n"
+        "LEFT JOIN (SELECT unit AS unit_code, any(unit_name) AS unit_name "
+        f"FROM {SCORES} FINAL WHERE indicator = '' GROUP BY unit) AS un ON un.unit_code = d.unit"
+    )
 
 
 def in_subtree(column: str, unit: str, period: str) -> str:

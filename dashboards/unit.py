@@ -8,6 +8,7 @@ from grafanalib import core as g
 from dashboards.common import (
     PERIOD,
     UNIT,
+    data_until_stat,
     grade_stat,
     missing_stat,
     monthly_total,
@@ -29,9 +30,7 @@ from dashboards.grafana import (
 )
 from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
-    FACTS,
     GROUP_LABEL,
-    LATE_REASON,
     SCORES,
     WARNING_HOURS,
     average_days,
@@ -39,23 +38,30 @@ from dashboards.sql import (
     in_subtree,
     indicator_order,
     late,
+    late_reason,
     level_order,
     measure_sql,
+    named_dossiers,
     period_bounds,
     rate_percent,
     turning_late,
+    with_variables,
 )
+from tthc.drilldown import past_due_sql
+from tthc.measures import Subject
 from tthc.profile import Profile
 
 TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
 INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
-LIST_LIMIT = 500
+LIST_LIMIT = 10_000  # the tables page, and their footer counts the rows
 
 # A listed dossier: what it is, where, and when it came in and falls due.
 DOSSIER_COLUMNS = (
     Column("code", "Mã hồ sơ"),
-    Column("procedure", "Thủ tục"),
-    Column("unit", "Đơn vị xử lý", width=110),
+    Column("procedure", "Mã thủ tục"),
+    Column("procedure_name", "Tên thủ tục"),
+    Column("unit", "Mã đơn vị", width=110),
+    Column("unit_name", "Đơn vị xử lý"),
     Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
     Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
 )
@@ -146,19 +152,32 @@ def lost_chart() -> g.BarChart:
     )
 
 
+# What a dossier row of the unit's lists shows first: its codes and names, receipt and due date.
+DOSSIER_COLUMNS = (
+    Column("code", "Mã hồ sơ"),
+    Column("procedure", "Mã thủ tục"),
+    Column("procedure_name", "Tên thủ tục"),
+    Column("unit", "Mã đơn vị", width=110),
+    Column("unit_name", "Đơn vị xử lý"),
+    Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
+    Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
+)
+
+
 def late_dossiers() -> g.Table:
-    judged = "if(ended_at IS NOT NULL AND ended_at <= cutoff, ended_at, cutoff)"
+    past_due = with_variables(past_due_sql(Subject.dossier), {"cutoff": "cutoff"})
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
-        f"SELECT code, procedure, unit, received_at, {effective_due()} AS due,\n"
-        "  if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
-        f"  round(dateDiff('second', {effective_due()}, {judged}) / 86400, 1) AS overdue_days,\n"
-        f"  {LATE_REASON} AS reason\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        "SELECT code, procedure, procedure_name, unit, unit_name, received_at,\n"
+        f"  {effective_due()} AS due, if(ended_at <= cutoff, ended_at, NULL) AS ended,\n"
+        f"  round({past_due} / 86400, 1) AS overdue_days,\n"
+        f"  {late_reason()} AS reason\n"
+        f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
         f"  AND {late()}\n"
-        f"ORDER BY overdue_days DESC, code\nLIMIT {LIST_LIMIT}"
+        # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
+        f"ORDER BY {past_due} DESC NULLS LAST, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
         *DOSSIER_COLUMNS,
@@ -171,8 +190,10 @@ def late_dossiers() -> g.Table:
         sql,
         columns,
         description=f"Hồ sơ tiếp nhận trong kỳ, của đơn vị và các đơn vị trực thuộc, không "
-        f"được xử lý đúng hạn; tối đa {LIST_LIMIT} hồ sơ trễ nhiều nhất. Hạn xử lý đã cộng "
+        f"được xử lý đúng hạn, trễ nhiều nhất trước (tối đa {LIST_LIMIT:,}; bảng chia trang, "
+        "dòng cuối đếm số hồ sơ). Hạn xử lý đã cộng "
         "thời gian chờ người dân bổ sung.",
+        paged=True,
     )
 
 
@@ -181,20 +202,21 @@ def procedures_table() -> g.Table:
     counted, on_time_ = measure_sql("dossiers_on_time")
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
-        "SELECT procedure,\n"
+        "SELECT procedure, any(procedure_name) AS procedure_name,\n"
         f"  countIf({counted}) AS dossiers,\n"
         f"  round(100 * countIf({counted} AND {on_time_}) / countIf({counted}), 1) AS on_time,\n"
         f"  countIf({finished}) AS finished,\n"
         f"  round(sumIf(toFloat64({processing_seconds}), {finished})\n"
         f"        / nullIf(countIf({finished}), 0) / 86400, 1) AS average_days\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
         f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
         "GROUP BY procedure\nHAVING dossiers > 0\n"
         f"ORDER BY on_time, average_days DESC, procedure\nLIMIT {LIST_LIMIT}"
     )
     columns = [
-        Column("procedure", "Thủ tục"),
+        Column("procedure", "Mã thủ tục"),
+        Column("procedure_name", "Tên thủ tục"),
         Column("dossiers", "Hồ sơ tiếp nhận", width=130),
         Column("on_time", "Đúng hạn (%) — 2.1", decimals=1, width=150),
         Column("finished", "Đã giải quyết", width=120),
@@ -206,14 +228,16 @@ def procedures_table() -> g.Table:
         columns,
         description="Mỗi thủ tục có hồ sơ tiếp nhận trong kỳ: tỷ lệ đúng hạn và thời gian giải "
         "quyết trung bình (không tính thời gian chờ bổ sung), thủ tục kém nhất ở trên cùng.",
+        paged=True,
     )
 
 
 def turning_late_dossiers() -> g.Table:
     sql = (
-        f"SELECT code, procedure, unit, received_at, {effective_due('now()')} AS due,\n"
+        "SELECT code, procedure, procedure_name, unit, unit_name, received_at,\n"
+        f"  {effective_due('now()')} AS due,\n"
         f"  round(dateDiff('minute', now(), {effective_due('now()')}) / 60, 1) AS hours_left\n"
-        f"FROM {FACTS.dossier} FINAL\n"
+        f"FROM {named_dossiers()}\n"
         f"WHERE {in_subtree('unit', UNIT, PERIOD)}\n  AND {turning_late()}\n"
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
     )
@@ -227,17 +251,19 @@ def turning_late_dossiers() -> g.Table:
         columns,
         description="Hồ sơ đang xử lý, chưa trễ hạn, không chờ bổ sung, sẽ trễ nếu không được "
         "giải quyết trước hạn.",
+        paged=True,
     )
 
 
 def build(profile: Profile) -> g.Dashboard:
     rows = [
         [
-            Cell(total_stat(profile, TOTAL_ROW), 5, 5),
+            Cell(total_stat(profile, TOTAL_ROW), 4, 5),
             Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
-            Cell(rank_stat(), 6, 5),
+            Cell(rank_stat(), 4, 5),
             Cell(missing_stat(TOTAL_ROW), 4, 5),
-            Cell(refreshed_stat(TOTAL_ROW), 5, 5),
+            Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(data_until_stat(), 4, 5),
         ],
         [Cell(indicators_table(profile), 24, 16)],
         [Cell(lost_chart(), 14, 9), Cell(groups_chart(), 10, 9)],

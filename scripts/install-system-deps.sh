@@ -4,6 +4,10 @@
 #   prometheus          (promtool checks the Prometheus config and unit-tests alert rules)
 #   prometheus-alertmanager
 #   python3-venv        (only where python3 cannot make a venv by itself)
+#   libpango-1.0-0, libpangoft2-1.0-0  (WeasyPrint lays out the periodic report's PDF with Pango)
+#   fonts-liberation2, fonts-dejavu-core  (the report's fonts: Times New Roman's metric twin,
+#                        and the charts' sans; both have every Vietnamese letter)
+#   poppler-utils       (tests render the report's PDF with pdftoppm and read it with pdftotext)
 # Safe to run again: with everything present it changes nothing and asks no network.
 set -euo pipefail
 
@@ -23,9 +27,12 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 deb_installed prometheus && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 deb_installed prometheus-alertmanager || missing+=(prometheus-alertmanager)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 fonts-dejavu-core poppler-utils; do
+    deb_installed "$package" || missing+=("$package")
+done
 
 if ((${#missing[@]} == 0)); then
-    say "all present: java, maven, promtool, alertmanager"
+    say "all present: java, maven, promtool, alertmanager, pango, fonts, poppler"
     exit 0
 fi
 

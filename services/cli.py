@@ -8,8 +8,9 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -19,6 +20,9 @@ from services.auth import generate_key, hash_key, weak_key
 from tthc.catalog_doc import indicators_markdown, part_info
 from tthc.profile import ProfileError, Rule, load_profile
 from tthc.units import UnitLevel, UnitTree, load_units
+
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(
     help="Bộ chỉ số 766: real-time scores of administrative procedures for a province.",
@@ -432,6 +436,74 @@ def scoreboard(
 
 keys = typer.Typer(help="API keys of the integrations (stored as SHA-256 only).")
 app.add_typer(keys, name="keys")
+
+
+class ReportFormat(StrEnum):
+    docx = "docx"
+    pdf = "pdf"
+
+
+@app.command("report")
+def report_command(
+    unit: Annotated[str, typer.Option(help="mã đơn vị, e.g. 75 (the province), 75.STP, 25264")],
+    period: Annotated[
+        str | None,
+        typer.Option(help="2026-Q3, 2026-H1 (half-year), 2026 (year); default this quarter"),
+    ] = None,
+    file_format: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.pdf,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="default: the API's file name, here")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="judge at this instant")] = None,
+    url: Annotated[
+        str, typer.Option("--url", envvar="TTHC_API_URL", help="the query API's base URL")
+    ] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="TTHC_API_TOKEN",
+            help="a viewer token covering the unit (prefer the environment variable)",
+        ),
+    ] = None,
+) -> None:
+    """The periodic report on Decision 766 (DOCX or PDF), from a running query API.
+
+    The same numbers as the API and the dashboards: the query API builds the report, this
+    command asks for it with a viewer token and writes the file."""
+    import httpx
+
+    params = {"format": file_format.value, "period": period, "as_of": as_of}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(
+            f"{url.rstrip('/')}/v1/units/{unit}/report",
+            params={k: v for k, v in params.items() if v is not None},
+            headers=headers,
+            timeout=300,
+        )
+    except httpx.HTTPError as error:
+        fail(f"Không gọi được API / cannot reach the API at {url}: {error}", 1)
+    if response.status_code != 200:
+        fail(_api_refusal(response), 1)
+    disposition = response.headers.get("content-disposition", "")
+    named = disposition.split('filename="')[-1].rstrip('"') if "filename=" in disposition else ""
+    target = output or Path(named or f"bao-cao-766-{unit}.{file_format.value}")
+    try:
+        target.write_bytes(response.content)
+    except OSError as error:
+        fail(f"{target}: không ghi được tệp / cannot write the file ({error.strerror})", 1)
+    console.print(f"{target} ({len(response.content):,} bytes)")
+
+
+def _api_refusal(response: httpx.Response) -> str:
+    """The API's error answer in one line: its message and the parameters at fault."""
+    try:
+        body = response.json()
+        problems = "; ".join(f"{p['field']}: {p['reason']}" for p in body.get("problems", []))
+        return f"{body['message']}" + (f" ({problems})" if problems else "")
+    except (ValueError, KeyError, TypeError):
+        return f"the API answered {response.status_code}"
 
 
 @app.command("import")

@@ -1,8 +1,9 @@
 """The terminal scoreboard of `tthc scoreboard` (and `make demo`): a client of the API.
 
 Every few seconds: the unit's total and grade, the five groups, the 2.1 on-time rate, and the
-weakest communes of the ranking (for a commune: its rank among the province's communes), read
-from `/v1/scores` and `/v1/rankings`. On a terminal the board is redrawn in place; through a pipe
+weakest communes of the ranking (for a commune: its rank among the province's communes), with,
+for the province, the weakest of its departments (sở, ban, ngành) beside them, read from
+`/v1/scores` and `/v1/rankings`. On a terminal the board is redrawn in place; through a pipe
 (`make demo | tee demo.log`) it prints one plain line whenever the numbers change.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from rich.columns import Columns
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -55,6 +57,7 @@ class Sources:
 class Reading:
     scores: dict[str, Any]
     ranking: dict[str, Any] | None  # the weakest communes under the unit, or all the province's
+    departments: dict[str, Any] | None  # the province's departments, when the board shows it
     accepted: int | None
     pending: int | None
     took: float
@@ -122,11 +125,10 @@ def read(
         scores = _answer(client.get("/v1/scores", params={"unit": target, **when}))
         # A commune has no communes under it: rank it among the province's instead.
         parent = province["unit"]["code"] if scores["unit"]["level"] == "commune" else target
-        answer = client.get(
-            "/v1/rankings",
-            params={"level": "commune", "parent": parent, "source": "snapshot", **when},
-        )
-        ranking = answer.json() if answer.status_code == 200 else None
+        ranking = _ranking(client, "commune", parent, when)
+        departments = None
+        if scores["unit"]["level"] == "province":
+            departments = _ranking(client, "department", target, when)
     except httpx.HTTPError as error:
         raise BoardError(
             f"không kết nối được API tại {sources.url} / cannot reach the API: {error}"
@@ -137,10 +139,21 @@ def read(
     return Reading(
         scores=scores,
         ranking=ranking,
+        departments=departments,
         accepted=accepted,
         pending=pending_events(client, sources, accepted, scores),
         took=time.perf_counter() - started,
     )
+
+
+def _ranking(
+    client: httpx.Client, level: str, parent: str, when: dict[str, str]
+) -> dict[str, Any] | None:
+    """The snapshot's ranking of one level under the parent; None when the API has none."""
+    answer = client.get(
+        "/v1/rankings", params={"level": level, "parent": parent, "source": "snapshot", **when}
+    )
+    return answer.json() if answer.status_code == 200 else None
 
 
 def _rescaled(scores: dict[str, Any]) -> str | None:
@@ -178,18 +191,33 @@ def _facts(reading: Reading) -> Text:
 
 
 def _ranking_table(reading: Reading, weakest: int) -> Table | None:
-    ranking = reading.ranking
-    if ranking is None:
+    """The weakest communes, or for a commune its rank among the province's."""
+    if reading.ranking is None:
         return None
     # units with nothing to judge are listed unranked, after the others: not the weakest
-    units = [e for e in ranking["units"] if e["rank"] is not None]
+    units = _ranked(reading.ranking)
     unit = reading.scores["unit"]
     if unit["level"] == "commune":
         shown = [e for e in units if e["unit"]["code"] == unit["code"]]
-        title = f"Xếp hạng trong {len(units)} xã/phường của tỉnh"
-    else:
-        shown = units[-weakest:][::-1]
-        title = f"{len(shown)} xã/phường yếu nhất (trên {len(units)})"
+        return _table(f"Xếp hạng trong {len(units)} xã/phường của tỉnh", shown, len(units))
+    shown = units[-weakest:][::-1]
+    return _table(f"{len(shown)} xã/phường yếu nhất (trên {len(units)})", shown, len(units))
+
+
+def _departments_table(reading: Reading, weakest: int) -> Table | None:
+    """The province's weakest departments (sở, ban, ngành), beside its weakest communes."""
+    if reading.departments is None:
+        return None
+    units = _ranked(reading.departments)
+    shown = units[-weakest:][::-1]
+    return _table(f"{len(shown)} sở, ban, ngành yếu nhất (trên {len(units)})", shown, len(units))
+
+
+def _ranked(ranking: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in ranking["units"] if e["rank"] is not None]
+
+
+def _table(title: str, shown: list[dict[str, Any]], ranked: int) -> Table | None:
     if not shown:
         return None
     table = Table(title=title, show_edge=False)
@@ -205,7 +233,7 @@ def _ranking_table(reading: Reading, weakest: int) -> Table | None:
         change = entry["rank_change"]
         moved = "" if not change else (f"[green]▲{change}" if change > 0 else f"[red]▼{-change}")
         table.add_row(
-            f"{entry['rank']}/{len(units)}",
+            f"{entry['rank']}/{ranked}",
             entry["unit"]["name"],
             _total(entry["total"]),
             entry["grade"],
@@ -239,9 +267,10 @@ def board(reading: Reading, *, weakest: int, url: str, live: bool) -> Group:
             _bar(g["points"], g["max_points"]),
         )
     parts: list[Any] = [Panel(headline, expand=False), groups, _facts(reading)]
-    table = _ranking_table(reading, weakest)
-    if table is not None:
-        parts.append(table)
+    rankings = (_ranking_table(reading, weakest), _departments_table(reading, weakest))
+    tables = [t for t in rankings if t is not None]
+    if tables:
+        parts.append(Columns(tables, padding=(0, 4)))
     took = f"{reading.took * 1000:.0f} ms"
     footer = f"API: {url}/docs · cập nhật {time.strftime('%H:%M:%S')} ({took})"
     parts.append(Text(footer + (" · Ctrl-C để dừng" if live else ""), style="grey50"))

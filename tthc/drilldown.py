@@ -1,4 +1,4 @@
-"""The dossiers (and feedback) behind an indicator: which ones cost points, and why.
+"""The dossiers, feedback, procedures or communes behind an indicator: which cost points, why.
 
 A row that cost points is one the measure counts in its denominator but not in its numerator.
 Each measure lists the reasons a row can fail it, in order; the first that holds is the row's
@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from tthc.events import ProcedureComponent
 from tthc.expr import (
+    Coalesce,
     Expr,
+    If,
+    SecondsBetween,
     all_of,
     col,
     compile_sql,
@@ -24,15 +28,18 @@ from tthc.expr import (
     lit,
     lt,
     not_,
+    not_null,
     sql_literal,
     truthy,
 )
 from tthc.measures import (
     CUTOFF,
+    CUTOFF_DATE,
     DOSSIER_ON_TIME,
     EFFECTIVE_DUE,
     PAUSED_SINCE,
     SUPPLEMENT_REQUESTS,
+    FactTables,
     Measure,
     Scope,
     Subject,
@@ -40,10 +47,13 @@ from tthc.measures import (
     by_cutoff,
     in_scope,
     on_or_before,
+    reference_env,
     scope_sql,
+    settings_sql,
+    source_sql,
+    sql_env,
 )
 
-LISTED_SUBJECTS = (Subject.dossier, Subject.feedback)
 _TABLES = TableNames()
 
 
@@ -131,6 +141,24 @@ _LATE_FEEDBACK = (
 )
 
 
+# The seven components of a published procedure (1.3), as the office names them.
+COMPONENT_LABELS_VI: dict[str, str] = {
+    ProcedureComponent.name.value: "Tên thủ tục",
+    ProcedureComponent.steps.value: "Trình tự thực hiện",
+    ProcedureComponent.method.value: "Cách thức thực hiện",
+    ProcedureComponent.dossier_components.value: "Thành phần hồ sơ",
+    ProcedureComponent.processing_time.value: "Thời hạn giải quyết",
+    ProcedureComponent.fees.value: "Phí, lệ phí",
+    ProcedureComponent.legal_basis.value: "Căn cứ pháp lý",
+}
+
+
+def missing_components_vi(missing: Iterable[str]) -> str:
+    """'Thiếu: Phí, lệ phí; Căn cứ pháp lý' for the components a publication lacks."""
+    names = [COMPONENT_LABELS_VI.get(c, c) for c in missing]
+    return f"Thiếu: {'; '.join(names)}" if names else ""
+
+
 def _simple(code: str, label_vi: str, label_en: str) -> tuple[Reason, ...]:
     return (Reason(code, label_vi, label_en, lit(True)),)
 
@@ -192,6 +220,65 @@ REASONS: dict[str, tuple[Reason, ...]] = {
         Reason("complaint", "Có khiếu nại", "A complaint was filed", col("complaint")),
         Reason("late", "Giải quyết trễ hạn", "Processed late", not_(_IsTrue(DOSSIER_ON_TIME))),
     ),
+    "procedures_announced_on_time": _simple(
+        "announced_late",
+        "Công bố TTHC chậm so với ngày văn bản quy định có hiệu lực",
+        "Announced later than its legal basis required",
+    ),
+    "procedures_published_on_time": (
+        Reason(
+            "published_late",
+            "Công khai trên Cơ sở dữ liệu quốc gia quá hạn",
+            "Published on the national database after the deadline",
+            all_of(not_null(col("first_published_on")), le(col("first_published_on"), CUTOFF_DATE)),
+        ),
+        Reason(
+            "not_published_overdue",
+            "Chưa công khai, đã quá hạn",
+            "Not published yet, past the deadline",
+            lit(True),
+        ),
+    ),
+    "procedures_published_in_full": _simple(
+        "components_missing",
+        "Công khai thiếu thành phần bắt buộc",
+        "Published without every required component",
+    ),
+    "procedures_online": _simple(
+        "no_online_service", "Chưa cung cấp dịch vụ công trực tuyến", "No online service"
+    ),
+    "online_services_used": _simple(
+        "no_online_dossier",
+        "Không phát sinh hồ sơ trực tuyến trong kỳ",
+        "No online dossier in the period",
+    ),
+    "fee_procedures_payment_integrated": _simple(
+        "payment_not_integrated",
+        "Chưa tích hợp thanh toán trực tuyến",
+        "Not integrated with online payment",
+    ),
+    "fee_procedures_paid_online": _simple(
+        "no_online_payment",
+        "Không có hồ sơ thanh toán trực tuyến trong kỳ",
+        "No dossier paid online in the period",
+    ),
+    "individual_procedures_population_data": _simple(
+        "no_population_data", "Chưa sử dụng dữ liệu dân cư", "Does not use population data"
+    ),
+    "communes_certified_copies": (
+        Reason(
+            "certified_copies_not_offered",
+            "Chưa cung cấp dịch vụ chứng thực bản sao điện tử",
+            "Electronic certified copies not offered",
+            not_(_IsTrue(le(col("certified_copy_offered_since"), CUTOFF_DATE))),
+        ),
+        Reason(
+            "no_certified_copy_issued",
+            "Chưa cấp bản sao điện tử nào",
+            "No electronic certified copy issued",
+            lit(True),
+        ),
+    ),
     "feedback_classified": _simple("not_classified", "Chưa phân loại", "Not classified"),
     "feedback_on_time": _LATE_FEEDBACK,
     "feedback_satisfaction": (
@@ -214,14 +301,53 @@ def reasons(measure: Measure) -> tuple[Reason, ...]:
 
 
 class NotListable(ValueError):
-    """The measure does not count dossiers or feedback one by one."""
+    """The measure has no row that loses points by itself."""
 
 
 def check_listable(measure: Measure) -> None:
-    if measure.subject not in LISTED_SUBJECTS:
-        raise NotListable(f"it counts {measure.subject.value} rows, not dossiers or feedback")
     if measure.average:
         raise NotListable("it is an average (monitoring): no single dossier loses points")
+
+
+def _overdue(due: Expr, end: str) -> Expr:
+    """Seconds the clock ran past the due date, to the end (by the cutoff) or the cutoff:
+    negative while time is left, NULL without a due date."""
+    return SecondsBetween(due, Coalesce((If(by_cutoff(end), col(end)), CUTOFF)))
+
+
+# What a listing is ordered by, worst first: dossiers and feedback the longest past their
+# (effective) due date first (this term, descending), those without one last; then the code,
+# which alone orders procedures and communes and breaks ties, so that pages are stable. The
+# same in Python, SQL and the dashboards, so that pages split the reference's list.
+PAST_DUE: dict[Subject, Expr | None] = {
+    Subject.dossier: _overdue(EFFECTIVE_DUE, "ended_at"),
+    Subject.feedback: _overdue(col("handle_due_at"), "ended_at"),
+    Subject.procedure: None,
+    Subject.commune: None,
+}
+ORDER_WORDS = (
+    "worst first: dossiers and feedback the longest past their (effective) due date first "
+    "(those without one last), then by code; procedures and communes by code"
+)
+
+
+def _sort_key(subject: Subject, row: Mapping[str, Any], env: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The order in Python: the most seconds past due first, NULLs last, then the code."""
+    term = PAST_DUE[subject]
+    past = None if term is None else term.eval(row, env)
+    return (past is None, 0 if past is None else -past, row["code"])
+
+
+def past_due_sql(subject: Subject) -> str:
+    """SQL, with `{variables}`: the seconds past due a listing is ordered by (descending, NULLs
+    last, then by code); NULL for procedures and communes."""
+    term = PAST_DUE[subject]
+    return "CAST(NULL, 'Nullable(Int64)')" if term is None else term.sql()
+
+
+def _order_sql(subject: Subject, env: Mapping[str, Any]) -> str:
+    term = PAST_DUE[subject]
+    return "code" if term is None else f"{compile_sql(term, env)} DESC NULLS LAST, code"
 
 
 def condition(measure: Measure, outcome: Outcome) -> Expr:
@@ -242,17 +368,19 @@ def reason_of(measure: Measure, row: Mapping[str, Any], env: Mapping[str, Any]) 
 
 
 def listing(
-    measure: Measure, rows: Iterable[Mapping[str, Any]], scope: Scope, outcome: Outcome
+    measure: Measure, facts: FactTables, scope: Scope, outcome: Outcome
 ) -> list[tuple[Mapping[str, Any], Reason | None]]:
     """The reference listing: rows of the scope the outcome selects, ordered as the SQL orders
-    them (received_at, then code), each with its reason."""
+    them (`ORDER`), each with its reason."""
     check_listable(measure)
-    env = scope.env()
+    env = reference_env(measure, facts, scope)
     chosen = condition(measure, outcome)
     selected = [
-        row for row in rows if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
+        row
+        for row in facts.rows(measure.subject, scope)
+        if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
     ]
-    selected.sort(key=lambda row: (row["received_at"], row["code"]))
+    selected.sort(key=lambda row: _sort_key(measure.subject, row, env))
     return [(row, reason_of(measure, row, env)) for row in selected]
 
 
@@ -263,6 +391,15 @@ def _reason_sql(measure: Measure, env: Mapping[str, Any]) -> str:
     )
     cases = f"multiIf({branches}, {sql_literal(NOT_MET.code)})" if branches else "'not_met'"
     return f"if({lost}, {cases}, '')"
+
+
+def _from_where(
+    measure: Measure, scope: Scope, chosen: Expr, tables: TableNames
+) -> tuple[str, dict[str, Any]]:
+    env = sql_env(measure, scope, tables)
+    source = source_sql(measure.subject, scope, tables)
+    where = f"({scope_sql(measure, scope)}) AND {compile_sql(chosen, env)}"
+    return f"FROM {source} WHERE {where}", env
 
 
 def listing_sql(
@@ -278,15 +415,40 @@ def listing_sql(
     """(page query, count query). The page has the given columns plus `reason` ('' for a row
     that did not fail the measure) and, for dossiers, `effective_due_at`."""
     check_listable(measure)
-    env = scope.env()
-    where = f"({scope_sql(measure, scope)}) AND {compile_sql(condition(measure, outcome), env)}"
-    table = f"{getattr(tables, measure.subject.value)} FINAL"
+    rows, env = _from_where(measure, scope, condition(measure, outcome), tables)
     extra = [f"{_reason_sql(measure, env)} AS reason"]
     if measure.subject is Subject.dossier:
         extra.append(f"{compile_sql(EFFECTIVE_DUE, env)} AS effective_due_at")
     select = ", ".join([*columns, *extra])
+    settings = settings_sql(measure.subject)
     page = (
-        f"SELECT {select} FROM {table} WHERE {where} "
-        f"ORDER BY received_at, code LIMIT {int(limit)} OFFSET {int(offset)}"
+        f"SELECT {select} {rows} ORDER BY {_order_sql(measure.subject, env)} "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}{settings}"
     )
-    return page, f"SELECT count() AS n FROM {table} WHERE {where}"
+    return page, f"SELECT count() AS n {rows}{settings}"
+
+
+def reason_counts_sql(measure: Measure, scope: Scope, tables: TableNames = _TABLES) -> str:
+    """How many rows of the scope failed the measure for each reason (columns reason, n)."""
+    check_listable(measure)
+    rows, env = _from_where(measure, scope, condition(measure, Outcome.lost), tables)
+    return (
+        f"SELECT {_reason_sql(measure, env)} AS reason, count() AS n {rows} "
+        f"GROUP BY reason ORDER BY n DESC, reason{settings_sql(measure.subject)}"
+    )
+
+
+def lost_sql(measure: Measure) -> str:
+    """SQL, with the measure's `{variables}`: the row counts against the indicator."""
+    check_listable(measure)
+    return condition(measure, Outcome.lost).sql()
+
+
+def reason_label_sql(measure: Measure) -> str:
+    """SQL, with the measure's `{variables}`: why a row that failed the measure failed, in
+    Vietnamese (the first of its reasons that holds), for the dashboards."""
+    branches = ", ".join(
+        f"{r.condition.sql()}, {sql_literal(r.label_vi)}" for r in reasons(measure)[:-1]
+    )
+    fallback = sql_literal(NOT_MET.label_vi)
+    return f"multiIf({branches}, {fallback})" if branches else fallback

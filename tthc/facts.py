@@ -13,7 +13,7 @@ judged at any instant counts only what had happened by then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -171,6 +171,9 @@ class ProcedureFacts(Facts):
     # order they came: 1.3 judged at a cutoff reads the latest by the cutoff's day
     published_on: list[date]
     published_complete: list[bool]
+    name: str = ""  # from the catalogue; '' for a procedure only seen in dossiers
+    # the required components its latest publication lacks (1.3 says which)
+    missing_components: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,8 @@ def procedure_facts(
         components_complete=state.components >= set(ProcedureComponent),
         published_on=[day for day, _ in state.publications],
         published_complete=[complete for _, complete in state.publications],
+        name=state.name or "",
+        missing_components=sorted(c.value for c in set(ProcedureComponent) - state.components),
     )
 
 

@@ -604,8 +604,9 @@ def _in_scope(measure: Measure, row: Mapping[str, Any], scope: Scope) -> bool:
     return measure.period_column is None or scope.in_period(row[measure.period_column])
 
 
-def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
-    """The reference count of one measure, in Python."""
+def reference_env(measure: Measure, facts: FactTables, scope: Scope) -> dict[str, Any]:
+    """What the measure's expressions read besides a row, in Python: the cutoff, the subtree's
+    levels and the sets of procedures drawn from the scope's dossiers."""
     env: dict[str, Any] = scope.env()
     for name in _sets_used(measure):
         env[name] = {
@@ -613,6 +614,12 @@ def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
             for row in facts.dossier
             if _in_scope(_DOSSIER_SCOPE, row, scope) and truthy(DOSSIER_SETS[name].eval(row, env))
         }
+    return env
+
+
+def tally(measure: Measure, facts: FactTables, scope: Scope) -> Tally:
+    """The reference count of one measure, in Python."""
+    env = reference_env(measure, facts, scope)
     numerator: float = 0
     denominator = 0
     for row in facts.rows(measure.subject, scope):
@@ -698,12 +705,7 @@ def subject_sql(
     chosen = [m for m in measures if m.subject is subject]
     env: dict[str, Any] = scope.env()
     for m in chosen:
-        for name in _sets_used(m):
-            condition = compile_sql(DOSSIER_SETS[name], env)
-            env[name] = (
-                f"SELECT procedure FROM {tables.dossier} FINAL WHERE "
-                f"{_scope_sql(_DOSSIER_SCOPE, scope)} AND {condition}"
-            )
+        env.update(sql_env(m, scope, tables))
     columns = []
     for m in chosen:
         condition = f"({_scope_sql(m, scope)}) AND {compile_sql(m.denominator, env)}"
@@ -714,18 +716,40 @@ def subject_sql(
             columns.append(f"countIf({condition} AND {value}) AS `{m.key}__num`")
         columns.append(f"countIf({condition}) AS `{m.key}__den`")
     select = ",\n  ".join(columns)
-    if subject is Subject.commune:
-        pairs = ", ".join(f"({sql_literal(a)}, {sql_literal(b)})" for a, b in scope.commune_codes)
-        merged = ", ".join(f"min(f.{c}) AS {c}" for c in _COMMUNE_FACTS)
-        typed = f"CAST([{pairs}], 'Array(Tuple(String, String))')"  # typed even when empty
-        codes = f"SELECT pair.1 AS code, pair.2 AS today FROM (SELECT arrayJoin({typed}) AS pair)"
-        source = (
-            f"(SELECT c.today AS code, {merged} FROM ({codes}) AS c "
-            f"LEFT JOIN (SELECT * FROM {tables.commune} FINAL) AS f ON f.code = c.code "
-            "GROUP BY c.today)"
+    return f"SELECT\n  {select}\nFROM {source_sql(subject, scope, tables)}{settings_sql(subject)}"
+
+
+def sql_env(measure: Measure, scope: Scope, tables: TableNames = TableNames()) -> dict[str, Any]:
+    """`reference_env` for SQL: each set of procedures is a subquery on the scope's dossiers."""
+    env: dict[str, Any] = scope.env()
+    for name in _sets_used(measure):
+        condition = compile_sql(DOSSIER_SETS[name], env)
+        env[name] = (
+            f"SELECT procedure FROM {tables.dossier} FINAL WHERE "
+            f"{_scope_sql(_DOSSIER_SCOPE, scope)} AND {condition}"
         )
-        return f"SELECT\n  {select}\nFROM {source}\nSETTINGS join_use_nulls = 1"
-    return f"SELECT\n  {select}\nFROM {getattr(tables, subject.value)} FINAL"
+    return env
+
+
+def source_sql(subject: Subject, scope: Scope, tables: TableNames = TableNames()) -> str:
+    """What a subject's rows are read from: its table, or for communes one row per commune of
+    today with the earliest of what it and its predecessors did (as `_merged_communes`)."""
+    if subject is not Subject.commune:
+        return f"{getattr(tables, subject.value)} FINAL"
+    pairs = ", ".join(f"({sql_literal(a)}, {sql_literal(b)})" for a, b in scope.commune_codes)
+    merged = ", ".join(f"min(f.{c}) AS {c}" for c in _COMMUNE_FACTS)
+    typed = f"CAST([{pairs}], 'Array(Tuple(String, String))')"  # typed even when empty
+    codes = f"SELECT pair.1 AS code, pair.2 AS today FROM (SELECT arrayJoin({typed}) AS pair)"
+    return (
+        f"(SELECT c.today AS code, {merged} FROM ({codes}) AS c "
+        f"LEFT JOIN (SELECT * FROM {tables.commune} FINAL) AS f ON f.code = c.code "
+        "GROUP BY c.today)"
+    )
+
+
+def settings_sql(subject: Subject) -> str:
+    """The query settings `source_sql` needs: a commune with no facts has NULLs, not zeros."""
+    return "\nSETTINGS join_use_nulls = 1" if subject is Subject.commune else ""
 
 
 def by_procedure_sql(measure: Measure, scope: Scope, tables: TableNames = TableNames()) -> str:

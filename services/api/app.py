@@ -17,7 +17,9 @@ from services.api.routers import (
     procedures,
     rankings,
     rejections,
+    reports,
     scores,
+    search,
     trends,
     unknown_procedures,
     warnings,
@@ -44,10 +46,12 @@ DESCRIPTION = """\
   `source=windows` sums the rolling windows (per unit and day) the refresher writes at each run,
   for any period of whole days over any unit, judged at that run's instant (`period.cutoff`).
   An open dossier whose due date passes with no new event shows as late from the next run on.
-* **Drill-down** (`/v1/units/{code}/dossiers`): the dossiers that cost points and why;
+* **Drill-down** (`/v1/units/{code}/dossiers`): what cost an indicator its points and why:
+  the dossiers, the feedback (5.x), the procedures (1.1-1.3, 3.1, 3.2, 3.5) or the communes (4.6);
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
   ends with if nothing changes. Both need a viewer token (`Authorization: Bearer <token>`)
   covering the unit, and show no personal data.
+* **Search** (`/v1/search?q=bu nho`): units and procedures by name, accents optional.
 * **Export**: every listing and ranking (scores, rankings, trends, procedures, dossiers,
   warnings, indicators) as a spreadsheet with `format=xlsx` or `format=csv` (or by `Accept:`),
   Vietnamese column headers under the unit, the period and the instant it was judged at.
@@ -110,7 +114,16 @@ def create_app(
     errors.install(app)
     for module in (scores, rankings, trends, procedures):  # score answers: how far data goes
         app.include_router(module.router, dependencies=[Depends(scores.pipeline_headers)])
-    for module in (dossiers, unknown_procedures, warnings, catalog, rejections, health):
+    for module in (
+        dossiers,
+        unknown_procedures,
+        warnings,
+        reports,
+        search,
+        catalog,
+        rejections,
+        health,
+    ):
         app.include_router(module.router)
     export.install(app, settings.max_page_size)
     return app

@@ -82,9 +82,11 @@ def _points(*, lost: bool = True) -> list[Column]:
 
 
 CASE_COLUMNS = (
-    Column("Mã hồ sơ", key("code")),
+    Column("Mã", key("code")),  # of the dossier, feedback, procedure or commune
+    Column("Loại", key("kind")),
     *_unit("unit"),
     Column("Mã thủ tục", key("procedure")),
+    Column("Tên thủ tục", key("procedure_name")),
     Column("Kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính)", key("channel")),
     Column("Ngày tiếp nhận", key("received_at"), instant=True),
     Column("Hạn xử lý", key("due_at"), instant=True),
@@ -92,6 +94,7 @@ CASE_COLUMNS = (
     Column("Ngày kết thúc xử lý", key("ended_at"), instant=True),
     Column("Số lần yêu cầu bổ sung", key("supplement_requests")),
     Column("Lý do bị trừ điểm", key("reason_vi")),
+    Column("Chi tiết", key("detail_vi")),
     Column("Số ngày quá hạn", key("overdue_days")),
 )
 INDICATOR_COLUMNS = (
@@ -191,6 +194,7 @@ EXPORTS: dict[str, Export] = {
                 key("items"),
                 (
                     Column("Mã thủ tục", key("procedure")),
+                    Column("Tên thủ tục", key("procedure_name")),
                     Column("Tử số", key("numerator")),
                     Column("Mẫu số", key("denominator")),
                     Column("Tỷ lệ (trung bình: ngày)", key("rate")),

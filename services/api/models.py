@@ -370,12 +370,18 @@ class TrendsOut(BaseModel):
 class Case(BaseModel):
     """One dossier (or feedback) of the listing: codes and times, no personal data."""
 
-    code: str = Field(description="mã hồ sơ (or mã phản ánh)")
-    kind: Literal["dossier", "feedback"]
-    unit: UnitRef
+    code: str = Field(description="mã hồ sơ, mã phản ánh, mã TTHC or mã xã")
+    kind: Literal["dossier", "feedback", "procedure", "commune"]
+    unit: UnitRef | None = Field(
+        description="the unit it counts for: a procedure's announcing unit (1.x; none for a "
+        "procedure judged on the subtree's authority), a commune itself"
+    )
     procedure: str | None = Field(None, description="mã TTHC (dossiers)")
+    procedure_name: str | None = Field(
+        None, description="tên TTHC, from the catalogue (dossiers and procedures)"
+    )
     channel: int | None = Field(None, description="1 in person, 2 online, 3 post (dossiers)")
-    received_at: datetime
+    received_at: datetime | None = Field(None, description="dossiers and feedback")
     due_at: datetime | None = Field(
         None, description="hạn xử lý: the dossier's due date; feedback: the handling deadline"
     )
@@ -390,10 +396,19 @@ class Case(BaseModel):
     overdue_days: float | None = Field(
         None, description="days past the (effective) due date, for late dossiers"
     )
+    detail_vi: str | None = Field(
+        None, description="what exactly is wanting, e.g. the components a publication lacks"
+    )
+    facts: dict[str, Any] | None = Field(
+        None,
+        description="a procedure's or commune's facts its reason is read from (announcement "
+        "and publication days, online service, payment; certified copies)",
+    )
 
 
 class ProcedureTally(BaseModel):
     procedure: str = Field(description="national procedure code")
+    procedure_name: str | None = Field(None, description="tên TTHC, from the catalogue")
     numerator: float = Field(description="for an average, the sum of the values, in seconds")
     denominator: int = Field(description="the dossiers of this procedure the measure counts")
     rate: float = Field(description="numerator ÷ denominator; for an average, in days")

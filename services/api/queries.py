@@ -46,6 +46,28 @@ DOSSIER_COLUMNS = (
     "supplement_requests",
 )
 FEEDBACK_COLUMNS = ("code", "unit", "received_at", "decide_due_at", "handle_due_at", "ended_at")
+# what the reasons of the procedure indicators (1.x, 3.1, 3.2, 3.5) are read from
+PROCEDURE_COLUMNS = (
+    "code",
+    "announcing_unit",
+    "online_service",
+    "fee_bearing",
+    "payment_integrated",
+    "first_announced_on",
+    "first_late_decision_on",
+    "publish_due_on",
+    "first_published_on",
+    "components_complete",
+    "missing_components",
+    "name",
+)
+COMMUNE_COLUMNS = ("code", "certified_copy_offered_since", "first_certified_copy_at")
+LISTED_COLUMNS = {
+    Subject.dossier: DOSSIER_COLUMNS,
+    Subject.feedback: FEEDBACK_COLUMNS,
+    Subject.procedure: PROCEDURE_COLUMNS,
+    Subject.commune: COMMUNE_COLUMNS,
+}
 
 
 def pipeline(pool: ClientPool, stall_after: timedelta) -> Pipeline:
@@ -126,9 +148,34 @@ def snapshot_rows(
 def listing_page(
     pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
+    columns = LISTED_COLUMNS[measure.subject]
     sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
     return _page(pool, sql, offset, "dossiers")
+
+
+def first_received(pool: ClientPool) -> datetime | None:
+    """When the first dossier or feedback was received (UTC); None before any."""
+    received = " UNION ALL ".join(
+        f"SELECT min(received_at) AS t FROM {table} HAVING count() > 0"
+        for table in (TABLES.dossier, TABLES.feedback)
+    )
+    first = pool.rows(f"SELECT min(t) AS first, count() AS n FROM ({received})", "periods")[0]
+    if not first["n"]:
+        return None
+    moment: datetime = first["first"]
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def procedure_names(pool: ClientPool, codes: Iterable[str]) -> dict[str, str]:
+    """The catalogue's name of each procedure that has one."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    sql = (
+        f"SELECT code, name FROM {TABLES.procedure} FINAL "
+        f"WHERE code IN {sql_literal(set(wanted))} AND name != ''"
+    )
+    return {r["code"]: r["name"] for r in pool.rows(sql, "names")}
 
 
 def warnings_page(

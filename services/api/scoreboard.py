@@ -2,7 +2,10 @@
 
 Every `refresh_seconds` the refresher computes the scorecard of every unit of today's tree for
 the current month, quarter and year (and, every `previous_every` refreshes, the ones before
-them, for rank changes), with one grouped query per subject and period. It writes:
+them, for rank changes; every `past_every` refreshes, starting with the first, every earlier
+one since the first dossier or feedback received, so that the dashboards' period menu offers
+every period with data: past periods change rarely, by late events only), with one grouped
+query per subject and period. It writes:
 
 - `unit_scores` (ReplacingMergeTree): every row, every refresh; read it with FINAL;
 - `unit_score_history` (MergeTree): the rows whose values changed since the last refresh, and
@@ -28,7 +31,12 @@ from typing import Any
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.queries import scorecards, turning_late_counts, unknown_procedures
+from services.api.queries import (
+    first_received,
+    scorecards,
+    turning_late_counts,
+    unknown_procedures,
+)
 from services.api.windows import write_generation
 from services.observability import get_logger
 from services.storage.schema import (
@@ -48,6 +56,9 @@ COLUMN_NAMES = [name for name, _ in SCORE_COLUMNS]
 _VALUES = COLUMN_NAMES.index("numerator"), COLUMN_NAMES.index("cutoff")  # what may change
 
 
+TRACKED_KINDS = ("month", "quarter", "year")
+
+
 @dataclass(frozen=True)
 class Tracked:
     kind: str  # month | quarter | year
@@ -58,11 +69,23 @@ class Tracked:
 def current_periods(now: datetime, *, previous: bool = True) -> list[Tracked]:
     """The month, quarter and year of `now` in Vietnam, and (optionally) the ones before."""
     today = now.astimezone(VN_TZ).date()
-    tracked = [
-        Tracked(kind, containing(kind, today), True) for kind in ("month", "quarter", "year")
-    ]
+    tracked = [Tracked(kind, containing(kind, today), True) for kind in TRACKED_KINDS]
     if previous:
         tracked += [Tracked(t.kind, t.period.previous(), False) for t in list(tracked)]
+    return tracked
+
+
+def past_periods(since: datetime, now: datetime) -> list[Tracked]:
+    """Every month, quarter and year from the one holding `since` to the one before the
+    previous of each kind (those `current_periods` tracks), oldest first."""
+    first, today = (t.astimezone(VN_TZ).date() for t in (since, now))
+    tracked = []
+    for kind in TRACKED_KINDS:
+        stop = containing(kind, today).previous().start
+        period = containing(kind, first)
+        while period.start < stop:
+            tracked.append(Tracked(kind, period, False))
+            period = containing(kind, period.end_date)
     return tracked
 
 
@@ -152,6 +175,7 @@ class Scoreboard:
         *,
         clock: Callable[[], datetime],
         previous_every: int = 10,
+        past_every: int = 40,
         history_full_seconds: float = 3600.0,
         warning_horizon: timedelta = timedelta(hours=24),
         windows: bool = True,
@@ -162,6 +186,7 @@ class Scoreboard:
         self.metrics = metrics
         self.clock = clock
         self.previous_every = previous_every
+        self.past_every = past_every
         self.history_full_seconds = history_full_seconds
         self.warning_horizon = warning_horizon
         self.windows = windows
@@ -174,11 +199,15 @@ class Scoreboard:
         self, now: datetime | None = None, tracked: Sequence[Tracked] | None = None
     ) -> Refresh:
         """Compute and write every unit's scorecard for the tracked periods (default: the
-        current month, quarter and year, and every few refreshes the ones before)."""
+        current month, quarter and year, every few refreshes the ones before, and less often
+        every earlier one with data)."""
         started = time.perf_counter()
         now = now or self.clock()
         if tracked is None:
             tracked = current_periods(now, previous=self.refreshes % self.previous_every == 0)
+            since = first_received(self.pool) if self.refreshes % self.past_every == 0 else None
+            if since is not None:
+                tracked += past_periods(since, now)
         computed_at = datetime.now(UTC)
         generation = None
         if self.windows:

@@ -658,6 +658,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
+    Migration(
+        10,
+        "procedure names, from the catalogue; the components a publication lacks, for 1.3",
+        (
+            add_column(TABLES.procedure, "name", "String"),
+            add_column(TABLES.procedure, "missing_components", "Array(String)"),
+        ),
+        needs_replay=True,
+    ),
 )
 
 

@@ -96,9 +96,9 @@ def test_migrations_4_5_7_and_9_bring_a_database_made_before_them_to_today(click
         check_schema(clickhouse)
     with capture_logs() as logs:
         later = [m.version for m in MIGRATIONS[3:]]
-        assert migrate(clickhouse) == later and {4, 5, 7, 9} <= set(later)  # and the check
+        assert migrate(clickhouse) == later and {4, 5, 7, 9, 10} <= set(later)  # and the check
     (warning,) = [e for e in logs if e["log_level"] == "warning"]
-    assert "tthc replay" in warning["event"] and {4, 5, 7, 9} <= set(warning["migrations"])
+    assert "tthc replay" in warning["event"] and {4, 5, 7, 9, 10} <= set(warning["migrations"])
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE dossier_facts").result_rows]
     assert columns.index("supplement_seconds") == columns.index("paused_seconds") + 1
     # the instants come after the columns of then, in the order of the fact row
@@ -109,6 +109,7 @@ def test_migrations_4_5_7_and_9_bring_a_database_made_before_them_to_today(click
     columns = [r[0] for r in clickhouse.query("DESCRIBE TABLE procedure_facts").result_rows]
     # the old flag stays for writers of the code before, until they are upgraded
     assert "first_late_decision_on" in columns and "announced_late" in columns
+    assert columns.index("name") == columns.index("published_complete") + 1
 
 
 def test_every_tally_equals_the_reference(clickhouse, tree, small_events) -> None:

@@ -18,13 +18,14 @@ from tthc.scoring import score
 # What a listed dossier may show: codes, times, counts and the reason. Nothing about applicants.
 CASE_FIELDS = {
     "code", "kind", "unit", "procedure", "channel", "received_at", "due_at", "effective_due_at",
-    "ended_at", "supplement_requests", "reason", "reason_vi", "reason_en", "overdue_days",
+    "ended_at", "supplement_requests", "reason", "reason_vi", "reason_en", "overdue_days", "facts",
+    "procedure_name", "detail_vi",
 }  # fmt: skip
 
 
 def expected_late(reference: Reference, unit: str, period: str = "2024-Q2") -> list[tuple]:
     scope = scope_of(reference.tree, unit, parse_period(period), AS_OF)
-    rows = listing(MEASURES["dossiers_on_time"], reference.facts.dossier, scope, Outcome.lost)
+    rows = listing(MEASURES["dossiers_on_time"], reference.facts, scope, Outcome.lost)
     return [(row["code"], reason.code) for row, reason in rows]
 
 
@@ -104,20 +105,61 @@ def test_a_viewer_token_is_needed_and_covers_its_subtree_only(api):
     assert api.get("/v1/scores", params={"unit": "75"}).status_code == 200
 
 
-def test_indicators_that_list_no_dossiers_say_why(api):
-    for indicator, words in (("1.1", "procedure"), ("2.2", "average"), ("4.6", "commune")):
-        response = api.get(
-            "/v1/units/75/dossiers",
-            params={"indicator": indicator},
-            headers=bearer(PROVINCE_VIEWER),
-        )
-        assert response.status_code == 422, indicator
-        assert words in response.json()["problems"][0]["reason"]
-    # 4.5 has a procedures part and a dossiers part: the dossiers part is listed
-    ok = api.get(
+def test_an_average_lists_nothing_and_an_indicator_of_two_parts_asks_for_one(api):
+    response = api.get(
+        "/v1/units/75/dossiers", params={"indicator": "2.2"}, headers=bearer(PROVINCE_VIEWER)
+    )
+    assert response.status_code == 422
+    assert "average" in response.json()["problems"][0]["reason"]
+    # 4.5 counts procedures (a) and dossiers (b): each is listed when named
+    both = api.get(
         "/v1/units/75/dossiers", params={"indicator": "4.5"}, headers=bearer(PROVINCE_VIEWER)
     )
-    assert ok.status_code == 200
+    assert both.status_code == 422 and both.json()["problems"][0]["field"] == "part"
+    kinds = set()
+    for part in ("a", "b"):
+        ok = api.get(
+            "/v1/units/75/dossiers",
+            params={"indicator": "4.5", "part": part, "outcome": "counted"},
+            headers=bearer(PROVINCE_VIEWER),
+        )
+        assert ok.status_code == 200, ok.text
+        kinds |= {i["kind"] for i in ok.json()["items"]}
+    assert kinds == {"procedure", "dossier"}
+
+
+@pytest.mark.parametrize(
+    ("indicator", "kind", "reasons"),
+    [
+        ("1.1", "procedure", {"announced_late"}),
+        ("1.2", "procedure", {"published_late", "not_published_overdue"}),
+        ("1.3", "procedure", {"components_missing"}),
+        ("3.1", "procedure", {"no_online_service"}),
+        ("3.2", "procedure", {"no_online_dossier"}),
+        ("4.6", "commune", {"certified_copies_not_offered", "no_certified_copy_issued"}),
+    ],
+)
+def test_procedure_and_commune_indicators_list_what_cost_the_points(
+    api, reference, indicator, kind, reasons
+):
+    response = api.get(
+        "/v1/units/75/dossiers",
+        params={"indicator": indicator, "period": "2024-Q2", "limit": 1000},
+        headers=bearer(PROVINCE_VIEWER),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    card = reference.scorecard("75", parse_period("2024-Q2")).indicator(indicator)
+    part = card.parts[0]
+    assert body["total"] == part.denominator - part.numerator
+    assert {i["kind"] for i in body["items"]} <= {kind}
+    assert {i["reason"] for i in body["items"]} <= reasons
+    if body["items"]:
+        assert body["items"][0]["facts"] is not None
+    if indicator == "1.3":  # which components each publication lacks
+        assert all(i["detail_vi"].startswith("Thiếu: ") for i in body["items"])
+    codes = [i["code"] for i in body["items"]]
+    assert codes == sorted(codes)
 
 
 def test_warnings_list_the_reference_dossiers_and_the_projected_score(api, reference):

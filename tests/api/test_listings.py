@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from services.api.queries import DOSSIER_COLUMNS, FEEDBACK_COLUMNS, listing_page, warnings_page
+from services.api.queries import LISTED_COLUMNS, listing_page, warnings_page
 from tests.api.conftest import AS_OF, Reference
 from tthc.drilldown import NotListable, Outcome, check_listable, listing
 from tthc.early_warning import turning_late
-from tthc.measures import MEASURES, Subject
+from tthc.measures import MEASURES
 from tthc.periods import parse_period
 from tthc.reference import scope_of
 
@@ -33,17 +33,15 @@ def test_every_listable_measure_lists_the_reference_rows_with_their_reasons(
 ):
     measure = MEASURES[key]
     scope = scope_of(reference.tree, unit, parse_period("2024-Q2"), AS_OF)
-    rows = getattr(reference.facts, measure.subject.value)
     for outcome in (Outcome.lost, Outcome.counted):
         expected = [
             (row["code"], reason.code if reason else "")
-            for row, reason in listing(measure, rows, scope, outcome)
+            for row, reason in listing(measure, reference.facts, scope, outcome)
         ]
         got, total = listing_page(pool, measure, scope, outcome, 100_000, 0)
         assert [(r["code"], r["reason"]) for r in got] == expected
         assert total == len(expected)
-        columns = DOSSIER_COLUMNS if measure.subject is Subject.dossier else FEEDBACK_COLUMNS
-        assert all(set(columns) <= set(r) for r in got)
+        assert all(set(LISTED_COLUMNS[measure.subject]) <= set(r) for r in got)
 
 
 @pytest.mark.parametrize("hours", [6, 24, 72, 24 * 30])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-from services.api.scoreboard import Tracked, current_periods
+from services.api.scoreboard import Tracked, current_periods, past_periods
 from tests.api.conftest import AS_OF, COMMUNE_VIEWER, PROVINCE_VIEWER, Reference, bearer
+from tthc.calendar import VN_TZ
 from tthc.periods import parse_period
 
 QUARTER = Tracked("quarter", parse_period("2024-Q2"), True)
@@ -23,6 +26,15 @@ def refreshed(api):
 def test_the_tracked_periods_are_this_month_quarter_and_year_and_the_ones_before():
     labels = [t.period.label for t in current_periods(AS_OF)]
     assert labels == ["2024-06", "2024-Q2", "2024", "2024-05", "2024-Q1", "2023"]
+
+
+def test_the_past_periods_run_from_the_first_data_to_those_before_the_previous_ones():
+    since = datetime(2023, 11, 15, 9, 0, tzinfo=VN_TZ)
+    labels = [t.period.label for t in past_periods(since, AS_OF)]  # AS_OF: 20 June 2024
+    # 2024-05, 2024-Q1 and 2023 are the previous ones, already tracked
+    assert labels == ["2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04", "2023-Q4"]
+    assert not any(t.current for t in past_periods(since, AS_OF))
+    assert past_periods(AS_OF, AS_OF) == []  # data of this month only: nothing earlier
 
 
 def test_every_unit_has_a_total_row_and_one_row_per_indicator(

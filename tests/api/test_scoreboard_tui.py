@@ -30,6 +30,26 @@ def test_the_province_board_lists_its_weakest_communes(api):
     assert "2.1 đúng hạn:" in shown  # the indicator found by its measure
 
 
+def test_the_province_board_ranks_its_weakest_departments_beside_the_communes(api):
+    reading = read(api, SOURCES, unit=None, period="2024-Q2")
+    ranked = [e for e in reading.departments["units"] if e["rank"] is not None]
+    assert len(ranked) > 3, "the sample province has more departments than the board shows"
+    shown = text(reading, live=False)
+    assert f"3 sở, ban, ngành yếu nhất (trên {len(ranked)})" in shown
+    weakest = ranked[-1]  # the API's ranking, best first: the last is the weakest
+    assert weakest["unit"]["level"] == "department"
+    row = next(r for r in shown.splitlines() if f"{weakest['rank']}/{len(ranked)}" in r)
+    assert weakest["unit"]["name"] in row and f"{weakest['total']:.2f}" in row
+    header = next(r for r in shown.splitlines() if "xã/phường yếu nhất" in r)
+    assert "sở, ban, ngành yếu nhất" in header  # side by side
+
+
+def test_a_commune_board_has_no_department_ranking(api):
+    reading = read(api, SOURCES, unit="25264", period="2024-Q2")
+    assert reading.departments is None
+    assert "sở, ban, ngành" not in text(reading, live=False)
+
+
 def test_a_commune_is_ranked_among_the_province_communes_and_its_total_rescaled(api):
     reading = read(api, SOURCES, unit="25264", period="2024-Q2")
     scores = reading.scores

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.scoreboard import Scoreboard, Tracked
+from services.api.scoreboard import Scoreboard
 from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
@@ -149,9 +149,6 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
             for m in months
         )
     )
-    board = Scoreboard(pool, tree, profile, ApiMetrics(), clock=lambda: now)
-    tracked = [Tracked("month", m, m is months[-1]) for m in months] + [
-        Tracked("quarter", q, q is quarters[-1]) for q in quarters
-    ]
-    board.refresh(now, tracked)
+    # the refresher as the API runs it: its first refresh keeps every period with data
+    Scoreboard(pool, tree, profile, ApiMetrics(), clock=lambda: now).refresh(now)
     return Scenario(tree, profile, now, months, quarters, commune, facts)

@@ -19,6 +19,7 @@ from dashboards.grafana import ClickHouseTarget, clickhouse_targets
 from services.api.pool import ClientPool
 from tests.dashboards.grafana_sql import Expander, Variable
 from tests.dashboards.scenario import TURNING_LATE_CODE, Scenario, load
+from tthc.drilldown import Outcome, listing
 from tthc.measures import MEASURES, tally_by_procedure
 from tthc.profile import load_profile
 from tthc.reference import scope_of
@@ -127,6 +128,26 @@ def test_variable_queries_offer_the_selections(
         assert main[template.name].values[0] in offered, f"${template.name}: {offered}"
 
 
+def test_the_period_menu_offers_every_month_with_data_and_its_panels_answer(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    board = BOARDS["tthc-province.json"]
+    (period,) = [t for t in board.templating.list if t.name == "period"]
+    _, rows = run(pool, expander(scenario, {}).expand(period.query))
+    offered = [row[0] for row in rows]
+    # the workload spans three months; the oldest is neither the current nor the previous one
+    assert scenario.facts.dossier[0]["received_at"] < scenario.months[1].start
+    for p in (*scenario.months, *scenario.quarters):
+        assert p.label in offered
+    oldest = {"period": Variable.single(scenario.months[0].label)}
+    for panel in _panels(board):
+        for target in clickhouse_targets(panel):
+            variables = {**oldest, "level": Variable.single("department")}
+            columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+            assert columns == list(target.columns)
+            assert rows, f"{panel.title}: no rows for {scenario.months[0].label}"
+
+
 def test_the_unit_detail_lists_the_dossier_about_to_turn_late(
     pool: ClientPool, scenario: Scenario
 ) -> None:
@@ -159,6 +180,8 @@ def test_the_unit_detail_per_procedure_equals_the_reference(
     on_time = tally_by_procedure(MEASURES["dossiers_on_time"], scenario.facts, scope)
     times = tally_by_procedure(MEASURES["average_processing_days"], scenario.facts, scope)
     assert len(got) > 1 and got.keys() == on_time.keys()
+    names = {p["code"]: p["name"] for p in scenario.facts.procedure}
+    assert all(row["procedure_name"] == names[code] != "" for code, row in got.items())
     for procedure, tally in on_time.items():
         row = got[procedure]
         assert row["dossiers"] == tally.denominator
@@ -185,3 +208,63 @@ def test_the_province_ranking_has_every_unit_of_the_level_best_first(
     totals = [row[columns.index("total")] for row in rows]
     assert totals == sorted(totals, reverse=True)
     assert [row[0] for row in rows] == list(range(1, len(rows) + 1))
+
+
+@pytest.mark.parametrize("indicator", ["1.2", "1.3", "2.1", "3.2", "3.5", "4.6", "5.2"])
+def test_the_indicator_drill_down_lists_the_reference_items_with_their_reasons(
+    pool: ClientPool, scenario: Scenario, indicator: str
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-indicator.json"]) if "bị trừ điểm" in p.title)
+    (target,) = clickhouse_targets(panel)
+    month = scenario.months[-2]  # over: judged at its end, as the snapshot has it
+    variables = {
+        "period": Variable.single(month.label),
+        "indicator": Variable.single(indicator),
+        "level": Variable.single("commune"),
+    }
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    got = [(row[columns.index("code")], row[columns.index("reason")]) for row in rows]
+    scope = scope_of(scenario.tree, scenario.tree.root.code, month, scenario.now)
+    expected = []
+    parts = PROFILE.by_code[indicator].parts
+    for part in parts:
+        for row, reason in listing(MEASURES[part.measure], scenario.facts, scope, Outcome.lost):
+            assert reason is not None
+            expected.append((row["code"], reason.label_vi))
+    assert sorted(got) == sorted(expected)
+    if len(parts) == 1:  # worst first, in the reference's (and the API's) order
+        assert got == expected
+    if indicator not in ("1.2", "3.2"):  # the workload loses no points on these two
+        assert got, f"{indicator}: the workload has items that lost points"
+    names = {u.code: u.name for u in scenario.tree}
+    for row in rows:
+        unit = row[columns.index("unit")]
+        if unit in names:
+            assert row[columns.index("unit_name")] == names[unit]
+
+
+def test_the_level_menu_offers_only_the_levels_the_tree_has(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    board = BOARDS["tthc-province.json"]
+    (level,) = [t for t in board.templating.list if t.name == "level"]
+    variables = selections("tthc-province.json", scenario)[0]
+    _, rows = run(pool, expander(scenario, variables).expand(level.query))
+    # the sample province has had no districts since 2025: no "Cấp huyện" to choose
+    assert rows == [("commune", "Xã, phường, đặc khu"), ("department", "Sở, ban, ngành")]
+
+
+def test_the_department_ranking_stands_beside_the_chosen_level(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panels = [p for p in _panels(BOARDS["tthc-province.json"]) if "Xếp hạng" in p.title]
+    assert [p.title for p in panels] == ["Xếp hạng sở, ban, ngành", "Xếp hạng đơn vị cùng cấp"]
+    assert panels[0].gridPos.y == panels[1].gridPos.y  # side by side
+    (target,) = clickhouse_targets(panels[0])
+    variables = {
+        "period": Variable.single(scenario.months[-2].label),
+        "level": Variable.single("commune"),
+    }
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    departments = {u.code for u in scenario.tree.units_at_level("department")}
+    assert {row[columns.index("unit")] for row in rows} == departments

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +11,6 @@ import httpx
 import orjson
 import pytest
 import typer
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -22,6 +19,7 @@ from services.ingest.app import create_app
 from services.ingest.importer import ImportState, ImportStopped, run_import
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import PROVINCE_KEY, Record, free_port, processed, received
+from tests.served import served as served_app
 from tthc.units import load_units
 
 CSV_HEADER = (
@@ -303,22 +301,8 @@ def test_a_state_file_of_another_file_is_not_used(
 @pytest.fixture
 def served(make_settings: Callable[..., IngestSettings]) -> Iterator[str]:
     """The ingest over real HTTP (uvicorn in a thread), for the command line."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(make_settings()), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with served_app(create_app(make_settings())) as url:
+        yield url
 
 
 def test_import_command_over_http(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from services.api.cases import holder_case, named
 from services.api.errors import invalid
 from services.api.models import Case, CasesOut, PeriodRef, UnitRef
 from services.api.params import (
@@ -17,7 +18,7 @@ from services.api.params import (
 )
 from services.api.queries import listing_page
 from services.api.state import ApiState, State
-from tthc.drilldown import NotListable, Outcome, check_listable, reasons
+from tthc.drilldown import ORDER_WORDS, NotListable, Outcome, check_listable, reasons
 from tthc.measures import MEASURES, Measure, Subject
 from tthc.profile import Indicator
 from tthc.reference import scope_of
@@ -30,10 +31,11 @@ LATE_REASONS = {"ended_after_due", "open_past_due", "supplement_requested_after_
 @router.get(
     "/v1/units/{code}/dossiers",
     summary="Hồ sơ bị trừ điểm / The dossiers that cost points",
-    description="The dossiers (for 5.x, the feedback) of the unit's subtree that an indicator "
-    "counts against it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good "
-    "ones (`good`), oldest first, each with the step that cost the points. Codes and times "
-    "only: no personal data of applicants. Needs a viewer token covering the unit.",
+    description="The dossiers (for 5.x, the feedback; for 1.1-1.3, 3.1, 3.2 and 3.5, the "
+    "procedures; for 4.6, the communes) of the unit's subtree that an indicator counts against "
+    "it (`outcome=lost`, or `late`), or all it counts (`counted`), or the good ones (`good`), "
+    f"{ORDER_WORDS}; each with the reason it cost the points. Codes and times only: no "
+    "personal data of applicants. Needs a viewer token covering the unit.",
 )
 def get_dossiers(
     state: State,
@@ -49,7 +51,7 @@ def get_dossiers(
     scope = scope_of(state.tree, u.code, span, moment)
     rows, total = listing_page(state.pool, measure, scope, outcome, page.limit, page.offset)
     cutoff = scope.cutoff
-    items = [case_of(state, measure, row, cutoff) for row in rows]
+    items = named(state.pool, [case_of(state, measure, row, cutoff) for row in rows])
     return CasesOut(
         unit=UnitRef.of(u),
         indicator=chosen.code,
@@ -95,6 +97,8 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def case_of(state: ApiState, measure: Measure, row: dict[str, Any], cutoff: datetime) -> Case:
     found = {r.code: r for r in reasons(measure)}.get(row.get("reason") or "")
+    if measure.subject in (Subject.procedure, Subject.commune):
+        return holder_case(state.tree, measure, row, found)
     dossier = measure.subject is Subject.dossier
     due = _utc(row.get("effective_due_at")) if dossier else _utc(row.get("handle_due_at"))
     ended = _utc(row.get("ended_at"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from services.api.errors import invalid
 from services.api.models import PeriodRef, ProceduresOut, ProcedureTally, UnitRef
 from services.api.params import ChosenIndicator, PartParam, ScoresOfCode, parts_of, unit_router
-from services.api.queries import tallies_by_procedure
+from services.api.queries import procedure_names, tallies_by_procedure
 from services.api.state import State
 from tthc.measures import MEASURES, Subject
 from tthc.profile import Indicator, Part
@@ -37,14 +37,17 @@ def get_procedures(
     span = asked.period()
     scope = scope_of(state.tree, u.code, span, moment)
     unit = measure.average_unit if measure.average else 1
+    tallied = tallies_by_procedure(state.pool, measure, scope)
+    names = procedure_names(state.pool, tallied)
     items = [
         ProcedureTally(
             procedure=procedure,
+            procedure_name=names.get(procedure),
             numerator=t.numerator,
             denominator=t.denominator,
             rate=t.numerator / t.denominator / unit,
         )
-        for procedure, t in tallies_by_procedure(state.pool, measure, scope).items()
+        for procedure, t in tallied.items()
     ]
     worst_first = -1 if measure.average else 1
     items.sort(key=lambda i: (worst_first * i.rate, i.procedure))

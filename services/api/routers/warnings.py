@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from services.api.cases import named
 from services.api.models import Outlook, PeriodRef, UnitRef, WarningsOut
 from services.api.params import DossiersOfUnit, PageParams, horizon_of, unit_router
 from services.api.queries import unit_tallies, warnings_page
@@ -50,7 +51,7 @@ def get_warnings(
     now = score(state.profile, unit_tallies(state.pool, state.profile, scope), u.level)
     end = score(state.profile, unit_tallies(state.pool, state.profile, projected(scope)), u.level)
     rows, total = warnings_page(state.pool, scope.units, moment, ahead, page.limit, page.offset)
-    items = [case_of(state, ON_TIME, row, moment) for row in rows]
+    items = named(state.pool, [case_of(state, ON_TIME, row, moment) for row in rows])
     return WarningsOut(
         unit=UnitRef.of(u),
         as_of=moment,

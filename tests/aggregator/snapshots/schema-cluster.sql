@@ -397,3 +397,9 @@ ALTER TABLE unit_score_history MODIFY COLUMN `total` Nullable(Float64);
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_on` Array(Date);
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_complete` Array(Bool);
+
+-- migration 10: procedure names, from the catalogue; the components a publication lacks, for 1.3
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `name` String;
+
+ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `missing_components` Array(String);
