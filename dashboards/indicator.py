@@ -41,7 +41,15 @@ from dashboards.sql import (
     string_tuple,
     with_variables,
 )
-from tthc.drilldown import NotListable, check_listable, lost_sql, past_due_sql, reason_label_sql
+from tthc.drilldown import (
+    PAST_DUE,
+    NotListable,
+    check_listable,
+    cost_measures,
+    lost_sql,
+    past_due_sql,
+    reason_label_sql,
+)
 from tthc.measures import DOSSIER_SETS, MEASURES, Measure, Subject
 from tthc.profile import Profile
 from tthc.units import UnitLevel
@@ -180,16 +188,34 @@ def _variables(measure: Measure) -> dict[str, str]:
     return values
 
 
-def _branch(code: str, label: str, measure: Measure) -> str:
-    """One indicator part's rows that cost points, with their reason."""
-    values = _variables(measure)
-    where = [f"{INDICATOR} = {quote(code)}", with_variables(lost_sql(measure), values)]
+def _lost_in_period(measure: Measure, values: dict[str, str]) -> str:
+    """SQL: the row counts against the measure in the selected period (province-wide)."""
+    where = [with_variables(lost_sql(measure), values)]
     if measure.period_column is not None:
         column = measure.period_column
         start, end = "period_start", "period_end"
         if column.endswith("_on"):
             start, end = (f"toDate({b}, '{TIMEZONE}')" for b in (start, end))
         where.append(f"{column} >= {start} AND {column} < {end}")
+    return " AND ".join(where)
+
+
+def _worst_first(measure: Measure, values: dict[str, str]) -> str:
+    """SQL: what the API's drill-down orders by, descending: seconds past due (dossiers,
+    feedback) or how many of its measures a procedure or commune fails."""
+    if measure.subject in PAST_DUE:
+        return with_variables(past_due_sql(measure.subject), values)
+    failed = " + ".join(
+        f"toInt64(ifNull({_lost_in_period(m, values)}, false))"
+        for m in cost_measures(measure.subject)
+    )
+    return f"toNullable({failed})"
+
+
+def _branch(code: str, label: str, measure: Measure) -> str:
+    """One indicator part's rows that cost points, with their reason."""
+    values = _variables(measure)
+    where = [f"{INDICATOR} = {quote(code)}", _lost_in_period(measure, values)]
     unit = f"toString({measure.unit_column})" if measure.unit_column else "''"
     source = f"{getattr(FACTS, measure.subject.value)} FINAL"
     if measure.subject is Subject.commune:
@@ -205,7 +231,7 @@ def _branch(code: str, label: str, measure: Measure) -> str:
         f"SELECT {quote(KIND_LABELS[measure.subject])} AS kind, toString(code) AS code, "
         f"{unit} AS unit, {quote(label)} AS part, "
         f"{with_variables(reason_label_sql(measure), values)} AS reason, "
-        f"{with_variables(past_due_sql(measure.subject), values)} AS past_due\n"
+        f"{_worst_first(measure, values)} AS worst\n"
         f"  FROM {source}\n  WHERE {' AND '.join(where)}"
     )
 
@@ -229,8 +255,8 @@ def lost_items(profile: Profile) -> g.Table:
         "n.unit_name AS unit_name, i.reason AS reason\n"
         f"FROM (\n{(chr(10) + 'UNION ALL' + chr(10)).join(branches)}\n) AS i\n"
         f"LEFT JOIN ({names}) AS n ON n.unit = i.unit\n"
-        # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
-        f"ORDER BY i.past_due DESC NULLS LAST, code\nLIMIT {ITEMS_LIMIT}\n"
+        # worst first, as the API's drill-down
+        f"ORDER BY i.worst DESC NULLS LAST, code\nLIMIT {ITEMS_LIMIT}\n"
         "SETTINGS join_use_nulls = 1"
     )
     columns = [
@@ -250,9 +276,10 @@ def lost_items(profile: Profile) -> g.Table:
         sql,
         columns,
         description="Hồ sơ, phản ánh, thủ tục hoặc xã làm chỉ tiêu mất điểm trong kỳ, mỗi mục "
-        "với lý do (theo đúng biểu thức của chỉ tiêu), mục trễ hạn lâu nhất trước. Bảng chia "
-        f"trang; dòng cuối đếm số mục (tối đa {ITEMS_LIMIT:,}). Chỉ tiêu trung bình (2.2) "
-        "không có mục nào mất điểm riêng.",
+        "với lý do (theo đúng biểu thức của chỉ tiêu), mục nặng nhất trước: hồ sơ, phản ánh "
+        "quá hạn lâu nhất; thủ tục, xã không đạt nhiều chỉ tiêu nhất. Bảng chia trang; dòng "
+        f"cuối đếm số mục (tối đa {ITEMS_LIMIT:,}). Chỉ tiêu trung bình (2.2) không có mục "
+        "nào mất điểm riêng.",
         paged=True,
     )
 

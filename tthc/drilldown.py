@@ -9,7 +9,7 @@ the listing runs in Python (the reference) and compiles to ClickHouse SQL, from 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -37,6 +37,7 @@ from tthc.measures import (
     CUTOFF_DATE,
     DOSSIER_ON_TIME,
     EFFECTIVE_DUE,
+    MEASURES,
     PAUSED_SINCE,
     SUPPLEMENT_REQUESTS,
     FactTables,
@@ -315,39 +316,70 @@ def _overdue(due: Expr, end: str) -> Expr:
     return SecondsBetween(due, Coalesce((If(by_cutoff(end), col(end)), CUTOFF)))
 
 
-# What a listing is ordered by, worst first: dossiers and feedback the longest past their
-# (effective) due date first (this term, descending), those without one last; then the code,
-# which alone orders procedures and communes and breaks ties, so that pages are stable. The
-# same in Python, SQL and the dashboards, so that pages split the reference's list.
-PAST_DUE: dict[Subject, Expr | None] = {
+# What a listing is ordered by, worst first, then by code (which breaks ties, so that pages
+# are stable): dossiers and feedback the longest past their (effective) due date first (this
+# term, descending), those without one last; procedures and communes failing the most of their
+# measures first (`cost_measures`). The same in Python, SQL and the dashboards, so that pages
+# split the reference's list.
+PAST_DUE: dict[Subject, Expr] = {
     Subject.dossier: _overdue(EFFECTIVE_DUE, "ended_at"),
     Subject.feedback: _overdue(col("handle_due_at"), "ended_at"),
-    Subject.procedure: None,
-    Subject.commune: None,
 }
 ORDER_WORDS = (
     "worst first: dossiers and feedback the longest past their (effective) due date first "
-    "(those without one last), then by code; procedures and communes by code"
+    "(those without one last), procedures and communes failing the most indicators first, "
+    "then by code"
 )
 
 
-def _sort_key(subject: Subject, row: Mapping[str, Any], env: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The order in Python: the most seconds past due first, NULLs last, then the code."""
-    term = PAST_DUE[subject]
-    past = None if term is None else term.eval(row, env)
-    return (past is None, 0 if past is None else -past, row["code"])
+def cost_measures(subject: Subject) -> tuple[Measure, ...]:
+    """The measures a procedure (or a commune) can fail: how many it fails in the scope is
+    what it costs, and orders its listings."""
+    return tuple(m for m in MEASURES.values() if m.subject is subject and not m.average)
+
+
+def _sort_key(
+    measure: Measure, facts: FactTables, scope: Scope, env: Mapping[str, Any]
+) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The order in Python (as `_order_sql`)."""
+    past_due = PAST_DUE.get(measure.subject)
+    if past_due is not None:
+
+        def by_past_due(row: Mapping[str, Any]) -> tuple[Any, ...]:
+            past = past_due.eval(row, env)
+            return (past is None, 0 if past is None else -past, row["code"])
+
+        return by_past_due
+    judged = [
+        (m, condition(m, Outcome.lost), reference_env(m, facts, scope))
+        for m in cost_measures(measure.subject)
+    ]
+
+    def by_failures(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        failed = sum(
+            in_scope(m, row, scope) and truthy(lost.eval(row, m_env)) for m, lost, m_env in judged
+        )
+        return (-failed, row["code"])
+
+    return by_failures
 
 
 def past_due_sql(subject: Subject) -> str:
-    """SQL, with `{variables}`: the seconds past due a listing is ordered by (descending, NULLs
-    last, then by code); NULL for procedures and communes."""
-    term = PAST_DUE[subject]
-    return "CAST(NULL, 'Nullable(Int64)')" if term is None else term.sql()
+    """SQL, with `{variables}`: the seconds past due a dossier or feedback listing is ordered
+    by (descending, NULLs last, then by code)."""
+    return PAST_DUE[subject].sql()
 
 
-def _order_sql(subject: Subject, env: Mapping[str, Any]) -> str:
-    term = PAST_DUE[subject]
-    return "code" if term is None else f"{compile_sql(term, env)} DESC NULLS LAST, code"
+def _order_sql(measure: Measure, scope: Scope, env: Mapping[str, Any], tables: TableNames) -> str:
+    past_due = PAST_DUE.get(measure.subject)
+    if past_due is not None:
+        return f"{compile_sql(past_due, env)} DESC NULLS LAST, code"
+    failures = " + ".join(
+        f"toUInt8(({scope_sql(m, scope)}) AND "
+        f"{compile_sql(_IsTrue(condition(m, Outcome.lost)), sql_env(m, scope, tables))})"
+        for m in cost_measures(measure.subject)
+    )
+    return f"{failures} DESC, code"
 
 
 def condition(measure: Measure, outcome: Outcome) -> Expr:
@@ -371,7 +403,7 @@ def listing(
     measure: Measure, facts: FactTables, scope: Scope, outcome: Outcome
 ) -> list[tuple[Mapping[str, Any], Reason | None]]:
     """The reference listing: rows of the scope the outcome selects, ordered as the SQL orders
-    them (`ORDER`), each with its reason."""
+    them (worst first, `PAST_DUE`, `cost_measures`), each with its reason."""
     check_listable(measure)
     env = reference_env(measure, facts, scope)
     chosen = condition(measure, outcome)
@@ -380,7 +412,7 @@ def listing(
         for row in facts.rows(measure.subject, scope)
         if in_scope(measure, row, scope) and truthy(chosen.eval(row, env))
     ]
-    selected.sort(key=lambda row: _sort_key(measure.subject, row, env))
+    selected.sort(key=_sort_key(measure, facts, scope, env))
     return [(row, reason_of(measure, row, env)) for row in selected]
 
 
@@ -422,7 +454,7 @@ def listing_sql(
     select = ", ".join([*columns, *extra])
     settings = settings_sql(measure.subject)
     page = (
-        f"SELECT {select} {rows} ORDER BY {_order_sql(measure.subject, env)} "
+        f"SELECT {select} {rows} ORDER BY {_order_sql(measure, scope, env, tables)} "
         f"LIMIT {int(limit)} OFFSET {int(offset)}{settings}"
     )
     return page, f"SELECT count() AS n {rows}{settings}"

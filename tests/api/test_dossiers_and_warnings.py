@@ -158,8 +158,10 @@ def test_procedure_and_commune_indicators_list_what_cost_the_points(
         assert body["items"][0]["facts"] is not None
     if indicator == "1.3":  # which components each publication lacks
         assert all(i["detail_vi"].startswith("Thiếu: ") for i in body["items"])
-    codes = [i["code"] for i in body["items"]]
-    assert codes == sorted(codes)
+    # worst first (failing the most indicators), then by code: the reference's order
+    scope = scope_of(reference.tree, "75", parse_period("2024-Q2"), AS_OF)
+    rows = listing(MEASURES[part.measure], reference.facts, scope, Outcome.lost)
+    assert [i["code"] for i in body["items"]] == [row["code"] for row, _ in rows]
 
 
 def test_warnings_list_the_reference_dossiers_and_the_projected_score(api, reference):

@@ -146,18 +146,34 @@ def test_procedures_that_cost_1_2_say_whether_they_came_late_or_not_at_all():
     assert found == {"B": "published_late", "C": "not_published_overdue"}
 
 
-def test_procedures_that_cost_3_1_and_3_2_have_no_online_service_or_no_online_dossier():
+def online_scenario() -> Scenario:
+    """The online catalogue: C1 and C2 with an online dossier, C3 with one on paper."""
     s = Scenario()
     online_catalogue(s)
     s.dossier("a", procedure="C1", online=True)
     s.dossier("b", procedure="C2", online=True)
     s.dossier("c", procedure="C3", online=False)
+    return s
+
+
+def test_procedures_that_cost_3_1_and_3_2_have_no_online_service_or_no_online_dossier():
+    s = online_scenario()
     assert reasons(s, "procedures_online") == {"C5": "no_online_service"}
     assert reasons(s, "online_services_used") == {
         "C3": "no_online_dossier",
         "C4": "no_online_dossier",
     }
     assert reasons(s, "fee_procedures_payment_integrated") == {"C1": "payment_not_integrated"}
+
+
+def test_procedures_are_listed_failing_the_most_indicators_first_then_by_code():
+    s = online_scenario()
+    # failed by each (no procedure uses population data: 3.5 fails them all):
+    # C1 payment not integrated, no online payment, 3.5;  C2 no online payment, 3.5;
+    # C3 no online dossier, no online payment, 3.5;  C4 no online dossier, 3.5;
+    # C5 no online service, no online payment, 3.5
+    assert list(reasons(s, "procedures_online", Outcome.counted)) == ["C1", "C3", "C5", "C2", "C4"]
+    assert list(reasons(s, "online_services_used")) == ["C3", "C4"]
 
 
 def test_communes_that_cost_4_6_did_not_offer_certified_copies_or_issued_none():
