@@ -161,8 +161,12 @@ EOF
 format_storage() {
     [[ -f "$DATA/meta.properties" ]] && return 0
     # A cluster id is 16 random bytes in URL-safe base64 without padding (22 characters).
-    local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # One id in 64 would start with '-', which the tool's argument parser takes for an option
+    # (Kafka's own Uuid.randomUuid draws again for the same reason).
+    local cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+        cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     say "formatting KRaft storage in $DATA (cluster id $cluster_id)"
     "${JVM[@]}" kafka.tools.StorageTool format --ignore-formatted \
         --cluster-id "$cluster_id" --config "$CONFIG" >"$KAFKA_DIR/format.log" 2>&1 ||
