@@ -3,7 +3,7 @@
 python -m bench                      # the full run (make bench): docs/benchmarks.{md,json}
 python -m bench --smoke --out DIR    # tiny sizes, a minute or so: what the smoke test runs
 python -m bench --only latency       # one figure (ingest, aggregator, freshness, latency,
-                                     # replay); the memory table always comes last
+                                     # replay), merged into the report already in --out
 python -m bench --bootstrap HOST:PORT  # a running broker instead of starting one
 """
 
@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from bench.report import Report
 from bench.suite import FIGURES, SMOKE, Sizes, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,9 @@ def main() -> None:
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     report = run(SMOKE if args.smoke else Sizes(), bootstrap=args.bootstrap, only=tuple(args.only))
     args.out.mkdir(parents=True, exist_ok=True)
+    earlier = args.out / "benchmarks.json"
+    if set(args.only) != set(FIGURES) and earlier.exists():
+        report = report.merged_into(Report.from_json(earlier.read_text(encoding="utf-8")))
     (args.out / "benchmarks.md").write_text(scrub(report.to_markdown()), encoding="utf-8")
     (args.out / "benchmarks.json").write_text(scrub(report.to_json()), encoding="utf-8")
     print(f"== bench: wrote {args.out / 'benchmarks.md'} and {args.out / 'benchmarks.json'}")

@@ -66,6 +66,40 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)  # every raw figure, for the JSON
 
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        data = json.loads(text)
+        sections = [
+            Section(
+                **{
+                    **s,
+                    "rows": [Row(**{**r, "status": Status(r["status"])}) for r in s["rows"]],
+                }
+            )
+            for s in data.pop("sections")
+        ]
+        return cls(**data, sections=sections)
+
+    def merged_into(self, earlier: Report) -> Report:
+        """This run's sections in place of the same ones of an earlier report, the earlier
+        report's other sections kept: `--only` refreshes some figures, not the whole report.
+        The memory table keeps the earlier rows of the services this run did not measure."""
+        mine = {s.key: s for s in self.sections}
+        sections = [mine.pop(s.key, s) for s in earlier.sections] + list(mine.values())
+        old_memory = next((s for s in earlier.sections if s.key == "memory"), None)
+        memory = next((s for s in sections if s.key == "memory"), None)
+        if old_memory is not None and memory is not None and memory is not old_memory:
+            measured = {r.measure for r in memory.rows}
+            memory.rows = [r for r in old_memory.rows if r.measure not in measured] + memory.rows
+        return Report(
+            machine=self.machine,
+            sizes=self.sizes,
+            generated_at=self.generated_at,
+            duration_seconds=self.duration_seconds,
+            sections=sections,
+            details={**earlier.details, **self.details},
+        )
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, default=str) + "\n"
 
