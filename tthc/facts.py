@@ -13,16 +13,28 @@ judged at any instant counts only what had happened by then.
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
 from tthc.calendar import VN_TZ, WorkingCalendar, local_date
 from tthc.events import ApplicantType, Entity, OnlineService, ProcedureComponent
-from tthc.measures import Subject
 from tthc.profile import Settings, UnknownProcedure
 from tthc.state import CommuneServiceState, DossierState, FeedbackState, ProcedureState, State
+
+
+class Subject(StrEnum):
+    """The kind of fact row a measure counts; each has its own table."""
+
+    dossier = "dossier"
+    feedback = "feedback"
+    procedure = "procedure"
+    commune = "commune"
 
 
 def _second(t: datetime) -> datetime:
@@ -48,11 +60,76 @@ class Facts:
     def columns(cls) -> list[str]:
         return list(_columns_of(cls))
 
+    @classmethod
+    def column_types(cls) -> Mapping[str, ColumnType]:
+        """Each column's type, from its annotation (declared once: storage's column types
+        derive from these), in column order."""
+        found = _TYPES.get(cls)
+        if found is None:
+            hints = typing.get_type_hints(cls)
+            found = _TYPES[cls] = {name: column_type(hints[name]) for name in _columns_of(cls)}
+        return found
+
+
+class Scalar(StrEnum):
+    """What one value of a fact column is."""
+
+    text = "text"
+    flag = "flag"
+    integer = "integer"
+    real = "real"
+    instant = "instant"  # a UTC datetime, to the second
+    day = "day"  # a calendar date (in Vietnam)
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A fact column's type: a scalar, maybe None, or a list of such (`array`)."""
+
+    scalar: Scalar
+    nullable: bool = False  # the value, or for an array each item, may be None
+    array: bool = False
+
+
+_SCALARS: dict[Any, Scalar] = {
+    str: Scalar.text,
+    bool: Scalar.flag,
+    int: Scalar.integer,
+    float: Scalar.real,
+    datetime: Scalar.instant,
+    date: Scalar.day,
+}
+
+
+def column_type(annotation: Any) -> ColumnType:
+    """The column type of a fact field's annotation: a scalar, `X | None`, `list[...]` of them."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if len(args) != 2 or type(None) not in args:
+            raise TypeError(f"only `X | None` unions are fact columns, not {annotation!r}")
+        (inner,) = (a for a in args if a is not type(None))
+        item = column_type(inner)
+        if item.nullable or item.array:
+            raise TypeError(f"a fact column may be None only as a scalar, not {annotation!r}")
+        return ColumnType(item.scalar, nullable=True)
+    if origin is list:
+        (inner,) = typing.get_args(annotation)
+        item = column_type(inner)
+        if item.array:
+            raise TypeError(f"a fact column is a list of scalars, not {annotation!r}")
+        return ColumnType(item.scalar, nullable=item.nullable, array=True)
+    try:
+        return ColumnType(_SCALARS[annotation])
+    except KeyError:
+        raise TypeError(f"no fact column type for {annotation!r}") from None
+
 
 # Once per fact class. Plain dicts, not functools.cache: mypy does not see a class as hashable
 # where its own methods pass it.
 _COLUMNS: dict[type[Facts], tuple[str, ...]] = {}
 _GETTERS: dict[type[Facts], attrgetter[tuple[Any, ...]]] = {}
+_TYPES: dict[type[Facts], dict[str, ColumnType]] = {}
 
 
 def _columns_of(cls: type[Facts]) -> tuple[str, ...]:
@@ -374,6 +451,14 @@ KINDS: dict[Entity, Kind] = {
     )
 }
 FACTS_OF: dict[Subject, type[Facts]] = {k.subject: k.facts for k in KINDS.values()}
+
+
+def column_type_of(subject: Subject, column: str) -> ColumnType:
+    """The type of a column of a subject's fact rows."""
+    found = FACTS_OF[subject].column_types()
+    if column not in found:
+        raise KeyError(f"{subject.value} facts have no column {column!r}")
+    return found[column]
 
 
 def derive(

@@ -13,7 +13,6 @@ from dataclasses import KW_ONLY, dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace as dataclass_replace
 from datetime import datetime, time
-from enum import StrEnum
 from typing import Any
 
 from tthc.calendar import VN_TZ, local_date
@@ -50,17 +49,9 @@ from tthc.expr import (
     sql_literal,
     truthy,
 )
+from tthc.facts import Scalar, column_type_of
+from tthc.facts import Subject as Subject  # where the tree imports it from
 from tthc.periods import Period
-
-
-class Subject(StrEnum):
-    """The kind of fact row a measure counts; each has its own table."""
-
-    dossier = "dossier"
-    feedback = "feedback"
-    procedure = "procedure"
-    commune = "commune"
-
 
 CUTOFF = Var("cutoff")  # the instant the period is judged at
 CUTOFF_DATE = Var("cutoff_date")  # its calendar day in Vietnam
@@ -679,16 +670,20 @@ class TableNames:
     commune: str = "commune_facts"
 
 
+def _bounds(subject: Subject, column: str, scope: Scope) -> tuple[Any, Any]:
+    """The period as [start, end) in the terms of the column that places a row in it."""
+    if column_type_of(subject, column).scalar is Scalar.day:
+        return scope.period.start_date, scope.period.end_date
+    return scope.period.start, scope.period.end
+
+
 def _scope_sql(measure: Measure, scope: Scope) -> str:
     terms = []
     if measure.unit_column and measure.subject is not Subject.commune:
         terms.append(f"{measure.unit_column} IN {sql_literal(scope.units)}")
     if measure.period_column:
         column = measure.period_column
-        if column.endswith("_on"):
-            bounds = (scope.period.start_date, scope.period.end_date)
-        else:
-            bounds = (scope.period.start, scope.period.end)
+        bounds = _bounds(measure.subject, column, scope)
         terms.append(
             f"{column} >= {sql_literal(bounds[0])} AND {column} < {sql_literal(bounds[1])}"
         )
@@ -1033,17 +1028,11 @@ def rollup(
 _BUCKET_VARIABLES = {CUTOFF.name: Col("_cutoff"), CUTOFF_DATE.name: Col("_cutoff_date")}
 
 
-def _bounds(column: str, scope: Scope) -> tuple[Any, Any]:
-    if column.endswith("_on"):
-        return scope.period.start_date, scope.period.end_date
-    return scope.period.start, scope.period.end
-
-
-def _bucket_key_sql(column: str, scopes: Mapping[str, Scope]) -> str:
+def _bucket_key_sql(subject: Subject, column: str, scopes: Mapping[str, Scope]) -> str:
     """The key of the scope whose period holds the row's `column`, '' for none."""
     branches = []
     for key, scope in scopes.items():
-        start, end = _bounds(column, scope)
+        start, end = _bounds(subject, column, scope)
         branches.append(
             f"{column} >= {sql_literal(start)} AND {column} < {sql_literal(end)}, "
             f"{sql_literal(key)}"
@@ -1091,7 +1080,7 @@ def bucketed_sql(
             # judged at the cutoff of the bucket each dossier falls in
             condition = compile_sql(_substituted(DOSSIER_SETS[name], _BUCKET_VARIABLES, key), env)
             bucketed = (
-                f"SELECT *, {_bucket_key_sql('received_at', scopes)} AS {_KEY} "
+                f"SELECT *, {_bucket_key_sql(Subject.dossier, 'received_at', scopes)} AS {_KEY} "
                 f"FROM {tables.dossier} FINAL WHERE unit IN {sql_literal(first.units)}"
             )
             env[name] = (
@@ -1114,7 +1103,7 @@ def bucketed_sql(
         where = f"{shared} IN {sql_literal(first.units)}" if shared else ""
         if column is not None:  # the row's bucket, and that bucket's cutoff
             rows = (
-                f"(SELECT *, {_bucket_key_sql(column, scopes)} AS {_KEY}, "
+                f"(SELECT *, {_bucket_key_sql(subject, column, scopes)} AS {_KEY}, "
                 f"{_bucket_cutoffs_sql(scopes, _KEY)} FROM {table}"
                 f"{' WHERE ' + where if where else ''})"
             )

@@ -49,14 +49,11 @@ a dossier to another month.
 from __future__ import annotations
 
 import re
-import types
-import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-from tthc.facts import FACTS_OF, Facts
+from tthc.facts import FACTS_OF, ColumnType, Facts, Scalar
 from tthc.measures import TableNames, WindowTables
 
 VERSION_COLUMN = "version"
@@ -71,37 +68,27 @@ SHARD_KEYS: dict[str, str] = {
     TABLES.feedback: "cityHash64(code)",
 }
 
-_SCALARS: dict[Any, str] = {
-    str: "String",
-    bool: "Bool",
-    int: "Int64",
-    float: "Float64",
-    datetime: "DateTime('UTC')",
-    date: "Date",
+_SCALARS: dict[Scalar, str] = {
+    Scalar.text: "String",
+    Scalar.flag: "Bool",
+    Scalar.integer: "Int64",
+    Scalar.real: "Float64",
+    Scalar.instant: "DateTime('UTC')",
+    Scalar.day: "Date",
 }
 
 
-def clickhouse_type(annotation: Any) -> str:
-    """The ClickHouse type of a fact column's Python annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) != 1 or len(typing.get_args(annotation)) != 2:
-            raise TypeError(f"only `X | None` unions map to ClickHouse, not {annotation!r}")
-        return f"Nullable({clickhouse_type(args[0])})"
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        return f"Array({clickhouse_type(item)})"
-    try:
-        return _SCALARS[annotation]
-    except KeyError:
-        raise TypeError(f"no ClickHouse type for {annotation!r}") from None
+def clickhouse_type(column: ColumnType) -> str:
+    """The ClickHouse type of a fact column's type (`tthc.facts`, declared there once)."""
+    type_ = _SCALARS[column.scalar]
+    if column.nullable:
+        type_ = f"Nullable({type_})"
+    return f"Array({type_})" if column.array else type_
 
 
 def fact_columns(facts: type[Facts]) -> list[tuple[str, str]]:
     """(name, ClickHouse type) of every column today's fact row writes, in declaration order."""
-    hints = typing.get_type_hints(facts)
-    return [(f.name, clickhouse_type(hints[f.name])) for f in fields(facts)]  # type: ignore[arg-type]
+    return [(name, clickhouse_type(type_)) for name, type_ in facts.column_types().items()]
 
 
 # --- Layouts ------------------------------------------------------------------------------------

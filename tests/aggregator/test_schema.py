@@ -18,6 +18,7 @@ from services.storage.schema import (
     MIGRATIONS,
     MIGRATIONS_TABLE,
     SHARD_KEYS,
+    TABLES,
     Layout,
     Migration,
     add_column,
@@ -28,6 +29,7 @@ from services.storage.schema import (
     schema_sql,
     truncate_facts_sql,
 )
+from tthc.facts import FACTS_OF, Scalar, column_type
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 CLUSTER = Layout("tthc")
@@ -162,14 +164,31 @@ def test_a_fresh_database_and_one_upgraded_from_migration_1_are_the_same(
         (date, "Date"),
         (datetime | None, "Nullable(DateTime('UTC'))"),
         (list[str], "Array(String)"),
+        (list[datetime | None], "Array(Nullable(DateTime('UTC')))"),
     ],
 )
 def test_python_types_map_to_clickhouse(annotation: object, expected: str) -> None:
-    assert clickhouse_type(annotation) == expected
+    assert clickhouse_type(column_type(annotation)) == expected
 
 
-def test_unmappable_types_are_refused() -> None:
+@pytest.mark.parametrize(
+    "annotation", [dict[str, int], int | str, list[int] | None, list[list[int]]]
+)
+def test_unmappable_types_are_refused(annotation: object) -> None:
     with pytest.raises(TypeError):
-        clickhouse_type(dict[str, int])
-    with pytest.raises(TypeError):
-        clickhouse_type(int | str)
+        column_type(annotation)
+
+
+def test_the_database_holds_the_domain_s_column_types(tmp_path: Path) -> None:
+    """Storage's types derive from the domain's: a day column is a Date, an instant a DateTime
+    in UTC, in the tables the frozen migrations build."""
+    client = one_shard_client(tmp_path / "ch")
+    migrate(client, Layout())
+    kinds = {Scalar.day: "Date", Scalar.instant: "DateTime('UTC')"}
+    for subject, facts in FACTS_OF.items():
+        table = getattr(TABLES, subject.value)
+        live = {row[0]: row[1] for row in client.query(f"DESCRIBE TABLE {table}").result_rows}
+        for name, type_ in facts.column_types().items():
+            assert live[name] == clickhouse_type(type_), f"{table}.{name}"
+            if type_.scalar in kinds:
+                assert kinds[type_.scalar] in live[name], f"{table}.{name}"
