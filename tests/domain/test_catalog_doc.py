@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from services.cli import app
 from tthc.catalog_doc import DENOMINATOR, NOT_ASSESSED, NUMERATOR, indicators_markdown
 from tthc.expr import lit
-from tthc.measures import COUNTED, MEASURES, Measure, Subject, _dossiers
+from tthc.measures import COUNTED, MEASURES, Measure, Subject
+from tthc.measures.catalog import _dossiers
 from tthc.profile import load_profile, parse_profile
 from tthc.units import UnitLevel
 
