@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from tests.ingest.helpers import (
     SOURCE_BOUND_KEY,
     Record,
     post_batch,
+    post_binary,
     post_event,
     processed,
     received,
@@ -40,22 +42,30 @@ def test_x_api_key_header_works(client: TestClient, commune: str) -> None:
     assert response.status_code == 202, response.text
 
 
+@pytest.mark.parametrize(
+    ("post", "outside_code", "inside_code"),
+    [(post_event, "H75-0602", "H75-0603"), (post_binary, "H75-B010", "H75-B011")],
+    ids=["structured", "binary"],
+)
 def test_unit_outside_the_key_scope_is_403(
     client: TestClient,
     commune: str,
     other_commune: str,
     topic_records: Callable[..., list[Record]],
+    post: Callable[..., Any],
+    outside_code: str,
+    inside_code: str,
 ) -> None:
     as_commune = {"Authorization": f"Bearer {COMMUNE_KEY}"}
 
-    outside = post_event(client, received("H75-0602", other_commune), **as_commune)
-    inside = post_event(client, received("H75-0603", commune), **as_commune)
+    outside = post(client, received(outside_code, other_commune), **as_commune)
+    inside = post(client, received(inside_code, commune), **as_commune)
 
-    assert outside.status_code == 403
+    assert outside.status_code == 403, outside.text
     assert outside.json()["reason"] == "out_of_scope"
     assert [p["field"] for p in outside.json()["problems"]] == ["data.unit"]
-    assert inside.status_code == 202
-    assert [r.key for r in topic_records(expect=1)] == [b"H75-0603"]
+    assert inside.status_code == 202, inside.text
+    assert [r.key for r in topic_records(expect=1)] == [inside_code.encode()]
 
 
 def test_batch_rejects_only_the_events_outside_the_scope(

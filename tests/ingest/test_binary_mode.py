@@ -1,7 +1,8 @@
 """CloudEvents binary content mode on `POST /v1/events`: attributes as ce- headers, body = data.
 
 A binary event is rebuilt into its structured envelope and takes the same path: same checks,
-same scope, same duplicates, and the same Kafka record as the structured event.
+same scope (tested in both modes in test_auth.py), same duplicates, and the same Kafka record
+as the structured event.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from fastapi.testclient import TestClient
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import (
-    COMMUNE_KEY,
     PROVINCE_KEY,
     Record,
     binary_form,
@@ -187,24 +187,6 @@ def test_data_that_is_not_json_is_415(
     assert response.json()["error"] == "unsupported_media_type"
     assert [p["field"] for p in response.json()["problems"]] == ["Content-Type"]
     assert topic_records() == []
-
-
-def test_a_unit_outside_the_key_scope_is_403(
-    client: TestClient,
-    commune: str,
-    other_commune: str,
-    topic_records: Callable[..., list[Record]],
-) -> None:
-    as_commune = {"Authorization": f"Bearer {COMMUNE_KEY}"}
-
-    outside = post_binary(client, received("H75-B010", other_commune), **as_commune)
-    inside = post_binary(client, received("H75-B011", commune), **as_commune)
-
-    assert outside.status_code == 403, outside.text
-    assert outside.json()["reason"] == "out_of_scope"
-    assert [p["field"] for p in outside.json()["problems"]] == ["data.unit"]
-    assert inside.status_code == 202, inside.text
-    assert [r.key for r in topic_records(expect=1)] == [b"H75-B011"]
 
 
 def test_no_key_is_401(client: TestClient, commune: str) -> None:
