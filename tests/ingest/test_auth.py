@@ -16,6 +16,7 @@ from tests.ingest.helpers import (
     PROVINCE_KEY,
     SOURCE_BOUND_KEY,
     Record,
+    cloudevent,
     post_batch,
     post_binary,
     post_event,
@@ -86,15 +87,14 @@ def test_batch_rejects_only_the_events_outside_the_scope(
 
 
 def test_a_unit_key_may_not_configure_procedures(client: TestClient) -> None:
-    event = {
-        "specversion": "1.0",
-        "id": "p/1",
-        "source": "x",
-        "type": "vn.tthc.procedure.published.v1",
-        "subject": "1.000001.000.00.00.H75",
-        "time": "2025-08-01T08:00:00+07:00",
-        "data": {"published_on": "2025-08-01", "components": ["name"]},
-    }
+    event = cloudevent(
+        "procedure.published",
+        "1.000001.000.00.00.H75",
+        "2025-08-01T08:00:00+07:00",
+        {"published_on": "2025-08-01", "components": ["name"]},
+        event_id="p/1",
+        source="x",
+    )
     response = post_event(client, event, Authorization=f"Bearer {COMMUNE_KEY}")
     assert response.status_code == 403
     assert response.json()["problems"][0]["field"] == "subject"
