@@ -403,6 +403,7 @@ def returned(s: Scenario, code: str, electronic: bool, pushed: bool = False) -> 
 
 def test_4_1_electronic_results_among_finished_dossiers_of_procedures_with_a_result():
     s = Scenario()
+    s.procedure("P")  # returns a result document
     s.procedure("NR", returns_result_document=False)
     for code, electronic in (("a", True), ("b", True), ("c", True), ("d", False)):
         s.dossier(code)
@@ -415,6 +416,7 @@ def test_4_1_electronic_results_among_finished_dossiers_of_procedures_with_a_res
 
 def test_4_2_digitized_components_and_result():
     s = Scenario()
+    s.procedure("P")  # returns a result document: it must be digitized too
     for code in ("a", "b", "c", "d"):
         s.dossier(code)
     s.add("a", DossierDigitized(at=t("2024-05-06 09:00"), digitized_components=2))
