@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from fastapi import FastAPI
@@ -249,17 +249,25 @@ class RequestObserver:
                 )
 
 
+class ServiceState(Protocol):
+    """What a service keeps for its routes; the app observes its requests with its metrics."""
+
+    @property
+    def metrics(self) -> WebMetrics: ...
+
+
 def web_app(
     service: str,
+    state: ServiceState,
     *,
     summary: str,
     description: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
-    metrics: WebMetrics,
     log_fields: LogFields,
 ) -> FastAPI:
     """The FastAPI app `tthc <service>`: its requests observed (metrics, one log line each),
-    its stop logged as `<service>_stopped` once its own `lifespan` is over."""
+    its stop logged as `<service>_stopped` once its own `lifespan` is over, and its `state`
+    at `app.state.<service>` for the routes."""
     log = get_logger(f"services.{service}")
 
     @contextlib.asynccontextmanager
@@ -278,5 +286,6 @@ def web_app(
         version="1",
         lifespan=logged,
     )
-    app.add_middleware(RequestObserver, metrics=metrics, log_fields=log_fields)
+    app.add_middleware(RequestObserver, metrics=state.metrics, log_fields=log_fields)
+    setattr(app.state, service, state)
     return app

@@ -15,18 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from tthc.expr import (
-    Var,
-    all_of,
-    compile_sql,
-    le,
-    lit,
-    lt,
-    not_,
-    not_null,
-    sql_literal,
-    truthy,
-)
+from tthc.expr import Var, all_of, compile_sql, le, lit, lt, not_, not_null, sql_literal, truthy
 from tthc.measures import (
     COUNTED,
     CUTOFF,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypedDict
 
 from tthc.calendar import VN_TZ, WorkingCalendar, local_date
 from tthc.events import ApplicantType, Entity, OnlineService, ProcedureComponent
@@ -43,6 +43,19 @@ def _second(t: datetime) -> datetime:
 
 def _utc(t: datetime | None) -> datetime | None:
     return None if t is None else _second(t)
+
+
+class _Ratings(TypedDict):
+    rated_at: list[datetime]
+    rated_dissatisfied: list[bool]
+
+
+def _ratings(ratings: tuple[tuple[datetime, bool], ...]) -> _Ratings:
+    """Every rating, not only the latest: a score judged at a cutoff takes the latest by then."""
+    return _Ratings(
+        rated_at=[_second(at) for at, _ in ratings],
+        rated_dissatisfied=[not satisfied for _, satisfied in ratings],
+    )
 
 
 class Facts:
@@ -338,8 +351,7 @@ def dossier_facts(
         reused_at=_utc(state.reused_at),
         data_store_at=_utc(state.data_store_at),
         identity_verified_at=_utc(state.identity_verified_at),
-        rated_at=[_second(at) for at, _ in state.ratings],
-        rated_dissatisfied=[not satisfied for _, satisfied in state.ratings],
+        **_ratings(state.ratings),
         complaint_at=_utc(state.complaint_at),
     )
 
@@ -374,8 +386,7 @@ def feedback_facts(
         dissatisfied=state.satisfied is False,
         complained_again=state.complained_again,
         classified_at=_utc(state.classified_at),
-        rated_at=[_second(at) for at, _ in state.ratings],
-        rated_dissatisfied=[not satisfied for _, satisfied in state.ratings],
+        **_ratings(state.ratings),
         complained_again_at=_utc(state.complained_again_at),
     )
 

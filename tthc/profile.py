@@ -49,7 +49,7 @@ class UnknownProcedure(StrEnum):
 
 
 class Settings(_Strict):
-    unknown_procedure_dossiers: UnknownProcedure = UnknownProcedure.defaults
+    unknown_procedure_dossiers: UnknownProcedure = UnknownProcedure.neutral
     announcement_lead_working_days: Annotated[int, Field(ge=0, le=60)] = 5
     publication_working_days: Annotated[int, Field(ge=0, le=60)] = 5
     sync_max_delay_hours: Annotated[int, Field(ge=0)] = 0

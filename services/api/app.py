@@ -104,13 +104,12 @@ def create_app(
 
     app = web_app(
         "api",
+        state,
         summary="Điểm Bộ chỉ số 766 / Decision 766 scores",
         description=DESCRIPTION,
         lifespan=lifespan,
-        metrics=state.metrics,
         log_fields=lambda request_state: {"viewer": request_state.get("viewer")},
     )
-    app.state.api = state
     errors.install(app)
     for module in (scores, rankings, trends, procedures):  # score answers: how far data goes
         app.include_router(module.router, dependencies=[Depends(scores.pipeline_headers)])

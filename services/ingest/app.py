@@ -86,13 +86,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = web_app(
         "ingest",
+        state,
         summary="Nhận sự kiện thủ tục hành chính / Receive administrative-procedure events",
         description=DESCRIPTION,
         lifespan=lifespan,
-        metrics=state.metrics,
         log_fields=_log_fields,
     )
-    app.state.ingest = state
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, error: RequestError) -> JSONResponse:

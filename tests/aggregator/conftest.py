@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -27,26 +27,17 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from services.storage.clickhouse import clickhouse_client, tallies
+from tests.domain.builders import SMALL
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
 from tthc.measures import FactTables
 from tthc.periods import parse_period
 from tthc.profile import load_profile
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
-from tthc.simulation import Workload, generate_events
+from tthc.simulation import generate_events
 from tthc.units import UnitLevel, UnitTree, load_units
 
 ROOT = Path(__file__).resolve().parents[2]
-
-# Small enough for 2 shared cores, large enough to give every indicator a denominator.
-SMALL = Workload(
-    start=date(2024, 4, 1),
-    months=3,
-    dossiers_per_commune_month=2,
-    dossiers_per_department_month=6,
-    feedback_per_unit_month=0.3,
-    procedures_per_level=6,
-)
 
 
 def free_port() -> int:

@@ -331,7 +331,7 @@ def test_a_dossier_of_a_procedure_nobody_configured_is_listed(attack: Attack) ->
         f"{attack.stack.api}/v1/unknown-procedures", params={"unit": B}, timeout=30
     ).json()
     assert [(p["procedure"], p["dossiers"]) for p in body["procedures"]] == [("9.999999", 1)]
-    assert body["setting"] == "defaults" and body["total_dossiers"] == 1
+    assert body["setting"] == "neutral" and body["total_dossiers"] == 1
 
 
 def test_no_key_reaches_the_logs_of_any_service(attack: Attack) -> None:

@@ -213,31 +213,24 @@ def _date(t: datetime) -> str:
     return f"toDate('{t.astimezone(UTC):%Y-%m-%d}')"
 
 
-def _time_filter(e: Expander, args: list[str]) -> str:
-    _count(args, 1, "timeFilter")
-    c = args[0]
-    return f"{c} >= {_date_time(e.time_from)} AND {c} <= {_date_time(e.time_to)}"
+def _between(column: str, e: Expander, bound: Callable[[datetime], str]) -> str:
+    return f"{column} >= {bound(e.time_from)} AND {column} <= {bound(e.time_to)}"
 
 
-def _time_filter_ms(e: Expander, args: list[str]) -> str:
-    _count(args, 1, "timeFilter_ms")
-    c = args[0]
-    return f"{c} >= {_date_time64(e.time_from)} AND {c} <= {_date_time64(e.time_to)}"
+def _filter(name: str, bound: Callable[[datetime], str]) -> Callable[[Expander, list[str]], str]:
+    """`$__timeFilter(c)` and its kin: the column within the dashboard's range."""
 
+    def expand(e: Expander, args: list[str]) -> str:
+        _count(args, 1, name)
+        return _between(args[0], e, bound)
 
-def _date_filter(e: Expander, args: list[str]) -> str:
-    _count(args, 1, "dateFilter")
-    c = args[0]
-    return f"{c} >= {_date(e.time_from)} AND {c} <= {_date(e.time_to)}"
+    return expand
 
 
 def _date_time_filter(e: Expander, args: list[str]) -> str:
     _count(args, 2, "dateTimeFilter")
     d, t = args
-    return (
-        f"({d} >= {_date(e.time_from)} AND {d} <= {_date(e.time_to)}) AND "
-        f"({t} >= {_date_time(e.time_from)} AND {t} <= {_date_time(e.time_to)})"
-    )
+    return f"({_between(d, e, _date)}) AND ({_between(t, e, _date_time)})"
 
 
 def _time_interval(e: Expander, args: list[str]) -> str:
@@ -257,9 +250,9 @@ _MACROS: dict[str, Callable[[Expander, list[str]], str]] = {
     "toTime": lambda e, _: _date_time(e.time_to),
     "fromTime_ms": lambda e, _: _date_time64(e.time_from),
     "toTime_ms": lambda e, _: _date_time64(e.time_to),
-    "timeFilter": _time_filter,
-    "timeFilter_ms": _time_filter_ms,
-    "dateFilter": _date_filter,
+    "timeFilter": _filter("timeFilter", _date_time),
+    "timeFilter_ms": _filter("timeFilter_ms", _date_time64),
+    "dateFilter": _filter("dateFilter", _date),
     "dateTimeFilter": _date_time_filter,
     "dt": _date_time_filter,
     "timeInterval": _time_interval,

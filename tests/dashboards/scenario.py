@@ -8,13 +8,14 @@ have a row whatever today's date does to the simulation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
 from services.api.scoreboard import Scoreboard
 from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
+from tests.domain.builders import SMALL
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject
@@ -50,15 +51,7 @@ def _month_start(day: date, back: int) -> date:
 
 def workload(now: datetime) -> Workload:
     today = now.astimezone(VN_TZ).date()
-    return Workload(
-        start=_month_start(today, 2),
-        months=3,
-        dossiers_per_commune_month=2,
-        dossiers_per_department_month=6,
-        feedback_per_unit_month=0.3,
-        procedures_per_level=6,
-        until=now,
-    )
+    return replace(SMALL, start=_month_start(today, 2), until=now)
 
 
 def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:

@@ -100,6 +100,21 @@ def run(pool: ClientPool, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     return [row[0] for row in described.result_rows], [tuple(row) for row in rows]
 
 
+def panel_query(board: str, title: str) -> ClickHouseTarget:
+    """The one query of the first panel of `board` whose title holds `title`."""
+    panel = next(p for p in _panels(BOARDS[board]) if title in p.title)
+    (target,) = clickhouse_targets(panel)
+    return target
+
+
+def answer(
+    pool: ClientPool, scenario: Scenario, sql: str, **selected: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`sql` expanded with one value selected for each variable named, run."""
+    variables = {name: Variable.single(value) for name, value in selected.items()}
+    return run(pool, expander(scenario, variables).expand(sql))
+
+
 @pytest.mark.parametrize(("name", "title", "target"), CASES)
 def test_panel_query_returns_its_columns_with_rows(
     pool: ClientPool, scenario: Scenario, name: str, title: str, target: ClickHouseTarget
@@ -151,30 +166,23 @@ def test_the_period_menu_offers_every_month_with_data_and_its_panels_answer(
 def test_the_unit_detail_lists_the_dossier_about_to_turn_late(
     pool: ClientPool, scenario: Scenario
 ) -> None:
-    panel = next(p for p in _panels(BOARDS["tthc-unit.json"]) if "sắp quá hạn" in p.title)
-    (target,) = clickhouse_targets(panel)
-    variables = {
-        "period": Variable.single(scenario.months[-1].label),
-        "unit": Variable.single(scenario.commune),
-    }
-    _, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    sql = panel_query("tthc-unit.json", "sắp quá hạn").rawSql
+    period = scenario.months[-1].label
+    _, rows = answer(pool, scenario, sql, period=period, unit=scenario.commune)
     assert TURNING_LATE_CODE in [row[0] for row in rows]
     # ... and a department's list does not have it.
     department = scenario.tree.units_at_level("department")[0].code
-    variables["unit"] = Variable.single(department)
-    _, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    _, rows = answer(pool, scenario, sql, period=period, unit=department)
     assert TURNING_LATE_CODE not in [row[0] for row in rows]
 
 
 def test_the_unit_detail_per_procedure_equals_the_reference(
     pool: ClientPool, scenario: Scenario
 ) -> None:
-    panel = next(p for p in _panels(BOARDS["tthc-unit.json"]) if "từng thủ tục" in p.title)
-    (target,) = clickhouse_targets(panel)
+    sql = panel_query("tthc-unit.json", "từng thủ tục").rawSql
     month = scenario.months[-2]  # over: judged at its end, as the snapshot has it
     province = scenario.tree.root.code
-    variables = {"period": Variable.single(month.label), "unit": Variable.single(province)}
-    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    columns, rows = answer(pool, scenario, sql, period=month.label, unit=province)
     got = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
     scope = scope_of(scenario.tree, province, month, scenario.now)
     on_time = tally_by_procedure(MEASURES["dossiers_on_time"], scenario.facts, scope)
@@ -196,13 +204,9 @@ def test_the_unit_detail_per_procedure_equals_the_reference(
 def test_the_province_ranking_has_every_unit_of_the_level_best_first(
     pool: ClientPool, scenario: Scenario
 ) -> None:
-    panel = next(p for p in _panels(BOARDS["tthc-province.json"]) if "Xếp hạng" in p.title)
-    (target,) = clickhouse_targets(panel)
-    variables = {
-        "period": Variable.single(scenario.months[-2].label),
-        "level": Variable.single("department"),
-    }
-    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    sql = panel_query("tthc-province.json", "Xếp hạng").rawSql
+    period = scenario.months[-2].label
+    columns, rows = answer(pool, scenario, sql, period=period, level="department")
     departments = {u.code for u in scenario.tree.units_at_level("department")}
     assert {row[columns.index("unit")] for row in rows} == departments
     totals = [row[columns.index("total")] for row in rows]
@@ -214,15 +218,11 @@ def test_the_province_ranking_has_every_unit_of_the_level_best_first(
 def test_the_indicator_drill_down_lists_the_reference_items_with_their_reasons(
     pool: ClientPool, scenario: Scenario, indicator: str
 ) -> None:
-    panel = next(p for p in _panels(BOARDS["tthc-indicator.json"]) if "bị trừ điểm" in p.title)
-    (target,) = clickhouse_targets(panel)
+    sql = panel_query("tthc-indicator.json", "bị trừ điểm").rawSql
     month = scenario.months[-2]  # over: judged at its end, as the snapshot has it
-    variables = {
-        "period": Variable.single(month.label),
-        "indicator": Variable.single(indicator),
-        "level": Variable.single("commune"),
-    }
-    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    columns, rows = answer(
+        pool, scenario, sql, period=month.label, indicator=indicator, level="commune"
+    )
     got = [(row[columns.index("code")], row[columns.index("reason")]) for row in rows]
     scope = scope_of(scenario.tree, scenario.tree.root.code, month, scenario.now)
     expected = []
@@ -261,10 +261,7 @@ def test_the_department_ranking_stands_beside_the_chosen_level(
     assert [p.title for p in panels] == ["Xếp hạng sở, ban, ngành", "Xếp hạng đơn vị cùng cấp"]
     assert panels[0].gridPos.y == panels[1].gridPos.y  # side by side
     (target,) = clickhouse_targets(panels[0])
-    variables = {
-        "period": Variable.single(scenario.months[-2].label),
-        "level": Variable.single("commune"),
-    }
-    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    period = scenario.months[-2].label
+    columns, rows = answer(pool, scenario, target.rawSql, period=period, level="commune")
     departments = {u.code for u in scenario.tree.units_at_level("department")}
     assert {row[columns.index("unit")] for row in rows} == departments

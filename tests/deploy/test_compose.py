@@ -182,24 +182,41 @@ def test_every_long_running_service_has_a_health_check_and_restarts() -> None:
         assert service["restart"] == "unless-stopped", name
 
 
+def check_depends_on(name: str, service: dict[str, Any], services: dict[str, Any]) -> None:
+    """What `name` waits for is one of `services`; one waited for as healthy has a health check,
+    one waited for to end is a one-shot job."""
+    depends = service.get("depends_on") or {}
+    if isinstance(depends, list):  # the short form: waits for it to start, nothing to check
+        depends = dict.fromkeys(depends, {"condition": "service_started"})
+    for other, condition in depends.items():
+        assert other in services, f"{name} depends on unknown {other}"
+        if condition["condition"] == "service_healthy":
+            assert "healthcheck" in services[other], f"{name} waits for {other}"
+        if condition["condition"] == "service_completed_successfully":
+            assert services[other]["restart"] == "no", f"{name} waits for {other} to end"
+
+
+def named_volumes(name: str, service: dict[str, Any]) -> list[str]:
+    """The named volumes `name` mounts, each declared; its bind mounts exist in the repository."""
+    named = []
+    for volume in service.get("volumes", []):
+        source = volume.split(":")[0]
+        if source.startswith("./"):
+            assert (ROOT / source).exists(), f"{name}: {source}"
+        else:
+            assert source in COMPOSED["volumes"], f"{name}: volume {source} not declared"
+            named.append(source)
+    return named
+
+
 def test_a_service_waited_for_as_healthy_has_a_health_check() -> None:
     for name, service in SERVICES.items():
-        depends = service.get("depends_on") or {}
-        if isinstance(depends, dict):
-            for other, condition in depends.items():
-                assert other in SERVICES, f"{name} depends on unknown {other}"
-                if condition["condition"] == "service_healthy":
-                    assert "healthcheck" in SERVICES[other], f"{name} waits for {other}"
+        check_depends_on(name, service, SERVICES)
 
 
 def test_bind_mounts_exist_in_the_repository() -> None:
     for name, service in SERVICES.items():
-        for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
-            if source.startswith("./"):
-                assert (ROOT / source).exists(), f"{name}: {source}"
-            else:
-                assert source in COMPOSED["volumes"], f"{name}: volume {source} not declared"
+        named_volumes(name, service)
 
 
 def test_the_services_are_built_from_the_dockerfile() -> None:
@@ -213,23 +230,32 @@ def test_the_services_are_built_from_the_dockerfile() -> None:
 # --- Environment, commands and ports against the code -------------------------------------------
 
 
+def check_settings(
+    service: str,
+    variables: dict[str, str],
+    settings: type[BaseSettings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each of the service's variables names a setting the code reads, and the values load."""
+    assert variables, service
+    prefix = settings.model_config["env_prefix"]
+    with monkeypatch.context() as environment:
+        for name, value in variables.items():
+            assert name.startswith(prefix), f"{service}: {name} is not one of {prefix}*"
+            field = name.removeprefix(prefix).lower()
+            assert field in settings.model_fields, f"{service}: {name} sets no setting"
+            environment.setenv(name, value)
+        loaded = settings()  # the values are valid for the settings class
+        for name in variables:
+            assert getattr(loaded, name.removeprefix(prefix).lower()) is not None, name
+
+
 @pytest.mark.parametrize("service", sorted(SETTINGS))
 def test_environment_names_settings_the_code_reads(
     service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = SETTINGS[service]
-    prefix = settings.model_config["env_prefix"]
     variables = {k: v for k, v in env(service).items() if k.startswith("TTHC_")}
-    assert variables, service
-    for name in variables:
-        assert name.startswith(prefix), f"{service}: {name} is not one of {prefix}*"
-        field = name.removeprefix(prefix).lower()
-        assert field in settings.model_fields, f"{service}: {name} sets no setting"
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    loaded = settings()  # the values are valid for the settings class
-    for name in variables:
-        assert getattr(loaded, name.removeprefix(prefix).lower()) is not None, name
+    check_settings(service, variables, SETTINGS[service], monkeypatch)
 
 
 def tthc_command(name: str) -> Any:

@@ -17,7 +17,15 @@ from bench.scale import CLUSTER_SETTINGS
 from services.aggregator.settings import AggregatorSettings
 from services.api.settings import ApiSettings
 from services.ingest.settings import IngestSettings
-from tests.deploy.test_compose import COMPOSE, COMPOSED, ROOT, check_tthc_command
+from tests.deploy.test_compose import (
+    COMPOSE,
+    COMPOSED,
+    ROOT,
+    check_depends_on,
+    check_settings,
+    check_tthc_command,
+    named_volumes,
+)
 
 ALL: dict[str, dict[str, Any]] = COMPOSED["services"]
 CLUSTER = {name: s for name, s in ALL.items() if "cluster" in s.get("profiles", [])}
@@ -62,25 +70,15 @@ def test_services_restart_check_their_health_and_wait_for_what_exists() -> None:
             continue
         assert service["restart"] == "unless-stopped", name
         assert service["healthcheck"]["test"][0] == "CMD", name
-        for other, condition in (service.get("depends_on") or {}).items():
-            assert other in ALL, f"{name} depends on unknown {other}"
-            if condition["condition"] == "service_healthy":
-                assert "healthcheck" in ALL[other], f"{name} waits for {other}"
-            if condition["condition"] == "service_completed_successfully":
-                assert ALL[other]["restart"] == "no", f"{name} waits for {other} to end"
+        check_depends_on(name, service, ALL)
 
 
 def test_mounts_exist_and_every_worker_keeps_its_own_state() -> None:
     volumes: dict[str, str] = {}
     for name, service in CLUSTER.items():
-        for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
-            if source.startswith("./"):
-                assert (ROOT / source).exists(), f"{name}: {source}"
-            else:
-                assert source in COMPOSED["volumes"], f"{name}: volume {source} not declared"
-                assert source not in volumes, f"{name} and {volumes.get(source)} share {source}"
-                volumes[source] = name
+        for source in named_volumes(name, service):
+            assert source not in volumes, f"{name} and {volumes.get(source)} share {source}"
+            volumes[source] = name
     for name in named("aggregator") + named("clickhouse") + ["keeper"]:
         assert name in volumes.values(), name
 
@@ -89,18 +87,8 @@ def test_mounts_exist_and_every_worker_keeps_its_own_state() -> None:
 def test_environment_names_settings_the_code_reads(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = SETTINGS[kind]
-    prefix = settings.model_config["env_prefix"]
     for service in named(kind):
-        variables = env(service)
-        assert variables, service
-        for name, value in variables.items():
-            assert name.startswith(prefix), f"{service}: {name} is not one of {prefix}*"
-            assert name.removeprefix(prefix).lower() in settings.model_fields, name
-            monkeypatch.setenv(name, value)
-        settings()  # the values are valid for the settings class
-        for name in variables:
-            monkeypatch.delenv(name)
+        check_settings(service, env(service), SETTINGS[kind], monkeypatch)
 
 
 def test_the_services_name_the_cluster_that_the_nodes_define() -> None:

@@ -8,7 +8,10 @@ from datetime import date, datetime
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import (
     Channel,
+    DossierProcessed,
     DossierReceived,
+    DossierSupplementReceived,
+    DossierSupplementRequested,
     Event,
     OnlineService,
     Payload,
@@ -20,6 +23,7 @@ from tthc.periods import Period, parse_period
 from tthc.profile import Profile, load_profile
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
 from tthc.scoring import Scorecard, score
+from tthc.simulation import Workload
 from tthc.state import Ledger
 from tthc.units import UnitLevel, UnitTree, load_units
 
@@ -27,6 +31,15 @@ PROVINCE = "75"
 COMMUNE = "25264"  # Xã Phú Riềng, which took in Xã Bù Nho (25252) in 2025
 OTHER_COMMUNE = "25195"
 DEPARTMENT = "75.STP"
+
+# Small enough for 2 shared cores, large enough to give every indicator a denominator; April
+# to June 2024, the simulator's default months.
+SMALL = Workload(
+    dossiers_per_commune_month=2,
+    dossiers_per_department_month=6,
+    feedback_per_unit_month=0.3,
+    procedures_per_level=6,
+)
 
 
 def t(text: str) -> datetime:
@@ -91,6 +104,18 @@ class Scenario:
                 received_at=t(received),
                 due_at=t(due) if due else None,
             ),
+        )
+
+    def processed(self, code: str, at: str) -> None:
+        self.add(code, DossierProcessed(at=t(at)))
+
+    def supplement_requested(self, code: str, at: str) -> None:
+        self.add(code, DossierSupplementRequested(at=t(at)))
+
+    def supplement_received(self, code: str, at: str, *, new_due: str | None = None) -> None:
+        """The applicant's answer; `new_due` when the source re-set the due date for it."""
+        self.add(
+            code, DossierSupplementReceived(at=t(at), new_due_at=t(new_due) if new_due else None)
         )
 
     def tallies(

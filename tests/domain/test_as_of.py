@@ -6,11 +6,11 @@ the other weekends are 5, 11–12, 18–19 May. A past period is judged at its l
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
-from tests.domain.builders import COMMUNE, PROVINCE, Scenario, d, t
+from tests.domain.builders import COMMUNE, PROVINCE, SMALL, Scenario, d, t
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import (
     DossierComplaintFiled,
@@ -19,13 +19,10 @@ from tthc.events import (
     DossierFeePaid,
     DossierFinancialObligationRequested,
     DossierIdentityVerified,
-    DossierProcessed,
     DossierRated,
     DossierRefused,
     DossierResultReturned,
     DossierStopped,
-    DossierSupplementReceived,
-    DossierSupplementRequested,
     DossierSyncedToPortal,
     FeedbackAccepted,
     FeedbackClassified,
@@ -38,7 +35,7 @@ from tthc.events import (
 )
 from tthc.periods import parse_period
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
-from tthc.simulation import Workload, generate_events
+from tthc.simulation import generate_events
 from tthc.state import Ledger
 
 
@@ -78,7 +75,7 @@ def test_every_dossier_flag_counts_from_the_instant_it_first_held():
         ),
     )
     s.add("d", DossierIdentityVerified(at=t("2024-05-09 10:00"), method="vneid"))
-    s.add("d", DossierProcessed(at=t("2024-05-10 09:00")))
+    s.processed("d", "2024-05-10 09:00")
     s.add("d", DossierResultReturned(at=t("2024-05-10 10:00"), electronic=True))
     s.add("d", DossierRated(at=t("2024-05-13 09:00"), satisfied=False))
     s.add("d", DossierRated(at=t("2024-05-14 09:00"), satisfied=True))  # thought better of it
@@ -187,21 +184,10 @@ def test_1_3_counts_the_latest_publication_by_the_cutoff_s_day():
 # Each dossier: received Mon 6 May 08:00, due Fri 10 May 17:00.
 
 
-def request(s: Scenario, code: str, at: str) -> None:
-    s.add(code, DossierSupplementRequested(at=t(at)))
-
-
-def answer(s: Scenario, code: str, at: str, new_due: str | None = None) -> None:
-    s.add(
-        code,
-        DossierSupplementReceived(at=t(at), new_due_at=t(new_due) if new_due else None),
-    )
-
-
 def test_2_1_a_request_never_answered_stops_the_clock_and_ending_it_does_not_restart_it():
     s = Scenario()
     s.dossier("waiting")
-    request(s, "waiting", "2024-05-08 08:00")  # 2 days 15 hours before the due date
+    s.supplement_requested("waiting", "2024-05-08 08:00")  # 2 days 15 hours before the due date
     s.add("waiting", DossierStopped(at=t("2024-05-15 08:00")))  # after the due date
     # Open and waiting on the 14th: on time. Stopped on the 15th, still waiting: judged at
     # the moment of the request, so still on time (5.4 likewise).
@@ -210,8 +196,8 @@ def test_2_1_a_request_never_answered_stops_the_clock_and_ending_it_does_not_res
     assert s.counts("dossier_satisfaction") == (1, 1)
     # Asked on Sat 11 May, after the due date: late, open or ended.
     s.dossier("asked_late")
-    request(s, "asked_late", "2024-05-11 08:00")
-    s.add("asked_late", DossierProcessed(at=t("2024-05-15 08:00")))
+    s.supplement_requested("asked_late", "2024-05-11 08:00")
+    s.processed("asked_late", "2024-05-15 08:00")
     assert s.counts("dossiers_on_time") == (1, 2)
 
 
@@ -219,15 +205,15 @@ def test_2_1_only_pause_time_inside_the_dossier_s_own_processing_counts():
     s = Scenario()
     # Processed late on Mon 13 May, a request afterwards: nothing to take off, late.
     s.dossier("asked_after_end")
-    s.add("asked_after_end", DossierProcessed(at=t("2024-05-13 08:00")))
-    request(s, "asked_after_end", "2024-05-14 08:00")
-    answer(s, "asked_after_end", "2024-05-20 08:00")
+    s.processed("asked_after_end", "2024-05-13 08:00")
+    s.supplement_requested("asked_after_end", "2024-05-14 08:00")
+    s.supplement_received("asked_after_end", "2024-05-20 08:00")
     # Asked on the 8th, answered on the 9th (one day), processed on Sat 11 May 15:00: the
     # one day moves the due date to the 11th 17:00, on time.
     s.dossier("answered_in_time")
-    request(s, "answered_in_time", "2024-05-08 08:00")
-    answer(s, "answered_in_time", "2024-05-09 08:00")
-    s.add("answered_in_time", DossierProcessed(at=t("2024-05-11 15:00")))
+    s.supplement_requested("answered_in_time", "2024-05-08 08:00")
+    s.supplement_received("answered_in_time", "2024-05-09 08:00")
+    s.processed("answered_in_time", "2024-05-11 15:00")
     assert s.counts("dossiers_on_time") == (1, 2)
 
 
@@ -237,9 +223,9 @@ def test_2_1_a_request_after_the_due_date_cannot_turn_a_late_dossier_on_time():
     # 20th. Taking the whole week off would put the end before the due date; only the day
     # inside processing counts, and the clock had passed the due date before it.
     s.dossier("asked_late")
-    request(s, "asked_late", "2024-05-13 08:00")
-    s.add("asked_late", DossierProcessed(at=t("2024-05-14 08:00")))
-    answer(s, "asked_late", "2024-05-20 08:00")
+    s.supplement_requested("asked_late", "2024-05-13 08:00")
+    s.processed("asked_late", "2024-05-14 08:00")
+    s.supplement_received("asked_late", "2024-05-20 08:00")
     assert s.counts("dossiers_on_time") == (0, 1)
     assert s.counts("dossier_satisfaction") == (0, 1)
 
@@ -249,15 +235,15 @@ def test_2_1_a_past_period_uses_only_what_had_happened_by_its_end():
     # The issue's case: received 24 June, due 27 June, asked 28 June, answered 5 July,
     # processed 8 July. At 30 June it was open and waiting since after its due date: late.
     s.dossier("june", received="2024-06-24 08:00", due="2024-06-27 17:00")
-    request(s, "june", "2024-06-28 08:00")
-    answer(s, "june", "2024-07-05 08:00")
-    s.add("june", DossierProcessed(at=t("2024-07-08 08:00")))
+    s.supplement_requested("june", "2024-06-28 08:00")
+    s.supplement_received("june", "2024-07-05 08:00")
+    s.processed("june", "2024-07-08 08:00")
     assert s.counts("dossiers_on_time", period="2024-06", as_of="2024-07-15 00:00") == (0, 1)
     # Asked on 26 June instead, before its due date: waiting at 30 June, on time for June ...
     s.dossier("june_2", received="2024-06-24 08:00", due="2024-06-27 17:00")
-    request(s, "june_2", "2024-06-26 08:00")
-    answer(s, "june_2", "2024-07-05 08:00")
-    s.add("june_2", DossierProcessed(at=t("2024-07-08 08:00")))
+    s.supplement_requested("june_2", "2024-06-26 08:00")
+    s.supplement_received("june_2", "2024-07-05 08:00")
+    s.processed("june_2", "2024-07-08 08:00")
     assert s.counts("dossiers_on_time", period="2024-06", as_of="2024-07-15 00:00") == (1, 2)
     # ... and late for the year to date: 9 days off move its due date to 6 July 17:00.
     assert s.counts("dossiers_on_time", period="2024", as_of="2024-07-15 00:00") == (0, 2)
@@ -266,31 +252,22 @@ def test_2_1_a_past_period_uses_only_what_had_happened_by_its_end():
 def test_2_1_a_due_date_re_set_for_a_supplement_holds_from_the_answer_on():
     s = Scenario()
     s.dossier("reset")
-    request(s, "reset", "2024-05-08 08:00")
-    answer(s, "reset", "2024-05-13 08:00", new_due="2024-05-17 17:00")
-    s.add("reset", DossierProcessed(at=t("2024-05-17 09:00")))
+    s.supplement_requested("reset", "2024-05-08 08:00")
+    s.supplement_received("reset", "2024-05-13 08:00", new_due="2024-05-17 17:00")
+    s.processed("reset", "2024-05-17 09:00")
     # waiting on the 12th: the clock stopped on the 8th, on time
     assert s.counts("dossiers_on_time", as_of="2024-05-12 12:00") == (1, 1)
     # the new due date holds the pause already: not taken off again, and still on time
     assert s.counts("dossiers_on_time") == (1, 1)
     # A re-set due date that the end missed: the pause is not added on top of it.
     s.dossier("reset_missed")
-    request(s, "reset_missed", "2024-05-07 08:00")
-    answer(s, "reset_missed", "2024-05-08 08:00", new_due="2024-05-13 17:00")
-    s.add("reset_missed", DossierProcessed(at=t("2024-05-14 09:00")))
+    s.supplement_requested("reset_missed", "2024-05-07 08:00")
+    s.supplement_received("reset_missed", "2024-05-08 08:00", new_due="2024-05-13 17:00")
+    s.processed("reset_missed", "2024-05-14 09:00")
     assert s.counts("dossiers_on_time") == (1, 2)
 
 
 # --- Facts judged at a cutoff equal the fold of the events that occurred by it ------------------
-
-_WORKLOAD = Workload(
-    start=date(2024, 4, 1),
-    months=2,
-    dossiers_per_commune_month=1,
-    dossiers_per_department_month=4,
-    feedback_per_unit_month=0.3,
-    procedures_per_level=4,
-)
 
 
 @pytest.mark.parametrize(
@@ -307,7 +284,7 @@ def test_facts_judged_at_a_cutoff_equal_the_fold_of_the_events_by_then(cutoff):
     requests never answered, answers after the end …): every measure of every period counted
     from today's facts at the cutoff equals the same counted from the events by then."""
     s = Scenario()
-    events = generate_events(s.tree, _WORKLOAD)
+    events = generate_events(s.tree, SMALL)
     everything = Ledger()
     for event in events:
         everything.add(event)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.domain.builders import COMMUNE, PROVINCE, Scenario, d, t
-from tests.domain.test_indicators import announce, on_time_scenario, online_catalogue, processed
+from tests.domain.test_indicators import announce, on_time_scenario, online_catalogue
 from tthc.calendar import WorkingCalendar
 from tthc.drilldown import Outcome, listing, missing_components_vi
 from tthc.early_warning import projected, turning_late
 from tthc.events import (
     CertifiedCopyOffered,
     DossierRated,
-    DossierSupplementRequested,
     ProcedureComponent,
     ProcedurePublished,
 )
@@ -56,16 +55,16 @@ def test_each_late_dossier_of_2_1_has_the_step_that_made_it_late():
 def test_a_listing_is_worst_first_the_longest_past_due_first_then_by_code():
     s = Scenario()
     s.dossier("b_late_3_days")  # all due Fri 10 May 17:00
-    processed(s, "b_late_3_days", "2024-05-13 17:00")
+    s.processed("b_late_3_days", "2024-05-13 17:00")
     s.dossier("a_late_3_days")
-    processed(s, "a_late_3_days", "2024-05-13 17:00")
+    s.processed("a_late_3_days", "2024-05-13 17:00")
     s.dossier("still_open")  # 51 days past due at the cutoff, 1 July
     s.dossier("late_1_day")
-    processed(s, "late_1_day", "2024-05-11 17:00")
+    s.processed("late_1_day", "2024-05-11 17:00")
     s.dossier("a_day_early")
-    processed(s, "a_day_early", "2024-05-09 17:00")
+    s.processed("a_day_early", "2024-05-09 17:00")
     s.dossier("no_due", due=None)
-    processed(s, "no_due", "2024-06-20 17:00")
+    s.processed("no_due", "2024-06-20 17:00")
     assert list(reasons(s, "dossiers_on_time", Outcome.counted)) == [
         "still_open",
         "a_late_3_days",  # ties by code, so that pages split the list the same way each time
@@ -89,19 +88,19 @@ def test_lost_and_good_split_the_denominator_exactly():
 def test_a_supplement_asked_for_after_the_due_date_is_named():
     s = Scenario()
     s.dossier("asked_late")  # due Fri 10 May 17:00
-    s.add("asked_late", DossierSupplementRequested(at=t("2024-05-13 09:00")))
+    s.supplement_requested("asked_late", "2024-05-13 09:00")
     assert reasons(s, "dossiers_on_time") == {"asked_late": "supplement_requested_after_due"}
 
 
 def test_5_4_names_dissatisfaction_before_lateness():
     s = Scenario()
     s.dossier("unhappy")
-    processed(s, "unhappy", "2024-05-08 09:00")
+    s.processed("unhappy", "2024-05-08 09:00")
     s.add("unhappy", DossierRated(at=t("2024-05-08 10:00"), satisfied=False))
     s.dossier("late_happy")
-    processed(s, "late_happy", "2024-05-13 09:00")
+    s.processed("late_happy", "2024-05-13 09:00")
     s.dossier("fine")
-    processed(s, "fine", "2024-05-07 09:00")
+    s.processed("fine", "2024-05-07 09:00")
     assert reasons(s, "dossier_satisfaction") == {"unhappy": "dissatisfied", "late_happy": "late"}
 
 
@@ -112,9 +111,9 @@ def test_early_warning_lists_open_dossiers_due_within_the_horizon_soonest_first(
     s.dossier("due_later", due="2024-05-24 17:00")
     s.dossier("already_late", due="2024-05-09 17:00")
     s.dossier("done", due="2024-05-10 17:00")
-    processed(s, "done", "2024-05-08 09:00")
+    s.processed("done", "2024-05-08 09:00")
     s.dossier("paused", due="2024-05-10 17:00")
-    s.add("paused", DossierSupplementRequested(at=t("2024-05-08 09:00")))
+    s.supplement_requested("paused", "2024-05-08 09:00")
     rows = facts_of(s).dossier
     now = t("2024-05-10 09:00")
     units = s.tree.subtree(COMMUNE)
@@ -127,7 +126,7 @@ def test_the_projected_score_judges_open_dossiers_at_the_end_of_the_period():
     s = Scenario()
     s.dossier("open", due="2024-05-20 17:00")
     s.dossier("done")
-    processed(s, "done", "2024-05-08 09:00")
+    s.processed("done", "2024-05-08 09:00")
     facts = facts_of(s)
     scope = scope_of(s.tree, COMMUNE, parse_period("2024-05"), t("2024-05-10 09:00"))
     now = reference_tallies(s.profile, facts, scope)["dossiers_on_time"]

@@ -6,41 +6,30 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tthc.expr import (
-    Var,
-    all_of,
-    any_of,
-    col,
-    compile_sql,
-    eq,
-    is_null,
-    le,
-    lit,
-    not_,
-    sql_literal,
-    truthy,
-)
+from tthc import expr as ex
 
 
 def test_comparisons_with_null_are_unknown_and_not_unknown_stays_unknown():
     row = {"x": None, "y": 3}
-    unknown = le(col("x"), lit(5))
+    unknown = ex.le(ex.col("x"), ex.lit(5))
     assert unknown.eval(row, {}) is None
-    assert not_(unknown).eval(row, {}) is None
-    assert truthy(not_(unknown).eval(row, {})) is False
-    assert all_of(unknown, lit(False)).eval(row, {}) is False
-    assert any_of(unknown, lit(True)).eval(row, {}) is True
-    assert is_null(col("x")).eval(row, {}) is True
+    assert ex.not_(unknown).eval(row, {}) is None
+    assert ex.truthy(ex.not_(unknown).eval(row, {})) is False
+    assert ex.all_of(unknown, ex.lit(False)).eval(row, {}) is False
+    assert ex.any_of(unknown, ex.lit(True)).eval(row, {}) is True
+    assert ex.is_null(ex.col("x")).eval(row, {}) is True
 
 
 def test_variables_and_literals_compile_to_clickhouse_sql():
     cutoff = datetime(2024, 5, 31, 16, 59, 59, tzinfo=UTC)
-    expr = all_of(le(col("ended_at"), Var("cutoff")), eq(col("channel"), lit(2)))
-    assert compile_sql(expr, {"cutoff": cutoff}) == (
+    expr = ex.all_of(
+        ex.le(ex.col("ended_at"), ex.Var("cutoff")), ex.eq(ex.col("channel"), ex.lit(2))
+    )
+    assert ex.compile_sql(expr, {"cutoff": cutoff}) == (
         "((ended_at <= toDateTime('2024-05-31 16:59:59', 'UTC')) AND (channel = 2))"
     )
     with pytest.raises(KeyError, match="cutoff"):
-        compile_sql(expr, {})
+        ex.compile_sql(expr, {})
 
 
 @pytest.mark.parametrize(
@@ -56,4 +45,4 @@ def test_variables_and_literals_compile_to_clickhouse_sql():
     ],
 )
 def test_sql_literals(value, sql):
-    assert sql_literal(value) == sql
+    assert ex.sql_literal(value) == sql

@@ -28,13 +28,10 @@ from tthc.events import (
     DossierFeePaid,
     DossierFinancialObligationRequested,
     DossierIdentityVerified,
-    DossierProcessed,
     DossierRated,
     DossierRefused,
     DossierResultReturned,
     DossierStopped,
-    DossierSupplementReceived,
-    DossierSupplementRequested,
     DossierSyncedToPortal,
     DossierWithdrawn,
     FeedbackAccepted,
@@ -153,29 +150,25 @@ def test_1_4_synced_dossiers_exclude_those_refused_at_intake():
 # --- Group 2: progress ---
 
 
-def processed(s: Scenario, code: str, at: str) -> None:
-    s.add(code, DossierProcessed(at=t(at)))
-
-
 def on_time_scenario() -> Scenario:
     s = Scenario()
     s.procedure("P3", processing_working_days=3)
     # Received Mon 6 May 08:00, due Fri 10 May 17:00 unless said otherwise.
     s.dossier("early")
-    processed(s, "early", "2024-05-09 10:00")
+    s.processed("early", "2024-05-09 10:00")
     s.dossier("late")
-    processed(s, "late", "2024-05-13 09:00")
+    s.processed("late", "2024-05-13 09:00")
     # The applicant took 2 days to supplement: the due date moves to Sun 12 May 17:00.
     s.dossier("supplemented")
-    s.add("supplemented", DossierSupplementRequested(at=t("2024-05-07 08:00")))
-    s.add("supplemented", DossierSupplementReceived(at=t("2024-05-09 08:00")))
-    processed(s, "supplemented", "2024-05-12 10:00")
+    s.supplement_requested("supplemented", "2024-05-07 08:00")
+    s.supplement_received("supplemented", "2024-05-09 08:00")
+    s.processed("supplemented", "2024-05-12 10:00")
     # A second supplement request makes a dossier late, however early it ends.
     s.dossier("asked_twice")
-    s.add("asked_twice", DossierSupplementRequested(at=t("2024-05-06 10:00")))
-    s.add("asked_twice", DossierSupplementRequested(at=t("2024-05-06 11:00")))
-    s.add("asked_twice", DossierSupplementReceived(at=t("2024-05-06 12:00")))
-    processed(s, "asked_twice", "2024-05-07 09:00")
+    s.supplement_requested("asked_twice", "2024-05-06 10:00")
+    s.supplement_requested("asked_twice", "2024-05-06 11:00")
+    s.supplement_received("asked_twice", "2024-05-06 12:00")
+    s.processed("asked_twice", "2024-05-07 09:00")
     # Withdrawn after intake, before its due date: counted, on time.
     s.dossier("withdrawn")
     s.add("withdrawn", DossierWithdrawn(at=t("2024-05-08 09:00")))
@@ -190,24 +183,21 @@ def on_time_scenario() -> Scenario:
         "extended",
         DossierDueDateChanged(at=t("2024-05-09 08:00"), due_at=t("2024-05-15 17:00")),
     )
-    processed(s, "extended", "2024-05-14 09:00")
+    s.processed("extended", "2024-05-14 09:00")
     # Waiting for the applicant since before the due date: the clock has stopped.
     s.dossier("waiting")
-    s.add("waiting", DossierSupplementRequested(at=t("2024-05-09 08:00")))
+    s.supplement_requested("waiting", "2024-05-09 08:00")
     # The source re-set the due date for the supplement (to Tue 14 May): the 48 hours
     # are not taken off a second time, so ending Wed 15 May is late.
     s.dossier("reset")
-    s.add("reset", DossierSupplementRequested(at=t("2024-05-07 08:00")))
-    s.add(
-        "reset",
-        DossierSupplementReceived(at=t("2024-05-09 08:00"), new_due_at=t("2024-05-14 17:00")),
-    )
-    processed(s, "reset", "2024-05-15 10:00")
+    s.supplement_requested("reset", "2024-05-07 08:00")
+    s.supplement_received("reset", "2024-05-09 08:00", new_due="2024-05-14 17:00")
+    s.processed("reset", "2024-05-15 10:00")
     # No due date: the procedure's 3 working days from Fri 10 May end on Wed 15 May.
     s.dossier("limit_kept", received="2024-05-10 09:00", due=None, procedure="P3")
-    processed(s, "limit_kept", "2024-05-15 16:00")
+    s.processed("limit_kept", "2024-05-15 16:00")
     s.dossier("limit_missed", received="2024-05-10 09:00", due=None, procedure="P3")
-    processed(s, "limit_missed", "2024-05-16 08:00")
+    s.processed("limit_missed", "2024-05-16 08:00")
     return s
 
 
@@ -242,9 +232,9 @@ def test_2_1_an_open_dossier_turns_late_the_moment_its_due_date_passes():
 def test_2_1_a_dossier_belongs_to_the_period_of_its_receipt():
     s = Scenario()
     s.dossier("april", received="2024-04-26 08:00", due="2024-05-03 17:00")
-    processed(s, "april", "2024-05-06 09:00")  # late, but it is April's
+    s.processed("april", "2024-05-06 09:00")  # late, but it is April's
     s.dossier("may")
-    processed(s, "may", "2024-05-07 09:00")
+    s.processed("may", "2024-05-07 09:00")
     assert s.counts("dossiers_on_time") == (1, 1)
     # April is judged at its end, when the April dossier was open and not yet due ...
     assert s.counts("dossiers_on_time", period="2024-04") == (1, 1)
@@ -255,11 +245,11 @@ def test_2_1_a_dossier_belongs_to_the_period_of_its_receipt():
 def test_2_2_average_processing_time_leaves_out_supplement_time_and_unfinished_dossiers():
     s = Scenario()
     s.dossier("two_days")
-    processed(s, "two_days", "2024-05-08 08:00")
+    s.processed("two_days", "2024-05-08 08:00")
     s.dossier("five_days_net")  # 7 days elapsed, 2 of them waiting for the applicant
-    s.add("five_days_net", DossierSupplementRequested(at=t("2024-05-07 08:00")))
-    s.add("five_days_net", DossierSupplementReceived(at=t("2024-05-09 08:00")))
-    processed(s, "five_days_net", "2024-05-13 08:00")
+    s.supplement_requested("five_days_net", "2024-05-07 08:00")
+    s.supplement_received("five_days_net", "2024-05-09 08:00")
+    s.processed("five_days_net", "2024-05-13 08:00")
     s.dossier("open")
     s.dossier("withdrawn")
     s.add("withdrawn", DossierWithdrawn(at=t("2024-05-07 08:00")))
@@ -274,9 +264,9 @@ def test_2_2_takes_off_supplement_time_only_up_to_the_dossier_s_end():
     # Received Mon 6 May 08:00, asked for a supplement on the 7th, stopped on the 8th: two days.
     # The applicant answers on the 20th, after the end: only the day to the end comes off.
     s.dossier("stopped")
-    s.add("stopped", DossierSupplementRequested(at=t("2024-05-07 08:00")))
+    s.supplement_requested("stopped", "2024-05-07 08:00")
     s.add("stopped", DossierStopped(at=t("2024-05-08 08:00")))
-    s.add("stopped", DossierSupplementReceived(at=t("2024-05-20 08:00")))
+    s.supplement_received("stopped", "2024-05-20 08:00")
     part = s.scorecard().indicator("2.2").parts[0]
     assert (part.denominator, part.rate) == (1, pytest.approx(1.0))  # not 2 − 13 = −11 days
 
@@ -289,7 +279,7 @@ def test_2_2_per_procedure_averages_each_procedure_s_own_dossiers():
         ("b1", "B", "2024-05-11 08:00"),  # 5 days
     ]:
         s.dossier(code, procedure=procedure)
-        processed(s, code, at)
+        s.processed(code, at)
     s.dossier("b_open", procedure="B")  # not finished: not in B's average
     s.dossier("c_open", procedure="C")  # no finished dossier: C is left out
     found = s.by_procedure("average_processing_days")
@@ -302,12 +292,9 @@ def test_2_2_leaves_out_supplement_time_even_when_the_due_date_was_re_set_for_it
     # 7 days elapsed, 2 with the applicant; the source re-set the due date at the answer, so
     # 2.1 must not take the 2 days off again, but they are still not processing time.
     s.dossier("re_set")
-    s.add("re_set", DossierSupplementRequested(at=t("2024-05-07 08:00")))
-    s.add(
-        "re_set",
-        DossierSupplementReceived(at=t("2024-05-09 08:00"), new_due_at=t("2024-05-14 17:00")),
-    )
-    processed(s, "re_set", "2024-05-13 08:00")
+    s.supplement_requested("re_set", "2024-05-07 08:00")
+    s.supplement_received("re_set", "2024-05-09 08:00", new_due="2024-05-14 17:00")
+    s.processed("re_set", "2024-05-13 08:00")
     part = s.scorecard().indicator("2.2").parts[0]
     assert (part.denominator, part.rate) == (1, pytest.approx(5.0))  # days, not 7
 
@@ -416,6 +403,7 @@ def returned(s: Scenario, code: str, electronic: bool, pushed: bool = False) -> 
 
 def test_4_1_electronic_results_among_finished_dossiers_of_procedures_with_a_result():
     s = Scenario()
+    s.procedure("P")  # returns a result document
     s.procedure("NR", returns_result_document=False)
     for code, electronic in (("a", True), ("b", True), ("c", True), ("d", False)):
         s.dossier(code)
@@ -428,6 +416,7 @@ def test_4_1_electronic_results_among_finished_dossiers_of_procedures_with_a_res
 
 def test_4_2_digitized_components_and_result():
     s = Scenario()
+    s.procedure("P")  # returns a result document: it must be digitized too
     for code in ("a", "b", "c", "d"):
         s.dossier(code)
     s.add("a", DossierDigitized(at=t("2024-05-06 09:00"), digitized_components=2))
@@ -557,7 +546,7 @@ def test_5_4_satisfaction_with_procedures_and_zero_when_no_dossiers():
     s = Scenario()
     for i in range(10):
         s.dossier(f"d{i}")
-        processed(s, f"d{i}", "2024-05-08 10:00")
+        s.processed(f"d{i}", "2024-05-08 10:00")
     s.add("d0", DossierRated(at=t("2024-05-08 11:00"), satisfied=False))
     s.add("d1", DossierRated(at=t("2024-05-08 11:00"), satisfied=True))
     s.add("d1", DossierRated(at=t("2024-05-09 11:00"), satisfied=False))  # the latest wins
@@ -565,7 +554,7 @@ def test_5_4_satisfaction_with_procedures_and_zero_when_no_dossiers():
     s.add("d2", DossierRated(at=t("2024-05-09 11:00"), satisfied=True))
     s.add("d3", DossierComplaintFiled(at=t("2024-05-09 11:00")))
     s.dossier("overdue", due="2024-05-07 17:00")
-    processed(s, "overdue", "2024-05-09 10:00")
+    s.processed("overdue", "2024-05-09 10:00")
     # d0 and d1 dissatisfied (latest rating), d3 complained, one overdue: 7 of 11
     assert s.counts("dossier_satisfaction") == (7, 11)
     assert s.scorecard().indicator("5.4").points == pytest.approx(6 * (7 / 11) / 0.9)

@@ -190,25 +190,24 @@ def test_units_reject_unknown_levels_and_fields() -> None:
 # --- invalid trees ---------------------------------------------------------------------------
 
 
+def under_01(*units: Unit) -> UnitTree:
+    """The tree of province 01 and `units`."""
+    return UnitTree([u("01", "province", None), *units])
+
+
 def test_duplicate_code() -> None:
     with pytest.raises(ValueError, match=r"duplicate unit code '01001'.*'Xã A'.*'Xã B'"):
-        UnitTree(
-            [
-                u("01", "province", None),
-                u("01001", "commune", "01", name="Xã A"),
-                u("01001", "commune", "01", name="Xã B"),
-            ]
-        )
+        under_01(*(u("01001", "commune", "01", name=name) for name in ("Xã A", "Xã B")))
 
 
 def test_missing_parent() -> None:
     with pytest.raises(ValueError, match=r"unit '01001' .*parent '02' is not in the tree"):
-        UnitTree([u("01", "province", None), u("01001", "commune", "02")])
+        under_01(u("01001", "commune", "02"))
 
 
 def test_two_roots() -> None:
     with pytest.raises(ValueError, match=r"more than one root.*'01'.*'02'"):
-        UnitTree([u("01", "province", None), u("02", "province", None)])
+        under_01(u("02", "province", None))
 
 
 def test_no_root() -> None:
@@ -217,65 +216,42 @@ def test_no_root() -> None:
 
 
 def test_historical_units_without_parent_are_not_roots() -> None:
-    tree = UnitTree([u("01", "province", None), u("02", "province", None, successor="01")])
+    tree = under_01(u("02", "province", None, successor="01"))
     assert tree.root.code == "01"
     assert tree.resolve("02") == "01"
 
 
 def test_cycle_in_successors() -> None:
     with pytest.raises(ValueError, match=r"cycle in successors: .*01001 -> 01002 -> 01001"):
-        UnitTree(
-            [
-                u("01", "province", None),
-                u("01001", "commune", "01", successor="01002"),
-                u("01002", "commune", "01", successor="01001"),
-            ]
+        under_01(
+            u("01001", "commune", "01", successor="01002"),
+            u("01002", "commune", "01", successor="01001"),
         )
 
 
 def test_own_successor() -> None:
     with pytest.raises(ValueError, match="unit '01001' .*own successor"):
-        UnitTree([u("01", "province", None), u("01001", "commune", "01", successor="01001")])
+        under_01(u("01001", "commune", "01", successor="01001"))
 
 
 def test_missing_successor() -> None:
     with pytest.raises(ValueError, match=r"unit '01001' .*successor '01009' is not in the tree"):
-        UnitTree([u("01", "province", None), u("01001", "commune", "01", successor="01009")])
+        under_01(u("01001", "commune", "01", successor="01009"))
 
 
 def test_cycle_in_parents() -> None:
     with pytest.raises(ValueError, match=r"cycle in parents: .*01\.A -> 01\.B -> 01\.A"):
-        UnitTree(
-            [
-                u("01", "province", None),
-                u("01.A", "department", "01.B"),
-                u("01.B", "department", "01.A"),
-            ]
-        )
+        under_01(u("01.A", "department", "01.B"), u("01.B", "department", "01.A"))
 
 
 def test_current_unit_under_a_merged_unit() -> None:
     with pytest.raises(ValueError, match=r"unit '01001' .*merged into '01'"):
-        UnitTree(
-            [
-                u("01", "province", None),
-                u("001", "district", "01", successor="01"),
-                u("01001", "commune", "001"),
-            ]
-        )
+        under_01(u("001", "district", "01", successor="01"), u("01001", "commune", "001"))
 
 
 def test_level_order() -> None:
     with pytest.raises(ValueError, match=r"unit '001' .*district cannot sit under the commune"):
-        UnitTree(
-            [u("01", "province", None), u("01001", "commune", "01"), u("001", "district", "01001")]
-        )
+        under_01(u("01001", "commune", "01"), u("001", "district", "01001"))
     # A department may sit under a department (e.g. a sub-department of a Sở).
-    tree = UnitTree(
-        [
-            u("01", "province", None),
-            u("01.S", "department", "01"),
-            u("01.S.C", "department", "01.S"),
-        ]
-    )
+    tree = under_01(u("01.S", "department", "01"), u("01.S.C", "department", "01.S"))
     assert tree.ancestors("01.S.C") == ("01.S", "01")

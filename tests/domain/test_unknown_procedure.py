@@ -16,13 +16,14 @@ def with_setting(choice: UnknownProcedure) -> Scenario:
     return s
 
 
-def test_by_default_it_counts_as_a_procedure_that_returns_a_result() -> None:
+def test_defaults_counts_it_as_a_procedure_that_returns_a_result() -> None:
     s = with_setting(UnknownProcedure.defaults)
     assert s.counts("dossiers_electronic_result") == (0, 1)  # 4.1
     assert s.counts("dossiers_on_time")[1] == 1  # 2.1
 
 
-def test_neutral_it_counts_only_where_the_procedure_does_not_matter() -> None:
+def test_neutral_the_default_counts_it_only_where_the_procedure_does_not_matter() -> None:
+    assert load_profile().settings.unknown_procedure_dossiers is UnknownProcedure.neutral
     s = with_setting(UnknownProcedure.neutral)
     assert s.counts("dossiers_electronic_result") == (0, 0)  # 4.1: no result document known
     assert s.counts("dossiers_on_time")[1] == 1

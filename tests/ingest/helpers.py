@@ -122,6 +122,27 @@ class PrivateBroker:
         self._run("down")
 
 
+def cloudevent(
+    kind: str,
+    subject: str,
+    time: str,
+    data: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    source: str = "mot-cua",
+) -> dict[str, Any]:
+    """A structured CloudEvent of type `vn.tthc.<kind>.v1`, its id `<subject>/<last word>`."""
+    return {
+        "specversion": "1.0",
+        "id": event_id or f"{subject}/{kind.rsplit('.', 1)[-1]}",
+        "source": source,
+        "type": f"vn.tthc.{kind}.v1",
+        "subject": subject,
+        "time": time,
+        "data": data,
+    }
+
+
 def received(
     code: str,
     unit: str,
@@ -132,33 +153,15 @@ def received(
     procedure: str = "1.001234.000.00.00.H75",
 ) -> dict[str, Any]:
     """A `dossier.received` CloudEvent as an integration posts it."""
-    return {
-        "specversion": "1.0",
-        "id": event_id or f"{code}/received",
-        "source": source,
-        "type": "vn.tthc.dossier.received.v1",
-        "subject": code,
-        "time": received_at,
-        "datacontenttype": "application/json",
-        "data": {
-            "unit": unit,
-            "procedure": procedure,
-            "channel": 2,
-            "received_at": received_at,
-        },
-    }
+    data = {"unit": unit, "procedure": procedure, "channel": 2, "received_at": received_at}
+    event = cloudevent(
+        "dossier.received", code, received_at, data, event_id=event_id, source=source
+    )
+    return event | {"datacontenttype": "application/json"}
 
 
 def processed(code: str, *, at: str = "2025-08-05T10:00:00+07:00") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"{code}/processed",
-        "source": "mot-cua",
-        "type": "vn.tthc.dossier.processed.v1",
-        "subject": code,
-        "time": at,
-        "data": {"at": at},
-    }
+    return cloudevent("dossier.processed", code, at, {"at": at})
 
 
 def post_event(client: TestClient, event: Any, **headers: str) -> Any:

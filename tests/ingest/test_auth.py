@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,9 @@ from tests.ingest.helpers import (
     PROVINCE_KEY,
     SOURCE_BOUND_KEY,
     Record,
+    cloudevent,
     post_batch,
+    post_binary,
     post_event,
     processed,
     received,
@@ -40,22 +43,30 @@ def test_x_api_key_header_works(client: TestClient, commune: str) -> None:
     assert response.status_code == 202, response.text
 
 
+@pytest.mark.parametrize(
+    ("post", "outside_code", "inside_code"),
+    [(post_event, "H75-0602", "H75-0603"), (post_binary, "H75-B010", "H75-B011")],
+    ids=["structured", "binary"],
+)
 def test_unit_outside_the_key_scope_is_403(
     client: TestClient,
     commune: str,
     other_commune: str,
     topic_records: Callable[..., list[Record]],
+    post: Callable[..., Any],
+    outside_code: str,
+    inside_code: str,
 ) -> None:
     as_commune = {"Authorization": f"Bearer {COMMUNE_KEY}"}
 
-    outside = post_event(client, received("H75-0602", other_commune), **as_commune)
-    inside = post_event(client, received("H75-0603", commune), **as_commune)
+    outside = post(client, received(outside_code, other_commune), **as_commune)
+    inside = post(client, received(inside_code, commune), **as_commune)
 
-    assert outside.status_code == 403
+    assert outside.status_code == 403, outside.text
     assert outside.json()["reason"] == "out_of_scope"
     assert [p["field"] for p in outside.json()["problems"]] == ["data.unit"]
-    assert inside.status_code == 202
-    assert [r.key for r in topic_records(expect=1)] == [b"H75-0603"]
+    assert inside.status_code == 202, inside.text
+    assert [r.key for r in topic_records(expect=1)] == [inside_code.encode()]
 
 
 def test_batch_rejects_only_the_events_outside_the_scope(
@@ -76,15 +87,14 @@ def test_batch_rejects_only_the_events_outside_the_scope(
 
 
 def test_a_unit_key_may_not_configure_procedures(client: TestClient) -> None:
-    event = {
-        "specversion": "1.0",
-        "id": "p/1",
-        "source": "x",
-        "type": "vn.tthc.procedure.published.v1",
-        "subject": "1.000001.000.00.00.H75",
-        "time": "2025-08-01T08:00:00+07:00",
-        "data": {"published_on": "2025-08-01", "components": ["name"]},
-    }
+    event = cloudevent(
+        "procedure.published",
+        "1.000001.000.00.00.H75",
+        "2025-08-01T08:00:00+07:00",
+        {"published_on": "2025-08-01", "components": ["name"]},
+        event_id="p/1",
+        source="x",
+    )
     response = post_event(client, event, Authorization=f"Bearer {COMMUNE_KEY}")
     assert response.status_code == 403
     assert response.json()["problems"][0]["field"] == "subject"

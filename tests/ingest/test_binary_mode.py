@@ -1,12 +1,14 @@
 """CloudEvents binary content mode on `POST /v1/events`: attributes as ce- headers, body = data.
 
 A binary event is rebuilt into its structured envelope and takes the same path: same checks,
-same scope, same duplicates, and the same Kafka record as the structured event.
+same scope and the same duplicates (each tested in both modes: test_auth.py, test_publish.py),
+and the same Kafka record as the structured event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +16,6 @@ from fastapi.testclient import TestClient
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from tests.ingest.helpers import (
-    COMMUNE_KEY,
     PROVINCE_KEY,
     Record,
     binary_form,
@@ -26,6 +27,16 @@ from tests.ingest.helpers import (
 from tthc.events import parse_event
 
 REQUIRED_HEADERS = ["ce-specversion", "ce-id", "ce-source", "ce-type", "ce-subject", "ce-time"]
+
+
+def refused(
+    response: Any, status: int, fields: list[str], topic_records: Callable[..., list[Record]]
+) -> Any:
+    """The request refused with `status`, naming `fields`, and nothing published: its body."""
+    assert response.status_code == status, response.text
+    assert [p["field"] for p in response.json()["problems"]] == fields
+    assert topic_records() == []
+    return response.json()
 
 
 def test_a_binary_event_gives_the_same_record_as_its_structured_form(
@@ -107,10 +118,7 @@ def test_a_value_not_utf8_once_decoded_is_400(
     headers, body = binary_form(processed("H75-B005"))
     headers["ce-source"] = "mot-cua-%FF"
     response = client.post("/v1/events", content=body, headers=headers)
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_headers"
-    assert [p["field"] for p in response.json()["problems"]] == ["ce-source"]
-    assert topic_records() == []
+    assert refused(response, 400, ["ce-source"], topic_records)["error"] == "invalid_headers"
 
 
 @pytest.mark.parametrize("missing", REQUIRED_HEADERS)
@@ -125,11 +133,8 @@ def test_a_missing_required_header_is_named(
 
     response = client.post("/v1/events", content=body, headers=headers)
 
-    assert response.status_code == 422, response.text
-    answer = response.json()
+    answer = refused(response, 422, [missing], topic_records)
     assert (answer["outcome"], answer["reason"]) == ("rejected", "invalid")
-    assert [p["field"] for p in answer["problems"]] == [missing]
-    assert topic_records() == []
 
 
 def test_a_bad_attribute_names_its_header_and_a_bad_field_its_data_path(
@@ -164,9 +169,7 @@ def test_a_body_that_is_not_a_json_object_is_refused(
 ) -> None:
     headers, _ = binary_form(received("H75-B008", commune))
     response = client.post("/v1/events", content=body, headers=headers)
-    assert response.status_code == status, response.text
-    assert [p["field"] for p in response.json()["problems"]] == [field]
-    assert topic_records() == []
+    refused(response, status, [field], topic_records)
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
@@ -183,48 +186,13 @@ def test_data_that_is_not_json_is_415(
 
     response = client.post("/v1/events", content=body, headers=headers)
 
-    assert response.status_code == 415, response.text
-    assert response.json()["error"] == "unsupported_media_type"
-    assert [p["field"] for p in response.json()["problems"]] == ["Content-Type"]
-    assert topic_records() == []
-
-
-def test_a_unit_outside_the_key_scope_is_403(
-    client: TestClient,
-    commune: str,
-    other_commune: str,
-    topic_records: Callable[..., list[Record]],
-) -> None:
-    as_commune = {"Authorization": f"Bearer {COMMUNE_KEY}"}
-
-    outside = post_binary(client, received("H75-B010", other_commune), **as_commune)
-    inside = post_binary(client, received("H75-B011", commune), **as_commune)
-
-    assert outside.status_code == 403, outside.text
-    assert outside.json()["reason"] == "out_of_scope"
-    assert [p["field"] for p in outside.json()["problems"]] == ["data.unit"]
-    assert inside.status_code == 202, inside.text
-    assert [r.key for r in topic_records(expect=1)] == [b"H75-B011"]
+    answer = refused(response, 415, ["Content-Type"], topic_records)
+    assert answer["error"] == "unsupported_media_type"
 
 
 def test_no_key_is_401(client: TestClient, commune: str) -> None:
     response = post_binary(client, received("H75-B012", commune), Authorization="")
     assert response.status_code == 401
-
-
-def test_a_resend_is_a_duplicate_in_either_mode(
-    client: TestClient, commune: str, topic_records: Callable[..., list[Record]]
-) -> None:
-    event = received("H75-B013", commune)
-
-    first = post_binary(client, event)
-    again = post_binary(client, event)
-    structured = post_event(client, event)
-
-    assert first.status_code == 202, first.text
-    assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
-    assert (structured.status_code, structured.json()["outcome"]) == (200, "duplicate")
-    assert len(topic_records(expect=1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -244,9 +212,7 @@ def test_headers_that_cannot_be_attributes_are_400(
 ) -> None:
     headers, body = binary_form(received("H75-B014", commune))
     response = client.post("/v1/events", content=body, headers=[*headers.items(), *extra])
-    assert response.status_code == 400, response.text
-    assert [p["field"] for p in response.json()["problems"]] == [extra[0][0]]
-    assert topic_records() == []
+    refused(response, 400, [extra[0][0]], topic_records)
 
 
 def test_structured_mode_ignores_stray_ce_headers(

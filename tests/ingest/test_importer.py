@@ -119,8 +119,11 @@ def test_ndjson_import_resumes_without_double_counting(
     assert _ids(records) == Counter(e["id"] for e in events)  # each event exactly once
 
 
-def _csv_rows(commune: str) -> str:
-    return CSV_HEADER + "".join(
+@pytest.fixture
+def csv_export(commune: str, tmp_path: Path) -> Path:
+    """A one-stop-shop export of five rows, two of them refused (one spans two lines)."""
+    file = tmp_path / "mot-cua.csv"
+    rows = CSV_HEADER + "".join(
         [
             # Received online, processed and returned electronically, rated.
             f"H75-CSV-1,{commune},1.001234.000.00.00.H75,truc_tuyen,04/08/2025 08:30,"
@@ -138,18 +141,14 @@ def _csv_rows(commune: str) -> str:
             "H75-CSV-5,99999,1.001234.000.00.00.H75,2,2025-08-04T11:00:00+07:00,,,,,,,,,,,,\n",
         ]
     )
+    file.write_text(rows, encoding="utf-8")
+    return file
 
 
 def test_csv_export_is_mapped_to_events(
-    client: TestClient,
-    commune: str,
-    tmp_path: Path,
-    topic_records: Callable[..., list[Record]],
+    client: TestClient, csv_export: Path, topic_records: Callable[..., list[Record]]
 ) -> None:
-    file = tmp_path / "mot-cua.csv"
-    file.write_text(_csv_rows(commune), encoding="utf-8")
-
-    state = run_import(file, client, source="mot-cua-csv", batch_size=3, show_progress=False)
+    state = run_import(csv_export, client, source="mot-cua-csv", batch_size=3, show_progress=False)
 
     assert (state.accepted, state.rejected) == (9, 2)
     refused_row, refused_unit = state.rejections
@@ -238,20 +237,14 @@ def test_csv_extensions_become_due_date_changes_and_a_bad_one_is_reported(
 
 
 def test_csv_import_resumes_after_a_multiline_row(
-    client: TestClient,
-    commune: str,
-    tmp_path: Path,
-    topic_records: Callable[..., list[Record]],
+    client: TestClient, csv_export: Path, topic_records: Callable[..., list[Record]]
 ) -> None:
-    file = tmp_path / "mot-cua.csv"
-    file.write_text(_csv_rows(commune), encoding="utf-8")
-
     # batch_size=4: rows 1 | 2 | 3+4+5; stop after the second batch (row 2, two lines) is answered.
     _interrupt_after(client, 2)
     with pytest.raises(Interrupt):
-        run_import(file, client, batch_size=4, show_progress=False)
+        run_import(csv_export, client, batch_size=4, show_progress=False)
     client.event_hooks = {"request": [], "response": []}
-    state = run_import(file, client, batch_size=4, show_progress=False)
+    state = run_import(csv_export, client, batch_size=4, show_progress=False)
 
     assert state.complete
     assert state.accepted + state.duplicate == 9

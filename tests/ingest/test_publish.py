@@ -1,13 +1,24 @@
-"""Accepted events are in Kafka: right key, right body, one record per event; resends are not."""
+"""Accepted events are in Kafka: right key, right body, one record per event; resends are not
+(in structured or binary mode)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.ingest.helpers import CE, Record, post_batch, post_event, processed, received
+from tests.ingest.helpers import (
+    CE,
+    Record,
+    post_batch,
+    post_binary,
+    post_event,
+    processed,
+    received,
+)
 from tthc.events import parse_event
 
 
@@ -85,18 +96,28 @@ def test_a_dossier_keeps_its_order_on_one_partition(
         assert len({r.partition for r in mine}) == 1
 
 
-def test_a_resend_is_a_duplicate_and_not_published_again(
-    client: TestClient, commune: str, topic_records: Callable[..., list[Record]]
+@pytest.mark.parametrize(
+    ("post", "code"),
+    [(post_event, "H75-0003"), (post_binary, "H75-B013")],
+    ids=["structured", "binary"],
+)
+def test_a_resend_is_a_duplicate_in_either_mode_and_not_published_again(
+    client: TestClient,
+    commune: str,
+    topic_records: Callable[..., list[Record]],
+    post: Callable[..., Any],
+    code: str,
 ) -> None:
-    event = received("H75-0003", commune)
+    event = received(code, commune)
 
-    first = post_event(client, event)
-    again = post_event(client, event)
-    in_batch = post_batch(client, [event, processed("H75-0003"), processed("H75-0003")])
+    first = post(client, event)
+    again = post(client, event)
+    structured = post_event(client, event)
+    in_batch = post_batch(client, [event, processed(code), processed(code)])
 
-    assert first.status_code == 202
-    assert again.status_code == 200
-    assert again.json()["outcome"] == "duplicate"
+    assert first.status_code == 202, first.text
+    assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
+    assert (structured.status_code, structured.json()["outcome"]) == (200, "duplicate")
     assert [r["outcome"] for r in in_batch.json()["results"]] == [
         "duplicate",
         "accepted",

@@ -17,6 +17,7 @@ from tests.ingest.helpers import (
     CE,
     PROVINCE_KEY,
     Record,
+    cloudevent,
     post_batch,
     post_event,
     processed,
@@ -233,20 +234,14 @@ def with_catalogue(
 
 
 def _configured(code: str) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"{code}/configured",
-        "source": "csdl-tthc",
-        "type": "vn.tthc.procedure.configured.v1",
-        "subject": code,
-        "time": "2025-08-01T08:00:00+07:00",
-        "data": {
-            "at": "2025-08-01T08:00:00+07:00",
-            "name": "Cấp giấy phép xây dựng",
-            "authority_levels": ["commune"],
-            "online_service": "full",
-        },
+    at = "2025-08-01T08:00:00+07:00"
+    data = {
+        "at": at,
+        "name": "Cấp giấy phép xây dựng",
+        "authority_levels": ["commune"],
+        "online_service": "full",
     }
+    return cloudevent("procedure.configured", code, at, data, source="csdl-tthc")
 
 
 def test_unknown_procedure_with_a_catalogue(with_catalogue: TestClient, commune: str) -> None:

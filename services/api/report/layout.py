@@ -20,6 +20,12 @@ from tthc.report import (
     signed_vi,
 )
 
+# The page both writers set up (Nghị định 30/2020/NĐ-CP): A4, the official margins, Times New
+# Roman 13 pt.
+PAGE_CM = (21.0, 29.7)  # width, height
+MARGINS_CM = (2.0, 2.0, 2.0, 3.0)  # top, right, bottom, left
+FONT, FONT_PT = "Times New Roman", 13
+
 
 @dataclass(frozen=True)
 class Masthead:

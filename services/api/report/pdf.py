@@ -7,22 +7,18 @@ from html import escape
 
 from weasyprint import HTML
 
-from services.api.report.layout import (
-    Block,
-    Heading,
-    Masthead,
-    Paragraph,
-    Picture,
-    Table,
-    Title,
-)
+from services.api.report import layout
 
-# A4 with the official margins; Liberation Serif is Times New Roman's metric twin on Debian.
-STYLE = """
-@page { size: A4; margin: 2cm 2cm 2cm 3cm;
-        @bottom-center { content: counter(page); font-size: 10pt; } }
-body { font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif;
-       font-size: 13pt; line-height: 1.3; }
+_MARGINS = " ".join(f"{m:g}cm" for m in layout.MARGINS_CM)
+# Liberation Serif is Times New Roman's metric twin on Debian.
+_PAGE = f"""
+@page {{ size: A4; margin: {_MARGINS};
+        @bottom-center {{ content: counter(page); font-size: 10pt; }} }}
+body {{ font-family: "{layout.FONT}", "Liberation Serif", "DejaVu Serif", serif;
+       font-size: {layout.FONT_PT}pt; line-height: 1.3; }}"""
+STYLE = (
+    _PAGE
+    + """
 .masthead { width: 100%; border-collapse: collapse; margin-bottom: 1em; }
 .masthead td { text-align: center; vertical-align: top; border: none; font-size: 12pt; }
 .masthead .left { width: 36%; } .motto { font-size: 13pt; }
@@ -45,9 +41,10 @@ figure img { width: 16cm; } figcaption { font-style: italic; }
 .recipients td { vertical-align: top; width: 50%; font-size: 11pt; }
 .recipients .signer { text-align: center; font-weight: bold; font-size: 13pt; }
 """
+)
 
 
-def _table(block: Table) -> str:
+def _table(block: layout.Table) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in block.headers)
     body = "".join(
         "<tr>"
@@ -64,8 +61,8 @@ def _table(block: Table) -> str:
     )
 
 
-def _html(block: Block) -> str:
-    if isinstance(block, Masthead):
+def _html(block: layout.Block) -> str:
+    if isinstance(block, layout.Masthead):
         return (
             '<table class="masthead"><tr>'
             f'<td class="left"><b>{escape(block.issuer)}</b><br>{escape(block.number)}</td>'
@@ -74,16 +71,16 @@ def _html(block: Block) -> str:
             f'<div class="dateline">{escape(block.dateline)}</div></td>'
             "</tr></table>"
         )
-    if isinstance(block, Title):
+    if isinstance(block, layout.Title):
         return f'<h1>{escape(block.text)}</h1><p class="subtitle">{escape(block.subtitle)}</p>'
-    if isinstance(block, Heading):
+    if isinstance(block, layout.Heading):
         return f"<h2>{escape(block.text)}</h2>"
-    if isinstance(block, Paragraph):
+    if isinstance(block, layout.Paragraph):
         text = escape(block.text)
         return f"<p><i>{text}</i></p>" if block.italic else f"<p>{text}</p>"
-    if isinstance(block, Table):
+    if isinstance(block, layout.Table):
         return _table(block)
-    if isinstance(block, Picture):
+    if isinstance(block, layout.Picture):
         data = base64.b64encode(block.png).decode("ascii")
         return (
             f'<figure><img src="data:image/png;base64,{data}">'
@@ -98,7 +95,7 @@ def _html(block: Block) -> str:
     )
 
 
-def to_html(blocks: list[Block]) -> str:
+def to_html(blocks: list[layout.Block]) -> str:
     body = "\n".join(_html(b) for b in blocks)
     return (
         '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
@@ -106,6 +103,6 @@ def to_html(blocks: list[Block]) -> str:
     )
 
 
-def to_pdf(blocks: list[Block]) -> bytes:
+def to_pdf(blocks: list[layout.Block]) -> bytes:
     pdf: bytes = HTML(string=to_html(blocks)).write_pdf()  # bytes when given no target
     return pdf

@@ -12,17 +12,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 
-from services.api.report.layout import (
-    Block,
-    Heading,
-    Masthead,
-    Paragraph,
-    Picture,
-    Table,
-    Title,
-)
+from services.api.report import layout
 
-FONT = "Times New Roman"  # Nghị định 30/2020/NĐ-CP: Times New Roman, 13-14 pt
 CENTER, RIGHT, JUSTIFY = (
     WD_ALIGN_PARAGRAPH.CENTER,
     WD_ALIGN_PARAGRAPH.RIGHT,
@@ -38,7 +29,7 @@ def _line(cell: _Cell, text: str, *, bold: bool = False, italic: bool = False, f
     run.bold, run.italic, run.font.size = bold, italic, Pt(size)
 
 
-def _masthead(document: DocumentObject, block: Masthead) -> None:
+def _masthead(document: DocumentObject, block: layout.Masthead) -> None:
     table = document.add_table(rows=1, cols=2)
     left, right = table.rows[0].cells
     left.width, right.width = Cm(6.5), Cm(9.5)
@@ -49,7 +40,7 @@ def _masthead(document: DocumentObject, block: Masthead) -> None:
     _line(right, block.dateline, italic=True)
 
 
-def _table(document: DocumentObject, block: Table) -> None:
+def _table(document: DocumentObject, block: layout.Table) -> None:
     caption = document.add_paragraph()
     caption.alignment = CENTER
     caption.add_run(block.caption).bold = True
@@ -65,25 +56,25 @@ def _table(document: DocumentObject, block: Table) -> None:
             _line(cell, value, first=True, align=align, size=11)
 
 
-def _draw(document: DocumentObject, block: Block) -> None:
-    if isinstance(block, Masthead):
+def _draw(document: DocumentObject, block: layout.Block) -> None:
+    if isinstance(block, layout.Masthead):
         _masthead(document, block)
-    elif isinstance(block, Title):
+    elif isinstance(block, layout.Title):
         for text, bold in ((block.text, True), (block.subtitle, False)):
             paragraph = document.add_paragraph()
             paragraph.alignment = CENTER
             run = paragraph.add_run(text)
             run.bold, run.italic = bold, not bold
-    elif isinstance(block, Heading):
+    elif isinstance(block, layout.Heading):
         document.add_paragraph().add_run(block.text).bold = True
-    elif isinstance(block, Paragraph):
+    elif isinstance(block, layout.Paragraph):
         paragraph = document.add_paragraph()
         paragraph.alignment = JUSTIFY
         paragraph.paragraph_format.first_line_indent = Cm(1)
         paragraph.add_run(block.text).italic = block.italic
-    elif isinstance(block, Table):
+    elif isinstance(block, layout.Table):
         _table(document, block)
-    elif isinstance(block, Picture):
+    elif isinstance(block, layout.Picture):
         document.add_picture(io.BytesIO(block.png), width=Cm(16))
         document.paragraphs[-1].alignment = CENTER
         caption = document.add_paragraph()
@@ -99,16 +90,17 @@ def _draw(document: DocumentObject, block: Block) -> None:
         _line(right, block.signer, bold=True, first=True)
 
 
-def to_docx(blocks: list[Block]) -> bytes:
+def to_docx(blocks: list[layout.Block]) -> bytes:
     document = Document()
     section = document.sections[0]
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
-    section.left_margin, section.right_margin = Cm(3), Cm(2)
+    section.page_width, section.page_height = (Cm(x) for x in layout.PAGE_CM)
+    (section.top_margin, section.right_margin, section.bottom_margin, section.left_margin) = (
+        Cm(m) for m in layout.MARGINS_CM
+    )
     normal = document.styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(13)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    normal.font.name = layout.FONT
+    normal.font.size = Pt(layout.FONT_PT)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), layout.FONT)
     for block in blocks:
         _draw(document, block)
     out = io.BytesIO()
