@@ -1,0 +1,585 @@
+"""Rolling windows per unit and local day: kept by the aggregator, read at any cutoff.
+
+The aggregator writes every dossier and feedback fact row a second time, keyed by (unit, local
+day of receipt, code) (`FactTables by day`); after each batch it recomputes, from those rows,
+the window of every (unit, day) the batch touched (`recompute_sql`). A window row holds, for
+one (unit, day, subject):
+
+- the tally of every windowed measure judged at `judged_at` (W: the server's clock less a
+  margin for the skew between the API's clock and the server's);
+- the tallies judged at the end of the day's month, quarter and year, once that end is before W;
+- what changes after W with no new event: for every fact row with an instant still to come
+  (an open dossier's due instant, a deadline, anything compared to the cutoff), the change of
+  its contribution at each such instant, summed per (measure, instant). The instants are read
+  off the measure's own expressions (`change_points`): every instant column they read, and
+  where a comparison of two instants that move with the cutoff flips;
+- the procedures of each dossier set (DOSSIER_SETS) with the interval of cutoffs over which
+  each dossier puts its procedure in the set, exact at any cutoff (`set_interval`).
+
+Read at a cutoff C (`window_tallies_sql`): C at or after W gives the tally at W plus the
+changes up to C, exact; C at the end of the row's month, quarter or year gives that tally;
+any other C (an arbitrary past instant) cannot be answered from the row: NULL, and the caller
+reads the facts. A window is recomputed whole from the facts, so redeliveries, resends and
+events out of order end with what a recomputation from scratch gives.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, is_dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime, time
+
+from tthc.calendar import VN_TZ
+from tthc.expr import (
+    And,
+    AsOf,
+    Col,
+    Compare,
+    Element,
+    Expr,
+    If,
+    IsNull,
+    Not,
+    Var,
+    compile_sql,
+    sql_literal,
+)
+from tthc.facts import FACTS_OF
+from tthc.measures import (
+    _KEY,
+    CUTOFF,
+    CUTOFF_DATE,
+    DOSSIER_SETS,
+    MEASURES,
+    GroupedQuery,
+    Measure,
+    Scope,
+    Subject,
+    TableNames,
+    _additive,
+    _everywhere,
+    _substituted,
+    grouped_sql,
+)
+from tthc.periods import Period
+
+SUBJECTS = (Subject.dossier, Subject.feedback)
+_TZ = sql_literal(VN_TZ.key)
+_WINDOW_COLUMN = "received_at"
+_SECONDS = 4_294_967_296  # a change's key: measure index * 2^32 + the instant's epoch second
+
+
+@dataclass(frozen=True)
+class WindowTables:
+    """The fact rows keyed by (unit, day, code), and the windows computed from them."""
+
+    dossier: str = "dossier_facts_by_day"
+    feedback: str = "feedback_facts_by_day"
+    windows: str = "unit_day_windows"
+
+    def by_day(self, subject: Subject) -> str:
+        return str(getattr(self, subject.value))
+
+
+def windowed(measure: Measure) -> bool:
+    """Kept in the windows: an additive dossier or feedback measure, its period by receipt."""
+    return (
+        measure.subject in SUBJECTS
+        and measure.period_column == _WINDOW_COLUMN
+        and _additive(measure)
+    )
+
+
+def windowed_measures(subject: Subject) -> list[Measure]:
+    """Every windowed measure of a subject, in a fixed order (the arrays of a window row)."""
+    return [m for m in MEASURES.values() if m.subject is subject and windowed(m)]
+
+
+def local_day_sql(column: str) -> str:
+    """The local (Vietnam) day of an instant column: the `day` of the by-day tables."""
+    return f"toDate({column}, {_TZ})"
+
+
+# --- The instants at which a row's contribution can change -------------------------------------
+
+
+def _kind(annotation: object) -> str:
+    """'instant', 'instants' (an array), 'day', 'days' or '' for a fact column's type."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is list:
+        inner = _kind(args[0])
+        return inner + "s" if inner in ("instant", "day") else ""
+    if args and typing.get_origin(annotation) is not list:
+        return _kind(args[0])
+    if annotation is datetime:
+        return "instant"
+    if annotation is date:
+        return "day"
+    return ""
+
+
+def _column_kinds(subject: Subject) -> dict[str, str]:
+    hints = typing.get_type_hints(FACTS_OF[subject])
+    return {name: _kind(hint) for name, hint in hints.items()}
+
+
+def _children(expr: Expr) -> Iterator[Expr]:
+    if not is_dataclass(expr):
+        return
+    for f in dataclass_fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, Expr):
+            yield value
+        elif isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, Expr))
+
+
+def _walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    for child in _children(expr):
+        yield from _walk(child)
+
+
+def _judged(expr: Expr) -> bool:
+    """Whether the expression depends on the cutoff."""
+    return any(isinstance(e, Var) and e.name in (CUTOFF.name, CUTOFF_DATE.name) for e in _walk(expr))
+
+
+def _is_instant(expr: Expr, kinds: Mapping[str, str]) -> bool:
+    """Whether an expression's value is an instant (typed from the fact columns)."""
+    if isinstance(expr, Var):
+        return expr.name == CUTOFF.name
+    if isinstance(expr, Col):
+        return kinds.get(expr.name) == "instant"
+    if isinstance(expr, Element):
+        return isinstance(expr.array, Col) and kinds.get(expr.array.name) == "instants"
+    if isinstance(expr, AsOf):
+        return isinstance(expr.values, Col) and kinds.get(expr.values.name) == "instants"
+    if isinstance(expr, If):
+        return _is_instant(expr.value, kinds)
+    name = type(expr).__name__
+    if name in ("Coalesce",):
+        return any(_is_instant(t, kinds) for t in _children(expr))
+    if name in ("Least", "Greatest", "AddSeconds"):
+        return _is_instant(next(_children(expr)), kinds)
+    return False
+
+
+def _instants_sql(column: str, kind: str) -> str:
+    """A column's instants as Array(DateTime('UTC')): its value(s); a day's two midnights."""
+    typed = "Array(DateTime('UTC'))"
+    if kind == "instant":
+        return f"if({column} IS NULL, CAST([], {sql_literal(typed)}), [assumeNotNull({column})])"
+    if kind == "instants":
+        return (
+            f"CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter(_x -> _x IS NOT NULL, "
+            f"{column})), {sql_literal(typed)})"
+        )
+    days = f"[{column}]" if kind == "day" else column
+    return (
+        f"CAST(arrayFlatten(arrayMap(_x -> [toDateTime(_x, {_TZ}), toDateTime(_x + 1, {_TZ})], "
+        f"arrayFilter(_x -> _x IS NOT NULL, {days}))), {sql_literal(typed)})"
+    )
+
+
+def _at(expr: Expr, instant: str) -> Expr:
+    """The expression judged at another cutoff: an SQL expression (a column, a lambda's
+    parameter)."""
+    return _substituted(
+        expr,
+        {CUTOFF.name: Col(instant), CUTOFF_DATE.name: Col(local_day_sql(instant))},
+        Col(_KEY),
+    )
+
+
+def change_points(subject: Subject, expressions: Iterable[Expr]) -> str:
+    """SQL of the instants at which the expressions' values on a row can change with the
+    cutoff alone, as Array(DateTime('UTC')), possibly with repeats and spurious ones (which
+    change nothing). Between two of them (and the next second after each: a comparison may be
+    strict or not) every expression is constant.
+
+    They are: every instant an instant column holds (`x <= cutoff` flips there; so do
+    CountUpTo, AsOf and ClosedSeconds over arrays of instants), each date column's midnights
+    (against the cutoff's day), and where a comparison of two instants that move with the
+    cutoff meets: both sides move at most one second per second (the cutoff itself, or a
+    clock paused by an unanswered request), so from any cutoff b the sides meet, if ever, at
+    b + |left(b) - right(b)|; this is evaluated at W and at every instant above.
+    """
+    kinds = _column_kinds(subject)
+    exprs = list(expressions)
+    columns = sorted(
+        {e.name for x in exprs for e in _walk(x) if isinstance(e, Col) and kinds.get(e.name)}
+    )
+    breaks = [_instants_sql(c, kinds[c]) for c in columns]
+    base = f"arrayConcat({', '.join(breaks)})" if breaks else "CAST([], 'Array(DateTime(''UTC''))')"
+    meets = []
+    for x in exprs:
+        for e in _walk(x):
+            if (
+                isinstance(e, Compare)
+                and _judged(e)
+                and _is_instant(e.left, kinds)
+                and _is_instant(e.right, kinds)
+            ):
+                left = compile_sql(_at(e.left, "_b"), {})
+                right = compile_sql(_at(e.right, "_b"), {})
+                meets.append(f"_b + abs(dateDiff('second', {left}, {right}))")
+    if not meets:
+        return base
+    roots = ", ".join(meets)
+    return (
+        f"arrayConcat({base}, CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter("
+        f"_x -> _x IS NOT NULL, arrayFlatten(arrayMap(_b -> [{roots}], "
+        f"arrayPushFront({base}, _w))))), 'Array(DateTime(''UTC''))'))"
+    )
+
+
+# --- Dossier sets: an interval of cutoffs per dossier ----------------------------------------------
+
+
+def _terms(expr: Expr) -> list[Expr]:
+    if isinstance(expr, And) and _happened(expr) is None:
+        return [t for term in expr.terms for t in _terms(term)]
+    return [expr]
+
+
+def _happened(term: Expr) -> Expr | None:
+    """x of a `by_cutoff(x)` term (x known and x <= cutoff), else None."""
+    if not (isinstance(term, And) and len(term.terms) == 2):
+        return None
+    known, by = term.terms
+    if (
+        isinstance(known, Not)
+        and isinstance(known.term, IsNull)
+        and isinstance(by, Compare)
+        and by.op == "<="
+        and by.right == CUTOFF
+        and known.term.term == by.left
+        and not _judged(by.left)
+    ):
+        return by.left
+    return None
+
+
+@dataclass(frozen=True)
+class SetInterval:
+    """A set condition as `since <= cutoff < until`: since the last of `since`, until the first
+    of `until`, where `static` holds (what does not depend on the cutoff)."""
+
+    since: tuple[Expr, ...]
+    until: tuple[Expr, ...]
+    static: tuple[Expr, ...]
+
+
+def set_interval(condition: Expr) -> SetInterval:
+    """The condition as an interval of cutoffs, or ValueError: it must be a conjunction of
+    `by_cutoff(x)` (true from x on), `not by_cutoff(y)` (true until y) and terms free of the
+    cutoff. Such a condition is true on one interval of cutoffs, so one (since, until) pair per
+    dossier tells its membership at every cutoff."""
+    since, until, static = [], [], []
+    for term in _terms(condition):
+        if (x := _happened(term)) is not None:
+            since.append(x)
+        elif isinstance(term, Not) and (y := _happened(term.term)) is not None:
+            until.append(y)
+        elif not _judged(term):
+            static.append(term)
+        else:
+            raise ValueError(f"not an interval of cutoffs: {term.sql()}")
+    if not since:
+        raise ValueError("a set condition must start at an instant (by_cutoff)")
+    return SetInterval(tuple(since), tuple(until), tuple(static))
+
+
+def _set_entries_sql() -> str:
+    """Per dossier row: (set, procedure, since, until) for each set it is ever in."""
+    entries = []
+    for name, condition in DOSSIER_SETS.items():
+        shape = set_interval(condition)
+        since = [compile_sql(x, {}) for x in shape.since]
+        until = [compile_sql(y, {}) for y in shape.until]
+        known = " AND ".join(f"{s} IS NOT NULL" for s in since)
+        start = since[0] if len(since) == 1 else f"greatest({', '.join(since)})"
+        if not until:
+            end = "CAST(NULL, 'Nullable(DateTime(''UTC''))')"
+        elif len(until) == 1:
+            end = until[0]
+        else:
+            end = f"arrayMin(arrayFilter(_x -> _x IS NOT NULL, [{', '.join(until)}]))"
+        static = " AND ".join(["NOT is_deleted", known, *(compile_sql(t, {}) for t in shape.static)])
+        entries.append(
+            f"if({static}, [({sql_literal(name)}, procedure, assumeNotNull({start}), {end})], [])"
+        )
+    tuples = "Array(Tuple(String, String, DateTime('UTC'), Nullable(DateTime('UTC'))))"
+    return (
+        f"arrayFilter(_e -> _e.4 IS NULL OR _e.4 > _e.3, "
+        f"CAST(arrayConcat({', '.join(entries)}), {sql_literal(tuples)}))"
+    )
+
+
+# --- Recomputing windows ---------------------------------------------------------------------------
+
+
+def _period_end_sql(kind: str) -> str:
+    """The cutoff a past month/quarter/year of the row's day is judged at: its last second."""
+    start = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
+    months = {"month": 1, "quarter": 3, "year": 12}
+    return f"(toDateTime(addMonths({start[kind]}(day), {months[kind]}), {_TZ}) - 1)"
+
+
+PERIOD_KINDS = ("month", "quarter", "year")
+
+
+def _den(m: Measure, at: str) -> str:
+    return f"if(NOT is_deleted AND {compile_sql(_at(m.denominator, at), {})}, 1, 0)"
+
+
+def _num(m: Measure, at: str) -> str:
+    condition = f"NOT is_deleted AND {compile_sql(_at(m.denominator, at), {})}"
+    value = compile_sql(_at(m.numerator, at), {})
+    if m.average:
+        return f"if({condition}, ifNull(toFloat64({value}), 0), 0)"
+    return f"if({condition} AND {value}, 1., 0.)"
+
+
+def _tallies(measures: Sequence[Measure], at: str) -> tuple[str, str]:
+    numerators = ", ".join(f"toFloat64(sum({_num(m, at)}))" for m in measures)
+    denominators = ", ".join(f"toInt64(sum({_den(m, at)}))" for m in measures)
+    return f"[{numerators}]", f"[{denominators}]"
+
+
+WINDOW_COLUMNS = (
+    "unit",
+    "day",
+    "subject",
+    "version",
+    "judged_at",
+    "measure",
+    "numerator",
+    "denominator",
+    *(f"{k}_{part}" for k in PERIOD_KINDS for part in ("numerator", "denominator")),
+    "change_measure",
+    "change_at",
+    "change_numerator",
+    "change_denominator",
+    "set_name",
+    "set_procedure",
+    "set_since",
+    "set_until",
+)
+
+
+def recompute_sql(
+    subject: Subject,
+    keys: Iterable[tuple[str, date]] | None,
+    *,
+    margin_seconds: int = 60,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """The INSERT … SELECT that rewrites the window of each (unit, day) key of a subject from
+    its fact rows (every key with None: a rebuild). Its version and W come from the server's
+    clock, read once at the query's start: of two recomputes of a key, the one that starts
+    later has the higher version and sees every fact row the earlier one saw."""
+    measures = windowed_measures(subject)
+    exprs = [e for m in measures for e in (m.denominator, m.numerator)]
+    if subject is Subject.dossier:
+        exprs += list(DOSSIER_SETS.values())
+    where = ""
+    if keys is not None:
+        pairs = sorted(set(keys))
+        if not pairs:
+            raise ValueError("no key to recompute")
+        where = "WHERE (unit, day) IN " + (
+            "(" + ", ".join(f"({sql_literal(u)}, {sql_literal(d)})" for u, d in pairs) + ")"
+        )
+    numerators, denominators = _tallies(measures, "_w")
+    periods = []
+    for kind in PERIOD_KINDS:
+        n, d = _tallies(measures, f"_{kind}_end")
+        over = f"any(_{kind}_end) < any(_w)"  # the period ended before W: judged at its end
+        periods += [
+            f"if({over}, {n}, CAST([], 'Array(Float64)'))",
+            f"if({over}, {d}, CAST([], 'Array(Int64)'))",
+        ]
+    # per row and measure: (key, numerator change, denominator change) at each point after W
+    changes = []
+    for i, m in enumerate(measures):
+        num_at = f"arrayMap(_p -> {_num(m, '_p')}, _points)"
+        den_at = f"arrayMap(_p -> {_den(m, '_p')}, _points)"
+        changes.append(
+            f"arrayMap((_p, _n, _d, _n0, _d0) -> ({i} * {_SECONDS} + toUInt64(toUInt32(_p)), "
+            f"_n - _n0, toInt64(_d) - toInt64(_d0)), _points, {num_at}, {den_at}, "
+            f"arrayPushFront(arrayPopBack({num_at}), {_num(m, '_w')}), "
+            f"arrayPushFront(arrayPopBack({den_at}), {_den(m, '_w')}))"
+        )
+    keys_list = sql_literal([m.key for m in measures])
+    sets = (
+        _set_entries_sql()
+        if subject is Subject.dossier
+        else "CAST([], 'Array(Tuple(String, String, DateTime(''UTC''), Nullable(DateTime(''UTC''))))')"
+    )
+    period_ends = ", ".join(f"{_period_end_sql(k)} AS _{k}_end" for k in PERIOD_KINDS)
+    rows = (
+        f"SELECT *, {period_ends}, "
+        f"if(is_deleted, CAST([], 'Array(DateTime(''UTC''))'), arraySort(arrayDistinct("
+        f"arrayFilter(_x -> _x > _w, arrayConcat(_c, arrayMap(_x -> _x + 1, _c)))))) AS _points\n"
+        f"FROM (SELECT *, {change_points(subject, exprs)} AS _c FROM (\n"
+        f"SELECT *, toDateTime(now() - {int(margin_seconds)}) AS _w "
+        f"FROM {windows.by_day(subject)} FINAL {where}))"
+    )
+    changed = (
+        f"arrayFilter(_c -> _c.2 != 0 OR _c.3 != 0, arrayConcat({', '.join(changes)}))"
+        if changes
+        else "CAST([], 'Array(Tuple(UInt64, Float64, Int64))')"
+    )
+    grouped = (
+        f"SELECT unit, day, any(_w) AS _judged, {numerators} AS _num, {denominators} AS _den, "
+        f"{', '.join(f'{p} AS _p{i}' for i, p in enumerate(periods))}, "
+        # summed per (measure, instant): a change that nets to zero is dropped
+        f"sumMap(arrayMap(_c -> _c.1, _changes), arrayMap(_c -> _c.2, _changes), "
+        f"arrayMap(_c -> _c.3, _changes)) AS _sums, "
+        f"arrayDistinct(groupArrayArray(_set_entries)) AS _sets\n"
+        f"FROM (SELECT *, {changed} AS _changes, {sets} AS _set_entries FROM ({rows}))\n"
+        f"GROUP BY unit, day"
+    )
+    return (
+        f"INSERT INTO {windows.windows} ({', '.join(WINDOW_COLUMNS)})\n"
+        f"SELECT unit, day, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
+        f"_judged, {keys_list}, _num, _den, "
+        f"{', '.join(f'_p{i}' for i in range(len(periods)))}, "
+        f"arrayMap(_k -> arrayElement({keys_list}, intDiv(_k, {_SECONDS}) + 1), _sums.1), "
+        f"arrayMap(_k -> toDateTime64(_k % {_SECONDS}, 3, 'UTC'), _sums.1), _sums.2, _sums.3, "
+        f"arrayMap(_e -> _e.1, _sets), arrayMap(_e -> _e.2, _sets), "
+        f"arrayMap(_e -> _e.3, _sets), arrayMap(_e -> _e.4, _sets)\n"
+        f"FROM ({grouped})"
+    )
+
+
+# --- Reading windows at a cutoff ---------------------------------------------------------------
+
+
+def _answer_sql(part: str) -> str:
+    """One window row's numerator or denominator of the measure `_m` at the cutoff `_cut`,
+    NULL where the row cannot tell (a past instant other than its periods' ends)."""
+    changes = (
+        f"arraySum(arrayMap((_cm, _ca, _cv) -> if(_cm = _m AND _ca <= _cut, _cv, 0), "
+        f"change_measure, change_at, change_{part}))"
+    )
+    branches = [f"_cut >= judged_at, {part}[_i] + {changes}"]
+    for kind in PERIOD_KINDS:
+        branches.append(
+            f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_{part}), {kind}_{part}[_i]"
+        )
+    return f"multiIf({', '.join(branches)}, NULL)"
+
+
+def window_tallies_sql(
+    measures: Sequence[Measure],
+    *,
+    start_day: str,
+    end_day: str,
+    cutoff: str,
+    units: str | None = None,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """Rows (unit, measure, numerator, denominator) of the windowed measures per unit the
+    rows were written under (a leaf, not a subtree), over the local days [start_day, end_day)
+    judged at `cutoff`. Each argument is an SQL expression (a literal, or SQL built from a
+    dashboard's variables); `units`, if given, a tuple for `unit IN …`. A numerator and
+    denominator are NULL where some window row of the unit cannot answer at that cutoff
+    (an instant in the past other than the end of a month, quarter or year): read the facts."""
+    kept = [m for m in measures if windowed(m)]
+    if not kept:
+        raise ValueError("none of the measures is kept in the windows")
+    where = [f"day >= {start_day}", f"day < {end_day}"]
+    if units is not None:
+        where.append(f"unit IN {units}")
+    subjects = sql_literal(sorted({m.subject.value for m in kept}))
+    where.append(f"has({subjects}, subject)")
+    return (
+        "SELECT unit, _m AS measure,\n"
+        "  if(countIf(_n IS NULL) > 0, NULL, sum(_n)) AS numerator,\n"
+        "  if(countIf(_d IS NULL) > 0, NULL, sum(_d)) AS denominator\n"
+        f"FROM (SELECT unit, _m, {_answer_sql('numerator')} AS _n, "
+        f"{_answer_sql('denominator')} AS _d\n"
+        f"FROM (SELECT *, {cutoff} AS _cut FROM {windows.windows} FINAL "
+        f"WHERE {' AND '.join(where)})\n"
+        "ARRAY JOIN measure AS _m, arrayEnumerate(measure) AS _i\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, _m))\n"
+        "GROUP BY unit, measure"
+    )
+
+
+def window_set_rows_sql(
+    name: str,
+    *,
+    start_day: str,
+    end_day: str,
+    cutoff: str,
+    units: str | None = None,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """Rows (unit, procedure) of a dossier set over [start_day, end_day) at `cutoff`: exact
+    at any cutoff (each entry holds the interval of cutoffs its dossier is in the set)."""
+    where = [
+        f"day >= {start_day}",
+        f"day < {end_day}",
+        f"subject = {sql_literal(Subject.dossier.value)}",
+    ]
+    if units is not None:
+        where.append(f"unit IN {units}")
+    return (
+        f"SELECT DISTINCT unit, _p AS procedure FROM (SELECT * FROM {windows.windows} FINAL "
+        f"WHERE {' AND '.join(where)})\n"
+        "ARRAY JOIN set_name AS _n, set_procedure AS _p, set_since AS _s, set_until AS _u\n"
+        f"WHERE _n = {sql_literal(name)} AND _s <= {cutoff} AND (_u IS NULL OR _u > {cutoff})"
+    )
+
+
+def whole_days(period: Period) -> tuple[date, date]:
+    """The local days [first, end) of a period made of whole days, or ValueError."""
+    if any(t.astimezone(VN_TZ).time() != time() for t in (period.start, period.end)):
+        raise ValueError(f"period {period.label!r} does not start and end at local midnight")
+    return period.start_date, period.end_date
+
+
+def windows_grouped_sql(
+    subject: Subject,
+    measures: Iterable[Measure],
+    scopes: Mapping[str, Scope],
+    windows: WindowTables = WindowTables(),
+    tables: TableNames = TableNames(),
+) -> list[GroupedQuery]:
+    """Like `grouped_sql`, the windowed measures read from the windows at the scopes' cutoff
+    and the dossier sets from the windows' sets; the rest counted from the facts. A row's
+    `<key>__num` is None where the windows cannot answer (see `window_tallies_sql`)."""
+    chosen = [m for m in measures if m.subject is subject]
+    if not chosen or not scopes:
+        return []
+    everywhere = _everywhere(scopes)
+    first, end = whole_days(everywhere.period)
+    bounds = {
+        "start_day": sql_literal(first),
+        "end_day": sql_literal(end),
+        "cutoff": sql_literal(everywhere.cutoff),
+        "units": sql_literal(everywhere.units),
+    }
+    kept = [m for m in chosen if windowed(m)]
+    queries = []
+    if kept:
+        columns = ",\n  ".join(
+            f"if(countIf(measure = {sql_literal(m.key)} AND {part} IS NULL) > 0, NULL, "
+            f"sumIf({part}, measure = {sql_literal(m.key)})) AS `{m.key}__{part[:3]}`"
+            for m in kept
+            for part in ("numerator", "denominator")
+        )
+        sql = (
+            f"SELECT unit AS {_KEY},\n  {columns}\n"
+            f"FROM ({window_tallies_sql(kept, **bounds, windows=windows)})\nGROUP BY {_KEY}"
+        )
+        queries.append(GroupedQuery(subject, tuple(kept), True, sql))
+    set_rows = {name: window_set_rows_sql(name, **bounds, windows=windows) for name in DOSSIER_SETS}
+    rest = [m for m in chosen if not windowed(m)]
+    return queries + grouped_sql(subject, rest, scopes, tables, set_rows)
