@@ -66,7 +66,10 @@ from tthc.measures import (
 from tthc.periods import Period
 
 SUBJECTS = (Subject.dossier, Subject.feedback)
+FACT_TABLES = TableNames()
 _TZ = sql_literal(VN_TZ.key)
+_INSTANTS = "CAST([], 'Array(DateTime(''UTC''))')"
+_SET_ENTRY = "Tuple(String, String, DateTime('UTC'), Nullable(DateTime('UTC')))"
 _WINDOW_COLUMN = "received_at"
 _SECONDS = 4_294_967_296  # a change's key: measure index * 2^32 + the instant's epoch second
 
@@ -144,7 +147,9 @@ def _walk(expr: Expr) -> Iterator[Expr]:
 
 def _judged(expr: Expr) -> bool:
     """Whether the expression depends on the cutoff."""
-    return any(isinstance(e, Var) and e.name in (CUTOFF.name, CUTOFF_DATE.name) for e in _walk(expr))
+    return any(
+        isinstance(e, Var) and e.name in (CUTOFF.name, CUTOFF_DATE.name) for e in _walk(expr)
+    )
 
 
 def _is_instant(expr: Expr, kinds: Mapping[str, str]) -> bool:
@@ -194,10 +199,11 @@ def _at(expr: Expr, instant: str) -> Expr:
     )
 
 
-def change_points(subject: Subject, expressions: Iterable[Expr]) -> str:
+def change_points(subject: Subject, expressions: Iterable[Expr]) -> tuple[str, list[str]]:
     """SQL of the instants at which the expressions' values on a row can change with the
-    cutoff alone, as Array(DateTime('UTC')), possibly with repeats and spurious ones (which
-    change nothing). Between two of them (and the next second after each: a comparison may be
+    cutoff alone: the breakpoints, as Array(DateTime('UTC')), and the meeting instants of
+    moving comparisons, each an expression of a breakpoint `_b` (see `recompute_sql`);
+    possibly with repeats and spurious ones (which change nothing). Between two of them (and the next second after each: a comparison may be
     strict or not) every expression is constant.
 
     They are: every instant an instant column holds (`x <= cutoff` flips there; so do
@@ -213,30 +219,29 @@ def change_points(subject: Subject, expressions: Iterable[Expr]) -> str:
         {e.name for x in exprs for e in _walk(x) if isinstance(e, Col) and kinds.get(e.name)}
     )
     breaks = [_instants_sql(c, kinds[c]) for c in columns]
-    base = f"arrayConcat({', '.join(breaks)})" if breaks else "CAST([], 'Array(DateTime(''UTC''))')"
-    meets = []
-    for x in exprs:
-        for e in _walk(x):
-            if (
-                isinstance(e, Compare)
-                and _judged(e)
-                and _is_instant(e.left, kinds)
-                and _is_instant(e.right, kinds)
-            ):
-                left = compile_sql(_at(e.left, "_b"), {})
-                right = compile_sql(_at(e.right, "_b"), {})
-                meets.append(f"_b + abs(dateDiff('second', {left}, {right}))")
-    if not meets:
-        return base
-    roots = ", ".join(meets)
-    return (
-        f"arrayConcat({base}, CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter("
-        f"_x -> _x IS NOT NULL, arrayFlatten(arrayMap(_b -> [{roots}], "
-        f"arrayPushFront({base}, _w))))), 'Array(DateTime(''UTC''))'))"
+    base = f"arrayConcat({', '.join(breaks)})" if breaks else _INSTANTS
+    meets = sorted(
+        {
+            f"_b + abs(dateDiff('second', {compile_sql(_at(e.left, '_b'), {})}, "
+            f"{compile_sql(_at(e.right, '_b'), {})}))"
+            for x in exprs
+            for e in _walk(x)
+            if isinstance(e, Compare) and _moving(e, kinds)
+        }
     )
+    return base, meets
 
 
-# --- Dossier sets: an interval of cutoffs per dossier ----------------------------------------------
+def _moving(compare: Compare, kinds: Mapping[str, str]) -> bool:
+    """A comparison of two instants that may meet other than at an instant a column holds:
+    not the cutoff against something fixed (that flips at the fixed instant, a breakpoint)."""
+    left, right = compare.left, compare.right
+    if not (_is_instant(left, kinds) and _is_instant(right, kinds) and _judged(compare)):
+        return False
+    return not ((left == CUTOFF and not _judged(right)) or (right == CUTOFF and not _judged(left)))
+
+
+# --- Dossier sets: an interval of cutoffs per dossier ------------------------------------------
 
 
 def _terms(expr: Expr) -> list[Expr]:
@@ -308,18 +313,20 @@ def _set_entries_sql() -> str:
             end = until[0]
         else:
             end = f"arrayMin(arrayFilter(_x -> _x IS NOT NULL, [{', '.join(until)}]))"
-        static = " AND ".join(["NOT is_deleted", known, *(compile_sql(t, {}) for t in shape.static)])
+        static = " AND ".join(
+            ["NOT is_deleted", known, *(compile_sql(t, {}) for t in shape.static)]
+        )
         entries.append(
             f"if({static}, [({sql_literal(name)}, procedure, assumeNotNull({start}), {end})], [])"
         )
-    tuples = "Array(Tuple(String, String, DateTime('UTC'), Nullable(DateTime('UTC'))))"
+    tuples = f"Array({_SET_ENTRY})"
     return (
         f"arrayFilter(_e -> _e.4 IS NULL OR _e.4 > _e.3, "
         f"CAST(arrayConcat({', '.join(entries)}), {sql_literal(tuples)}))"
     )
 
 
-# --- Recomputing windows ---------------------------------------------------------------------------
+# --- Recomputing windows -----------------------------------------------------------------------
 
 
 def _period_end_sql(kind: str) -> str:
@@ -332,22 +339,19 @@ def _period_end_sql(kind: str) -> str:
 PERIOD_KINDS = ("month", "quarter", "year")
 
 
-def _den(m: Measure, at: str) -> str:
-    return f"if(NOT is_deleted AND {compile_sql(_at(m.denominator, at), {})}, 1, 0)"
-
-
-def _num(m: Measure, at: str) -> str:
-    condition = f"NOT is_deleted AND {compile_sql(_at(m.denominator, at), {})}"
-    value = compile_sql(_at(m.numerator, at), {})
+def _contributions(m: Measure, cutoffs: str) -> str:
+    """A row's (denominator, numerator) contribution to a measure judged at each cutoff of
+    an array; the denominator's expression once (the numerator's condition holds it too)."""
+    counted = f"NOT is_deleted AND {compile_sql(_at(m.denominator, '_p'), {})}"
+    value = compile_sql(_at(m.numerator, "_p"), {})
     if m.average:
-        return f"if({condition}, ifNull(toFloat64({value}), 0), 0)"
-    return f"if({condition} AND {value}, 1., 0.)"
-
-
-def _tallies(measures: Sequence[Measure], at: str) -> tuple[str, str]:
-    numerators = ", ".join(f"toFloat64(sum({_num(m, at)}))" for m in measures)
-    denominators = ", ".join(f"toInt64(sum({_den(m, at)}))" for m in measures)
-    return f"[{numerators}]", f"[{denominators}]"
+        numerator = f"if(_in, ifNull(toFloat64({value}), 0), 0)"
+    else:
+        numerator = f"if(_in AND {value}, 1., 0.)"
+    return (
+        f"arrayMap((_p, _in) -> (toInt64(_in), {numerator}), {cutoffs}, "
+        f"arrayMap(_p -> if({counted}, 1, 0) = 1, {cutoffs}))"
+    )
 
 
 WINDOW_COLUMNS = (
@@ -394,61 +398,89 @@ def recompute_sql(
         where = "WHERE (unit, day) IN " + (
             "(" + ", ".join(f"({sql_literal(u)}, {sql_literal(d)})" for u, d in pairs) + ")"
         )
-    numerators, denominators = _tallies(measures, "_w")
-    periods = []
-    for kind in PERIOD_KINDS:
-        n, d = _tallies(measures, f"_{kind}_end")
-        over = f"any(_{kind}_end) < any(_w)"  # the period ended before W: judged at its end
-        periods += [
-            f"if({over}, {n}, CAST([], 'Array(Float64)'))",
-            f"if({over}, {d}, CAST([], 'Array(Int64)'))",
-        ]
-    # per row and measure: (key, numerator change, denominator change) at each point after W
-    changes = []
-    for i, m in enumerate(measures):
-        num_at = f"arrayMap(_p -> {_num(m, '_p')}, _points)"
-        den_at = f"arrayMap(_p -> {_den(m, '_p')}, _points)"
-        changes.append(
-            f"arrayMap((_p, _n, _d, _n0, _d0) -> ({i} * {_SECONDS} + toUInt64(toUInt32(_p)), "
-            f"_n - _n0, toInt64(_d) - toInt64(_d0)), _points, {num_at}, {den_at}, "
-            f"arrayPushFront(arrayPopBack({num_at}), {_num(m, '_w')}), "
-            f"arrayPushFront(arrayPopBack({den_at}), {_den(m, '_w')}))"
+    # Each row's contribution to each measure at every cutoff that matters, in one array:
+    # [W, its month's end, quarter's end, year's end, then each point after W]
+    values = ", ".join(f"{_contributions(m, '_cuts')} AS _v{i}" for i, m in enumerate(measures))
+
+    # summed at W and at the periods' ends: one array per part, (measure, cutoff) by measure
+    width = len(PERIOD_KINDS) + 1
+
+    def part_sums(part: int) -> str:
+        each = ", ".join(
+            f"arrayMap(_t -> _t.{part}, arraySlice(_v{i}, 1, {width}))"
+            for i in range(len(measures))
         )
+        return f"sumForEach(arrayConcat({each}))"
+
+    def summed(index: int, part: int) -> str:
+        sums = "_sums_num" if part == 2 else "_sums_den"
+        return f"arrayMap(_i -> {sums}[_i * {width} + {index}], range({len(measures)}))"
+
+    periods = []
+    for j, kind in enumerate(PERIOD_KINDS, start=2):
+        over = f"_{kind}_over"  # the period ended before W: judged at its end
+        periods += [
+            f"if({over}, {summed(j, 2)}, CAST([], 'Array(Float64)'))",
+            f"if({over}, {summed(j, 1)}, CAST([], 'Array(Int64)'))",
+        ]
+    first = len(PERIOD_KINDS) + 2  # the first point after W in `_cuts`
+    changes = ", ".join(
+        f"arrayMap(_j -> ({i} * {_SECONDS} + toUInt64(toUInt32(_cuts[_j])), "
+        f"_v{i}[_j].2 - _v{i}[if(_j = {first}, 1, _j - 1)].2, "
+        f"_v{i}[_j].1 - _v{i}[if(_j = {first}, 1, _j - 1)].1), "
+        f"range({first}, length(_cuts) + 1))"
+        for i in range(len(measures))
+    )
     keys_list = sql_literal([m.key for m in measures])
     sets = (
         _set_entries_sql()
         if subject is Subject.dossier
-        else "CAST([], 'Array(Tuple(String, String, DateTime(''UTC''), Nullable(DateTime(''UTC''))))')"
+        else f"CAST([], {sql_literal(f'Array({_SET_ENTRY})')})"
     )
     period_ends = ", ".join(f"{_period_end_sql(k)} AS _{k}_end" for k in PERIOD_KINDS)
-    rows = (
-        f"SELECT *, {period_ends}, "
-        f"if(is_deleted, CAST([], 'Array(DateTime(''UTC''))'), arraySort(arrayDistinct("
-        f"arrayFilter(_x -> _x > _w, arrayConcat(_c, arrayMap(_x -> _x + 1, _c)))))) AS _points\n"
-        f"FROM (SELECT *, {change_points(subject, exprs)} AS _c FROM (\n"
-        f"SELECT *, toDateTime(now() - {int(margin_seconds)}) AS _w "
-        f"FROM {windows.by_day(subject)} FINAL {where}))"
+    breaks, meets = change_points(subject, exprs)
+    roots = (
+        f"CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter(_x -> _x IS NOT NULL, "
+        f"arrayFlatten(arrayMap(_b -> [{', '.join(meets)}], arrayPushFront(_breaks, _w))))), "
+        f"{sql_literal('Array(DateTime(' + chr(39) + 'UTC' + chr(39) + '))')})"
+        if meets
+        else _INSTANTS
     )
-    changed = (
-        f"arrayFilter(_c -> _c.2 != 0 OR _c.3 != 0, arrayConcat({', '.join(changes)}))"
-        if changes
-        else "CAST([], 'Array(Tuple(UInt64, Float64, Int64))')"
+    points = (
+        f"if(is_deleted, {_INSTANTS}, arraySort(arrayDistinct("
+        f"arrayFilter(_x -> _x > _w, arrayConcat(_c, arrayMap(_x -> _x + 1, _c))))))"
     )
+    ends = ", ".join(f"_{k}_end" for k in PERIOD_KINDS)
+    changed = f"arrayFilter(_c -> _c.2 != 0 OR _c.3 != 0, arrayConcat({changes}))"
+    kinds = _column_kinds(subject)
+    read = {"unit", "day", "is_deleted", "procedure" if subject is Subject.dossier else "unit"}
+    read |= {e.name for x in exprs for e in _walk(x) if isinstance(e, Col) and e.name in kinds}
+    # in layers: an alias in the SELECT that defines it would be inlined at each use
+    rows = f"SELECT {', '.join(sorted(read))}, toDateTime(now() - {int(margin_seconds)}) AS _w"
+    rows += f" FROM {windows.by_day(subject)} FINAL {where}"
+    for layer in (
+        f"{period_ends}, {breaks} AS _breaks",
+        f"arrayConcat(_breaks, {roots}) AS _c",
+        f"arrayConcat([_w, {ends}], {points}) AS _cuts",
+        values,
+        f"{changed} AS _changes, {sets} AS _set_entries",
+    ):
+        rows = f"SELECT *, {layer} FROM ({rows})"
+    overs = ", ".join(f"any(_{k}_end) < any(_w) AS _{k}_over" for k in PERIOD_KINDS)
     grouped = (
-        f"SELECT unit, day, any(_w) AS _judged, {numerators} AS _num, {denominators} AS _den, "
-        f"{', '.join(f'{p} AS _p{i}' for i, p in enumerate(periods))}, "
+        f"SELECT unit, day, any(_w) AS _judged, {part_sums(2)} AS _sums_num, "
+        f"{part_sums(1)} AS _sums_den, {overs}, "
         # summed per (measure, instant): a change that nets to zero is dropped
         f"sumMap(arrayMap(_c -> _c.1, _changes), arrayMap(_c -> _c.2, _changes), "
         f"arrayMap(_c -> _c.3, _changes)) AS _sums, "
         f"arrayDistinct(groupArrayArray(_set_entries)) AS _sets\n"
-        f"FROM (SELECT *, {changed} AS _changes, {sets} AS _set_entries FROM ({rows}))\n"
+        f"FROM ({rows})\n"
         f"GROUP BY unit, day"
     )
     return (
         f"INSERT INTO {windows.windows} ({', '.join(WINDOW_COLUMNS)})\n"
         f"SELECT unit, day, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
-        f"_judged, {keys_list}, _num, _den, "
-        f"{', '.join(f'_p{i}' for i in range(len(periods)))}, "
+        f"_judged, {keys_list}, {summed(1, 2)}, {summed(1, 1)}, {', '.join(periods)}, "
         f"arrayMap(_k -> arrayElement({keys_list}, intDiv(_k, {_SECONDS}) + 1), _sums.1), "
         f"arrayMap(_k -> toDateTime64(_k % {_SECONDS}, 3, 'UTC'), _sums.1), _sums.2, _sums.3, "
         f"arrayMap(_e -> _e.1, _sets), arrayMap(_e -> _e.2, _sets), "
@@ -550,7 +582,7 @@ def windows_grouped_sql(
     measures: Iterable[Measure],
     scopes: Mapping[str, Scope],
     windows: WindowTables = WindowTables(),
-    tables: TableNames = TableNames(),
+    tables: TableNames = FACT_TABLES,
 ) -> list[GroupedQuery]:
     """Like `grouped_sql`, the windowed measures read from the windows at the scopes' cutoff
     and the dossier sets from the windows' sets; the rest counted from the facts. A row's

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.storage.clickhouse import Client, VersionedFacts
-from services.storage.schema import BY_DAY, TABLES, VERSION_COLUMN, Layout, truncate
+from services.storage.schema import (
+    BY_DAY,
+    SINGLE_NODE,
+    TABLES,
+    VERSION_COLUMN,
+    Layout,
+    truncate,
+)
 from tthc.calendar import local_date
 from tthc.expr import sql_literal
 from tthc.facts import FACTS_OF
@@ -101,7 +108,7 @@ def recompute_windows(
 
 
 def rebuild_windows(
-    client: Client, layout: Layout = Layout(), margin_seconds: int = DEFAULT_MARGIN_SECONDS
+    client: Client, layout: Layout = SINGLE_NODE, margin_seconds: int = DEFAULT_MARGIN_SECONDS
 ) -> None:
     """Fill the by-day tables and the windows from the by-code facts, for every key: once
     after upgrading to migration 11, or after a replay (with the aggregator stopped)."""
