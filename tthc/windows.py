@@ -203,8 +203,9 @@ def change_points(subject: Subject, expressions: Iterable[Expr]) -> tuple[str, l
     """SQL of the instants at which the expressions' values on a row can change with the
     cutoff alone: the breakpoints, as Array(DateTime('UTC')), and the meeting instants of
     moving comparisons, each an expression of a breakpoint `_b` (see `recompute_sql`);
-    possibly with repeats and spurious ones (which change nothing). Between two of them (and the next second after each: a comparison may be
-    strict or not) every expression is constant.
+    possibly with repeats and spurious ones (which change nothing). Between two of them (and
+    the next second after each: a comparison may be strict or not) every expression is
+    constant.
 
     They are: every instant an instant column holds (`x <= cutoff` flips there; so do
     CountUpTo, AsOf and ClosedSeconds over arrays of instants), each date column's midnights

@@ -1,4 +1,5 @@
-"""The business gauges: computed when Prometheus scrapes, from the windows; the API writes nothing."""
+"""The business gauges: computed when Prometheus scrapes, from the windows. The API writes
+nothing."""
 
 from __future__ import annotations
 
