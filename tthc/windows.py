@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, time
+from typing import Any
 
 from tthc.calendar import VN_TZ
 from tthc.expr import (
@@ -493,19 +494,29 @@ def recompute_sql(
 # --- Reading windows at a cutoff ---------------------------------------------------------------
 
 
-def _answer_sql(part: str) -> str:
-    """One window row's numerator or denominator of the measure `_m` at the cutoff `_cut`,
-    NULL where the row cannot tell (a past instant other than its periods' ends)."""
-    changes = (
-        f"arraySum(arrayMap((_cm, _ca, _cv) -> if(_cm = _m AND _ca <= _cut, _cv, 0), "
-        f"change_measure, change_at, change_{part}))"
+def _answered_sql() -> str:
+    """A window row's (mode, numerators, denominators) at the cutoff `_cut`: mode 0 judged at
+    or after W (the tallies at W plus the changes up to the cutoff), 1-3 at the end of its
+    month, quarter or year, -1 when the row cannot tell (any other past instant)."""
+    modes = ", ".join(
+        f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator), {i}"
+        for i, kind in enumerate(PERIOD_KINDS, start=1)
     )
-    branches = [f"_cut >= judged_at, {part}[_i] + {changes}"]
-    for kind in PERIOD_KINDS:
-        branches.append(
-            f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_{part}), {kind}_{part}[_i]"
+    mode = f"multiIf(_cut >= judged_at, 0, {modes}, -1)"
+
+    def answered(part: str) -> str:
+        changed = (
+            f"arrayMap((_m, _v) -> _v + arraySum(arrayMap((_cm, _ca, _cv) -> "
+            f"if(_cm = _m AND _ca <= _cut, _cv, 0), change_measure, change_at, "
+            f"change_{part})), measure, {part})"
         )
-    return f"multiIf({', '.join(branches)}, NULL)"
+        branches = ", ".join(
+            f"_mode = {i}, {kind}_{part}" for i, kind in enumerate(PERIOD_KINDS, start=1)
+        )
+        zero = "0." if part == "numerator" else "0"
+        return f"multiIf(_mode = 0, {changed}, {branches}, arrayMap(_m -> {zero}, measure))"
+
+    return f"{mode} AS _mode, {answered('numerator')} AS _n, {answered('denominator')} AS _d"
 
 
 def window_tallies_sql(
@@ -531,16 +542,19 @@ def window_tallies_sql(
         where.append(f"unit IN {units}")
     subjects = sql_literal(sorted({m.subject.value for m in kept}))
     where.append(f"has({subjects}, subject)")
+    # summed per unit and measure list (rows written by one version of the code share it)
+    per_unit = (
+        f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
+        f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM "
+        f"(SELECT *, {cutoff} AS _cut FROM {windows.windows} FINAL "
+        f"WHERE {' AND '.join(where)})) GROUP BY unit, measure"
+    )
     return (
         "SELECT unit, _m AS measure,\n"
-        "  if(countIf(_n IS NULL) > 0, NULL, sum(_n)) AS numerator,\n"
-        "  if(countIf(_d IS NULL) > 0, NULL, sum(_d)) AS denominator\n"
-        f"FROM (SELECT unit, _m, {_answer_sql('numerator')} AS _n, "
-        f"{_answer_sql('denominator')} AS _d\n"
-        f"FROM (SELECT *, {cutoff} AS _cut FROM {windows.windows} FINAL "
-        f"WHERE {' AND '.join(where)})\n"
-        "ARRAY JOIN measure AS _m, arrayEnumerate(measure) AS _i\n"
-        f"WHERE has({sql_literal([m.key for m in kept])}, _m))\n"
+        "  if(min(_ok), sum(_n1), NULL) AS numerator, if(min(_ok), sum(_d1), NULL) AS denominator\n"
+        f"FROM ({per_unit})\n"
+        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, _m)\n"
         "GROUP BY unit, measure"
     )
 
@@ -578,6 +592,24 @@ def whole_days(period: Period) -> tuple[date, date]:
     return period.start_date, period.end_date
 
 
+@dataclass(frozen=True)
+class WindowQuery(GroupedQuery):
+    """A grouped query read from the windows: its rows are `window_tallies_sql`'s, one per
+    (unit, measure); `wide` makes them `rollup`'s, one per unit (None where unanswered)."""
+
+    def wide(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        by_unit: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            wide = by_unit.setdefault(
+                row["unit"],
+                {_KEY: row["unit"]}
+                | {f"{m.key}__{p}": 0 for m in self.measures for p in ("num", "den")},
+            )
+            wide[f"{row['measure']}__num"] = row["numerator"]
+            wide[f"{row['measure']}__den"] = row["denominator"]
+        return list(by_unit.values())
+
+
 def windows_grouped_sql(
     subject: Subject,
     measures: Iterable[Measure],
@@ -586,8 +618,9 @@ def windows_grouped_sql(
     tables: TableNames = FACT_TABLES,
 ) -> list[GroupedQuery]:
     """Like `grouped_sql`, the windowed measures read from the windows at the scopes' cutoff
-    and the dossier sets from the windows' sets; the rest counted from the facts. A row's
-    `<key>__num` is None where the windows cannot answer (see `window_tallies_sql`)."""
+    and the dossier sets from the windows' sets; the rest counted from the facts. The windows'
+    queries are `WindowQuery`s: widen their rows before `rollup`; a `<key>__num` is None
+    where the windows cannot answer (see `window_tallies_sql`)."""
     chosen = [m for m in measures if m.subject is subject]
     if not chosen or not scopes:
         return []
@@ -600,19 +633,10 @@ def windows_grouped_sql(
         "units": sql_literal(everywhere.units),
     }
     kept = [m for m in chosen if windowed(m)]
-    queries = []
+    queries: list[GroupedQuery] = []
     if kept:
-        columns = ",\n  ".join(
-            f"if(countIf(measure = {sql_literal(m.key)} AND {part} IS NULL) > 0, NULL, "
-            f"sumIf({part}, measure = {sql_literal(m.key)})) AS `{m.key}__{part[:3]}`"
-            for m in kept
-            for part in ("numerator", "denominator")
-        )
-        sql = (
-            f"SELECT unit AS {_KEY},\n  {columns}\n"
-            f"FROM ({window_tallies_sql(kept, **bounds, windows=windows)})\nGROUP BY {_KEY}"
-        )
-        queries.append(GroupedQuery(subject, tuple(kept), True, sql))
+        sql = window_tallies_sql(kept, **bounds, windows=windows)
+        queries.append(WindowQuery(subject, tuple(kept), True, sql))
     set_rows = {name: window_set_rows_sql(name, **bounds, windows=windows) for name in DOSSIER_SETS}
     rest = [m for m in chosen if not windowed(m)]
     return queries + grouped_sql(subject, rest, scopes, tables, set_rows)

@@ -27,7 +27,7 @@ from tthc.profile import Profile
 from tthc.reference import scope_of
 from tthc.scoring import Scorecard, profile_measures, score
 from tthc.units import UnitTree
-from tthc.windows import whole_days, windows_grouped_sql
+from tthc.windows import WindowQuery, whole_days, windows_grouped_sql
 
 Used = Literal["windows", "facts"]  # what an answer was read from
 # What a request asks for: the windows where they can answer (default), or one of the two.
@@ -52,6 +52,8 @@ def tallies_from_windows(
     for subject in Subject:
         for query in windows_grouped_sql(subject, measures, scopes, BY_DAY, TABLES):
             rows = pool.rows(query.sql, purpose)
+            if isinstance(query, WindowQuery):
+                rows = query.wide(rows)
             if any(value is None for row in rows for value in row.values()):
                 raise WindowsCannotAnswer("a window cannot judge at this cutoff")
             for key, found in rollup(query, rows, scopes).items():
