@@ -1,6 +1,6 @@
 """A province in embedded ClickHouse for the dashboard queries: a small simulated workload of
 the last three months (until now, so that open dossiers are really open), its fact rows written
-through the services' own code, and the score snapshot filled by the API's refresher.
+through the services' own code, and the windows the aggregator keeps, built from them.
 
 One hand-made dossier is added on top: open, due in a few hours, so the "turning late" panels
 have a row whatever today's date does to the simulation.
@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.scoreboard import Scoreboard
 from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
+from services.storage.windows import rebuild_windows
 from tests.domain.builders import SMALL
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
@@ -130,6 +129,7 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
     with pool.client() as client:
         migrate(client)
         insert_facts(client, rows)
+        rebuild_windows(client)  # what the aggregator keeps, as if it had written the rows
 
     today = now.astimezone(VN_TZ).date()
     months = tuple(
@@ -142,6 +142,4 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
             for m in months
         )
     )
-    # the refresher as the API runs it: its first refresh keeps every period with data
-    Scoreboard(pool, tree, profile, ApiMetrics(), clock=lambda: now).refresh(now)
     return Scenario(tree, profile, now, months, quarters, commune, facts)

@@ -170,7 +170,7 @@ def _select_columns(
 # --- Many units at once: one query per subject, rolled up over the tree ---------------------------
 
 _TARGET = "_target"  # the key of the scope a row of a grouped query belongs to
-_KEY = "_key"  # what a grouped query's row is keyed by: a unit code, or a scope's key
+SCOPE_KEY = "_key"  # what a grouped query's row is keyed by: a unit code, or a scope's key
 
 
 @dataclass(frozen=True)
@@ -187,31 +187,31 @@ class _Pair(Expr):
         return (self.first.eval(row, env), self.second.eval(row, env))
 
 
-def _substituted(expr: Expr, variables: Mapping[str, Expr], key: Expr) -> Expr:
+def substituted(expr: Expr, variables: Mapping[str, Expr], key: Expr) -> Expr:
     """The expression with some variables read from columns, and each set made a set of
     (key, value) pairs: what differs between scopes, taken from each row's scope."""
     if isinstance(expr, Var) and expr.name in variables:
         return variables[expr.name]
     if isinstance(expr, In):
-        return In(_Pair(key, _substituted(expr.term, variables, key)), expr.set_name)
+        return In(_Pair(key, substituted(expr.term, variables, key)), expr.set_name)
     if not is_dataclass(expr):
         return expr
     changes: dict[str, Any] = {}
     for f in dataclass_fields(expr):
         value = getattr(expr, f.name)
         if isinstance(value, Expr):
-            changes[f.name] = _substituted(value, variables, key)
+            changes[f.name] = substituted(value, variables, key)
         elif isinstance(value, tuple) and all(isinstance(v, Expr) for v in value):
-            changes[f.name] = tuple(_substituted(v, variables, key) for v in value)
+            changes[f.name] = tuple(substituted(v, variables, key) for v in value)
     return dataclass_replace(expr, **changes) if changes else expr
 
 
 def _per_target(expr: Expr) -> Expr:
     """Per scope of a grouped query: the subtree's levels and the sets drawn from its dossiers."""
-    return _substituted(expr, {LEVELS.name: Col("_levels")}, Col(_TARGET))
+    return substituted(expr, {LEVELS.name: Col("_levels")}, Col(_TARGET))
 
 
-def _additive(measure: Measure) -> bool:
+def additive(measure: Measure) -> bool:
     """Counted per unit and summed over a subtree gives the subtree's count: the measure is
     scoped by a unit column and its expressions depend on nothing else of the scope."""
     if measure.subject is Subject.commune:
@@ -254,20 +254,20 @@ def grouped_sql(
     chosen = [m for m in measures if m.subject is subject]
     if not chosen or not scopes:
         return []
-    everywhere = _everywhere(scopes)
+    everywhere = union_scope(scopes)
     env: dict[str, Any] = everywhere.env()
     queries = []
-    additive = [m for m in chosen if _additive(m)]
-    if additive:
-        queries.append(_by_unit_query(subject, additive, everywhere, env, tables))
-    others = [m for m in chosen if not _additive(m)]
+    summed = [m for m in chosen if additive(m)]
+    if summed:
+        queries.append(_by_unit_query(subject, summed, everywhere, env, tables))
+    others = [m for m in chosen if not additive(m)]
     if others:
         rows = set_rows if set_rows is not None else _fact_set_rows(others, everywhere, env, tables)
         queries.append(_by_scope_query(subject, others, scopes, rows, tables))
     return queries
 
 
-def _everywhere(scopes: Mapping[str, Scope]) -> Scope:
+def union_scope(scopes: Mapping[str, Scope]) -> Scope:
     """One scope over every unit of scopes sharing their period and cutoff."""
     first = next(iter(scopes.values()))
     if any(s.period != first.period or s.cutoff != first.cutoff for s in scopes.values()):
@@ -315,7 +315,7 @@ def _by_unit_query(
         # the one-row query over the merged communes, now one row per commune of today
         single = _subject_select(subject, measures, everywhere, tables)
         keyed = dataclass_replace(
-            single, columns=(f"code AS {_KEY}", *single.columns), group_by=(_KEY,)
+            single, columns=(f"code AS {SCOPE_KEY}", *single.columns), group_by=(SCOPE_KEY,)
         )
         return GroupedQuery(subject, tuple(measures), True, str(keyed))
     unit_columns = {m.unit_column for m in measures}
@@ -327,10 +327,10 @@ def _by_unit_query(
     ]
     values = [compile_sql(m.numerator, env) for m in measures]
     select = Select(
-        (f"{unit_column} AS {_KEY}", *_measure_columns(measures, conditions, values)),
+        (f"{unit_column} AS {SCOPE_KEY}", *_measure_columns(measures, conditions, values)),
         f"{getattr(tables, subject.value)} FINAL",
         where=f"{unit_column} IN {sql_literal(everywhere.units)}",
-        group_by=(_KEY,),
+        group_by=(SCOPE_KEY,),
     )
     return GroupedQuery(subject, tuple(measures), True, str(select))
 
@@ -344,7 +344,7 @@ def _by_scope_query(
 ) -> GroupedQuery:
     if subject is Subject.commune:
         raise ValueError("commune measures are always counted per commune")
-    everywhere = _everywhere(scopes)
+    everywhere = union_scope(scopes)
     env: dict[str, Any] = everywhere.env()
     members = [(unit, key) for key, s in scopes.items() for unit in sorted(s.units)]
     pairs = ", ".join(f"({sql_literal(u)}, {sql_literal(k)})" for u, k in members)
@@ -380,9 +380,9 @@ def _by_scope_query(
     values = [compile_sql(_per_target(m.numerator), env) for m in measures]
     facts = Select(("*",), f"{getattr(tables, subject.value)} FINAL")
     select = Select(
-        (f"{_TARGET} AS {_KEY}", *_measure_columns(measures, conditions, values)),
+        (f"{_TARGET} AS {SCOPE_KEY}", *_measure_columns(measures, conditions, values)),
         f"{facts.subquery('facts')}\nCROSS JOIN {target_table.subquery('targets')}",
-        group_by=(_KEY,),
+        group_by=(SCOPE_KEY,),
     )
     return GroupedQuery(subject, tuple(measures), False, str(select))
 
@@ -391,7 +391,7 @@ def rollup(
     query: GroupedQuery, rows: Iterable[Mapping[str, Any]], scopes: Mapping[str, Scope]
 ) -> dict[str, dict[str, Tally]]:
     """Each scope's tallies from a grouped query's rows (summed over its subtree if by unit)."""
-    by_key = {row[_KEY]: row for row in rows}
+    by_key = {row[SCOPE_KEY]: row for row in rows}
     result: dict[str, dict[str, Tally]] = {}
     for key, scope in scopes.items():
         if not query.by_unit:
@@ -459,21 +459,23 @@ def bucketed_sql(
     ):
         raise ValueError("bucketed scopes must share their subtree")
     env: dict[str, Any] = {"levels": sorted(first.levels)}
-    key = Col(_KEY)
+    key = Col(SCOPE_KEY)
     # the sets drawn from the dossiers of each bucket, keyed by the bucket
     for m in chosen:
         for name in _sets_used(m):
             # judged at the cutoff of the bucket each dossier falls in
-            condition = compile_sql(_substituted(DOSSIER_SETS[name], _BUCKET_VARIABLES, key), env)
+            condition = compile_sql(substituted(DOSSIER_SETS[name], _BUCKET_VARIABLES, key), env)
             bucketed = Select(
-                ("*", f"{_bucket_key_sql(Subject.dossier, 'received_at', scopes)} AS {_KEY}"),
+                ("*", f"{_bucket_key_sql(Subject.dossier, 'received_at', scopes)} AS {SCOPE_KEY}"),
                 f"{tables.dossier} FINAL",
                 where=f"unit IN {sql_literal(first.units)}",
             )
-            judged = Select(("*", *_bucket_cutoffs(scopes, _KEY)), bucketed.subquery())
+            judged = Select(("*", *_bucket_cutoffs(scopes, SCOPE_KEY)), bucketed.subquery())
             env[name] = str(
                 Select(
-                    (_KEY, "procedure"), judged.subquery(), where=f"{_KEY} != '' AND {condition}"
+                    (SCOPE_KEY, "procedure"),
+                    judged.subquery(),
+                    where=f"{SCOPE_KEY} != '' AND {condition}",
                 )
             )
     table = source_sql(subject, first, tables)
@@ -489,32 +491,30 @@ def bucketed_sql(
             rows = Select(
                 (
                     "*",
-                    f"{_bucket_key_sql(subject, column, scopes)} AS {_KEY}",
-                    *_bucket_cutoffs(scopes, _KEY),
+                    f"{_bucket_key_sql(subject, column, scopes)} AS {SCOPE_KEY}",
+                    *_bucket_cutoffs(scopes, SCOPE_KEY),
                 ),
                 table,
                 where=where,
             )
         else:
             facts = Select(("*",), table, where=where)
-            buckets = _rows_of(sql_literal(list(scopes)), _KEY)
+            buckets = _rows_of(sql_literal(list(scopes)), SCOPE_KEY)
             rows = Select(
-                ("*", *_bucket_cutoffs(scopes, _KEY)),
+                ("*", *_bucket_cutoffs(scopes, SCOPE_KEY)),
                 f"{facts.subquery('facts')} CROSS JOIN {buckets} AS buckets",
             )
         conditions = [
             (f"{u} IN {sql_literal(first.units)} AND " if u and u != shared else "")
-            + compile_sql(_substituted(m.denominator, _BUCKET_VARIABLES, key), env)
+            + compile_sql(substituted(m.denominator, _BUCKET_VARIABLES, key), env)
             for m, u in zip(group, scoped, strict=True)
         ]
-        values = [
-            compile_sql(_substituted(m.numerator, _BUCKET_VARIABLES, key), env) for m in group
-        ]
+        values = [compile_sql(substituted(m.numerator, _BUCKET_VARIABLES, key), env) for m in group]
         select = Select(
-            (_KEY, *_measure_columns(group, conditions, values)),
+            (SCOPE_KEY, *_measure_columns(group, conditions, values)),
             rows.subquery("rows"),
-            where=f"{_KEY} != ''",
-            group_by=(_KEY,),
+            where=f"{SCOPE_KEY} != ''",
+            group_by=(SCOPE_KEY,),
             settings=_settings(subject),
         )
         queries.append(GroupedQuery(subject, tuple(group), False, str(select)))

@@ -13,13 +13,13 @@ from tthc.facts import Subject
 from tthc.measures.catalog import DOSSIER_SETS, Measure
 from tthc.measures.evaluation import Scope, _cutoff_env
 from tthc.measures.queries import (
-    _KEY,
+    SCOPE_KEY,
     GroupedQuery,
     TableNames,
-    _additive,
-    _everywhere,
     _select_columns,
+    additive,
     grouped_sql,
+    union_scope,
 )
 from tthc.periods import Period
 
@@ -54,7 +54,7 @@ def windowed(measure: Measure) -> bool:
     return (
         measure.subject in (Subject.dossier, Subject.feedback)
         and measure.period_column == _WINDOW_COLUMN
-        and _additive(measure)
+        and additive(measure)
     )
 
 
@@ -97,10 +97,10 @@ def _window_tallies_sql(
     )
     return (
         f"INSERT INTO {windows.tallies} (generation, unit, day, measure, numerator, denominator)\n"
-        f"SELECT {generation.id}, {_KEY}, day, t.1, t.2, t.3 FROM (\n"
-        f"SELECT\n  {unit_column} AS {_KEY},\n  {_local_day_sql(_WINDOW_COLUMN)} AS day,\n"
+        f"SELECT {generation.id}, {SCOPE_KEY}, day, t.1, t.2, t.3 FROM (\n"
+        f"SELECT\n  {unit_column} AS {SCOPE_KEY},\n  {_local_day_sql(_WINDOW_COLUMN)} AS day,\n"
         f"  {_select_columns(measures, conditions, values)}\n"
-        f"FROM {getattr(tables, subject.value)} FINAL\nGROUP BY {_KEY}, day)\n"
+        f"FROM {getattr(tables, subject.value)} FINAL\nGROUP BY {SCOPE_KEY}, day)\n"
         f"ARRAY JOIN [{tallies}] AS t\n"
         "WHERE t.3 > 0"  # no row counted: nothing to add
     )
@@ -135,7 +135,7 @@ def windowed_sql(
     chosen = [m for m in measures if m.subject is subject]
     if not chosen or not scopes:
         return []
-    everywhere = _everywhere(scopes)
+    everywhere = union_scope(scopes)
     if everywhere.cutoff != generation.cutoff:
         raise ValueError(
             f"windows are judged at {generation.cutoff}, the scopes at {everywhere.cutoff}"
@@ -173,9 +173,9 @@ def _window_query(
         for m in measures
     )
     sql = (
-        f"SELECT\n  unit AS {_KEY},\n  {columns}\nFROM {windows.tallies}\n"
+        f"SELECT\n  unit AS {SCOPE_KEY},\n  {columns}\nFROM {windows.tallies}\n"
         f"WHERE generation = {generation.id} AND unit IN {sql_literal(everywhere.units)} "
         f"AND {days} AND measure IN {sql_literal({m.key for m in measures})}\n"
-        f"GROUP BY {_KEY}"
+        f"GROUP BY {SCOPE_KEY}"
     )
     return GroupedQuery(subject, tuple(measures), True, sql)
