@@ -57,14 +57,13 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from tthc.facts import FACTS_OF, Facts
-from tthc.measures import TableNames, WindowTables
-from tthc.windows import WindowTables as ByDayTables
+from tthc.measures import TableNames
+from tthc.windows import WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
-WINDOWS = WindowTables()  # the rolling windows the API's refresher wrote (migration 3)
-BY_DAY = ByDayTables()  # the facts by unit and day and the windows the aggregator keeps
+BY_DAY = WindowTables()  # the facts by unit and day and the windows the aggregator keeps
 LOCAL_SUFFIX = "_local"  # a shard's own part of a sharded table, in cluster mode
 
 # The sharded tables and their sharding keys; every other table is whole on every node.
@@ -460,7 +459,7 @@ def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> 
 def unit_day_tallies_table() -> CreateTable:
     """Numerator and denominator of each windowed measure per unit and local day of receipt."""
     return _by_generation(
-        WINDOWS.tallies,
+        "unit_day_tallies",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -475,7 +474,7 @@ def unit_day_tallies_table() -> CreateTable:
 def unit_day_procedure_sets_table() -> CreateTable:
     """The procedures of each dossier set (online dossiers, paid online) per unit and day."""
     return _by_generation(
-        WINDOWS.sets,
+        "unit_day_procedure_sets",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -489,7 +488,7 @@ def unit_day_procedure_sets_table() -> CreateTable:
 def window_generations_table() -> CreateTable:
     """A row when a generation starts (complete = false) and one when it is whole."""
     return _by_generation(
-        WINDOWS.generations,
+        "window_generations",
         [
             ("cutoff", "DateTime('UTC')"),  # the instant its tallies are judged at
             ("computed_at", "DateTime64(3, 'UTC')"),
