@@ -54,14 +54,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tthc.facts import FACTS_OF, ColumnType, Facts, Scalar
-from tthc.measures import TableNames, WindowTables
-from tthc.windows import WindowTables as ByDayTables
+from tthc.measures import TableNames
+from tthc.windows import WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
-WINDOWS = WindowTables()  # the rolling windows the API's refresher wrote (migration 3)
-BY_DAY = ByDayTables()  # the facts by unit and day and the windows the aggregator keeps
+BY_DAY = WindowTables()  # the facts by unit and day and the windows the aggregator keeps
 LOCAL_SUFFIX = "_local"  # a shard's own part of a sharded table, in cluster mode
 
 # The sharded tables and their sharding keys; every other table is whole on every node.
@@ -447,7 +446,7 @@ def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> 
 def unit_day_tallies_table() -> CreateTable:
     """Numerator and denominator of each windowed measure per unit and local day of receipt."""
     return _by_generation(
-        WINDOWS.tallies,
+        "unit_day_tallies",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -462,7 +461,7 @@ def unit_day_tallies_table() -> CreateTable:
 def unit_day_procedure_sets_table() -> CreateTable:
     """The procedures of each dossier set (online dossiers, paid online) per unit and day."""
     return _by_generation(
-        WINDOWS.sets,
+        "unit_day_procedure_sets",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -476,7 +475,7 @@ def unit_day_procedure_sets_table() -> CreateTable:
 def window_generations_table() -> CreateTable:
     """A row when a generation starts (complete = false) and one when it is whole."""
     return _by_generation(
-        WINDOWS.generations,
+        "window_generations",
         [
             ("cutoff", "DateTime('UTC')"),  # the instant its tallies are judged at
             ("computed_at", "DateTime64(3, 'UTC')"),

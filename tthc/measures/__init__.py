@@ -7,8 +7,9 @@ SQL (the aggregator and the API), so the two cannot drift apart.
 
 - `catalog`: the measures (`MEASURES`), the expressions they share, the dossier sets;
 - `evaluation`: scopes, and the reference count in Python (`tally`);
-- `queries`: the same counts in ClickHouse SQL, for one scope, many, or many periods;
-- `windows`: the rolling per-unit-and-day windows the API sums.
+- `queries`: the same counts in ClickHouse SQL, for one scope, many, or many periods.
+
+The rolling windows the aggregator keeps are compiled from the same measures in `tthc.windows`.
 
 Everything public is importable from `tthc.measures`.
 """
@@ -65,13 +66,6 @@ from tthc.measures.queries import (
     sql_env,
     subject_sql,
 )
-from tthc.measures.windows import (
-    Generation,
-    WindowTables,
-    window_sql,
-    windowed,
-    windowed_sql,
-)
 
 __all__ = [
     "ANNOUNCED",
@@ -98,14 +92,12 @@ __all__ = [
     "UNDER_AUTHORITY",
     "UNDER_AUTHORITY_WORDS",
     "FactTables",
-    "Generation",
     "GroupedQuery",
     "Measure",
     "Scope",
     "Subject",
     "TableNames",
     "Tally",
-    "WindowTables",
     "as_of_cutoff",
     "bucketed_sql",
     "by_cutoff",
@@ -122,7 +114,4 @@ __all__ = [
     "subject_sql",
     "tally",
     "tally_by_procedure",
-    "window_sql",
-    "windowed",
-    "windowed_sql",
 ]

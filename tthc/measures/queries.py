@@ -160,13 +160,6 @@ def _measure_columns(
     return tuple(columns)
 
 
-def _select_columns(
-    measures: Sequence[Measure], conditions: Sequence[str], values: Sequence[str]
-) -> str:
-    """`_measure_columns` as the text of a select list, for a query written as text."""
-    return ",\n  ".join(_measure_columns(measures, conditions, values))
-
-
 # --- Many units at once: one query per subject, rolled up over the tree ---------------------------
 
 _TARGET = "_target"  # the key of the scope a row of a grouped query belongs to
