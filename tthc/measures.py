@@ -1028,6 +1028,28 @@ def rollup(
     return result
 
 
+# --- For SQL built elsewhere that judges at a cutoff given as SQL (a dashboard's period) -------
+
+
+def read_per_row(expr: Expr, variables: Mapping[str, Expr], key: Expr) -> Expr:
+    """`expr` with the given variables read from each row's columns, and each set made a set of
+    (key, value) pairs: what differs between scopes (or periods), taken from each row."""
+    return _substituted(expr, variables, key)
+
+
+def additive(measure: Measure) -> bool:
+    """Counted per unit and summed over a subtree, the measure gives the subtree's count."""
+    return _additive(measure)
+
+
+def tally_columns(
+    measures: Sequence[Measure], conditions: Sequence[str], values: Sequence[str]
+) -> str:
+    """The `<key>__num` and `<key>__den` aggregates of each measure, from the SQL of its
+    denominator rows (`conditions`) and its numerator (`values`)."""
+    return _select_columns(measures, conditions, values)
+
+
 # --- One subtree over many periods: the buckets of a trend ----------------------------------------
 
 _BUCKET_VARIABLES = {CUTOFF.name: Col("_cutoff"), CUTOFF_DATE.name: Col("_cutoff_date")}

@@ -58,6 +58,7 @@ from typing import Any, Protocol
 
 from tthc.facts import FACTS_OF, Facts
 from tthc.measures import TableNames, WindowTables
+from tthc.period_scores import UNIT_TREE_TABLE
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
@@ -545,6 +546,31 @@ def pipeline_watermarks_table() -> CreateTable:
     )
 
 
+# --- The unit tree: written by the worker at start-up, read by the dashboards' scores ---------
+
+
+def unit_tree_table() -> CreateTable:
+    """One row per (unit, ancestor): `ancestor` a current unit, `unit` a code of its subtree
+    (merged units included), described by the other columns (tthc.period_scores). A start writes
+    the whole tree beside the last one and then deletes the older: readers read the latest
+    `written_at`. Small: a whole copy on every node of a cluster. Written out: migration 12's."""
+    return create_table(
+        UNIT_TREE_TABLE,
+        [
+            ("unit", "String"),
+            ("ancestor", "String"),
+            ("name", "String"),
+            ("level", "LowCardinality(String)"),
+            ("parent", "String"),
+            ("today", "String"),
+            ("today_level", "LowCardinality(String)"),
+            ("written_at", "DateTime64(3, 'UTC')"),
+        ],
+        merge_tree(),
+        "(ancestor, unit)",
+    )
+
+
 # --- Migrations ---------------------------------------------------------------------------------
 
 
@@ -667,6 +693,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         needs_replay=True,
     ),
+    Migration(12, "the unit tree, for scores computed in SQL", (unit_tree_table(),)),
 )
 
 

@@ -300,3 +300,19 @@ ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `published_complete` Array(
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `name` String;
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `missing_components` Array(String);
+
+-- migration 12: the unit tree, for scores computed in SQL
+
+CREATE TABLE IF NOT EXISTS unit_tree
+(
+    `unit` String,
+    `ancestor` String,
+    `name` String,
+    `level` LowCardinality(String),
+    `parent` String,
+    `today` String,
+    `today_level` LowCardinality(String),
+    `written_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (ancestor, unit);
