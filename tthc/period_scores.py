@@ -140,15 +140,26 @@ def period_sql(label: str) -> PeriodSql:
 
 # --- Tallies per leaf unit, per subtree -------------------------------------------------------
 
-_CUTOFF_COLUMNS = {CUTOFF.name: Col("_cutoff"), CUTOFF_DATE.name: Col("_cutoff_date")}
+
 # the sets of DOSSIER_SETS are drawn from the dossiers received in the period
 _SETS_PERIOD = "received_at"
 _TARGET = "_target"  # the subtree (its current unit) a row of a per-subtree query counts for
 
 
-def _judged(source: str, cutoff: str) -> str:
-    """The rows of `source` with the cutoff as columns, which the measures' expressions read."""
-    return f"(SELECT *, {cutoff} AS _cutoff, toDate({cutoff}, {TZ}) AS _cutoff_date FROM {source})"
+@dataclass(frozen=True)
+class _Sql(Expr):
+    """An SQL expression the caller gives (the cutoff of a period named in SQL): compiled into
+    the measures' SQL as it is, so ClickHouse folds it once; never evaluated in Python."""
+
+    text: str
+
+    def sql(self) -> str:
+        return f"({self.text})"
+
+
+def _judged_at(cutoff: str) -> dict[str, Expr]:
+    """The measures' cutoff variables for a cutoff given in SQL."""
+    return {CUTOFF.name: _Sql(cutoff), CUTOFF_DATE.name: _Sql(f"toDate({cutoff}, {TZ})")}
 
 
 def _in_period(column: str | None, start_day: str, end_day: str) -> str:
@@ -179,18 +190,20 @@ def _per_unit(
     unit_column: str,
     start_day: str,
     end_day: str,
-    env: dict[str, Any],
+    cutoff: str,
     where: str = "true",
 ) -> str:
     """SQL: rows (unit, measure, numerator, denominator) of additive measures per unit."""
+    judged = _judged_at(cutoff)
     conditions = [
         f"({_in_period(m.period_column, start_day, end_day)}) AND "
-        + compile_sql(read_per_row(m.denominator, _CUTOFF_COLUMNS, Col(_TARGET)), env)
+        + compile_sql(read_per_row(m.denominator, judged, Col(_TARGET)), {})
         for m in measures
     ]
-    values = [
-        compile_sql(read_per_row(m.numerator, _CUTOFF_COLUMNS, Col(_TARGET)), env) for m in measures
-    ]
+    values = [compile_sql(read_per_row(m.numerator, judged, Col(_TARGET)), {}) for m in measures]
+    (column, *others) = {m.period_column for m in measures}
+    if not others:  # one period column: read only the period's rows
+        where = f"({where}) AND {_in_period(column, start_day, end_day)}"
     counted = (
         f"SELECT {unit_column} AS _unit, {tally_columns(measures, conditions, values)} "
         f"FROM {source} WHERE {where} GROUP BY _unit"
@@ -218,9 +231,9 @@ def window_tallies_sql(
     for subject in (Subject.dossier, Subject.feedback):
         group = [m for m in chosen if m.subject is subject]
         if group:
-            source = _judged(f"{getattr(tables, subject.value)} FINAL", cutoff)
+            source = f"{getattr(tables, subject.value)} FINAL"
             where = f"unit IN {units}" if units is not None else "true"
-            parts.append(_per_unit(group, source, "unit", start_day, end_day, {}, where))
+            parts.append(_per_unit(group, source, "unit", start_day, end_day, cutoff, where))
     return "\nUNION ALL\n".join(parts)
 
 
@@ -260,17 +273,16 @@ def _per_subtree(
     it has (procedures under its authority) and the procedures of its dossiers' sets."""
     env: dict[str, Any] = {}
     for name, chosen in DOSSIER_SETS.items():
-        condition = compile_sql(read_per_row(chosen, _CUTOFF_COLUMNS, Col(_TARGET)), env)
+        condition = compile_sql(read_per_row(chosen, _judged_at(cutoff), Col(_TARGET)), env)
         received = _in_period(_SETS_PERIOD, start_day, end_day)
         dossiers = (
-            f"SELECT unit, procedure FROM {_judged(f'{tables.dossier} FINAL', cutoff)} "
-            f"WHERE {received} AND {condition}"
+            f"SELECT unit, procedure FROM {tables.dossier} FINAL WHERE {received} AND {condition}"
         )
         env[name] = (
             f"SELECT tr.ancestor, d.procedure FROM ({dossiers}) AS d "
             f"INNER JOIN ({tree}) AS tr ON tr.unit = d.unit"
         )
-    variables: dict[str, Expr] = {**_CUTOFF_COLUMNS, LEVELS.name: Col("_levels")}
+    variables: dict[str, Expr] = {**_judged_at(cutoff), LEVELS.name: Col("_levels")}
     conditions = []
     for m in measures:
         terms = [_in_period(m.period_column, start_day, end_day)]
@@ -287,7 +299,7 @@ def _per_subtree(
     )
     counted = (
         f"SELECT {_TARGET}, {tally_columns(measures, conditions, values)}\n"
-        f"FROM {_judged(f'{getattr(tables, subject.value)} FINAL', cutoff)} AS facts\n"
+        f"FROM (SELECT * FROM {getattr(tables, subject.value)} FINAL) AS facts\n"
         f"CROSS JOIN ({targets}) AS targets\nGROUP BY {_TARGET}"
     )
     return _as_rows(_TARGET, measures, counted)
@@ -319,14 +331,13 @@ def subtree_tallies_sql(
         of_subject = [m for m in rest if m.subject is subject]
         by_unit = [m for m in of_subject if additive(m)]
         if subject is Subject.commune and by_unit:
-            source = _judged(_communes(tree, tables), cutoff)
-            leaf = _per_unit(by_unit, source, "code", start_day, end_day, {})
+            leaf = _per_unit(by_unit, _communes(tree, tables), "code", start_day, end_day, cutoff)
             parts.append(_summed_over_subtrees(leaf, tree))
         elif by_unit:
             for column in sorted({str(m.unit_column) for m in by_unit}):
                 group = [m for m in by_unit if m.unit_column == column]
-                source = _judged(f"{getattr(tables, subject.value)} FINAL", cutoff)
-                leaf = _per_unit(group, source, column, start_day, end_day, {})
+                source = f"{getattr(tables, subject.value)} FINAL"
+                leaf = _per_unit(group, source, column, start_day, end_day, cutoff)
                 parts.append(_summed_over_subtrees(leaf, tree))
         others = [m for m in of_subject if not additive(m)]
         if others:
@@ -376,8 +387,10 @@ def period_scores_sql(
     scored = scores_sql(profile, tallies, units, ["unit"])
     scored_columns = ", ".join(f"s.{c} AS {c}" for c in SCORE_ROW_COLUMNS[1:])
     return (
-        f"WITH {label} AS period, {p.kind} AS period_kind, {p.start_day} AS period_start,\n"
-        f"  {p.end_day} AS period_end, {p.cutoff} AS cutoff\n"
+        # scalar subqueries: each computed once, then a constant in every measure that reads it
+        f"WITH {label} AS period, (SELECT {p.kind}) AS period_kind,\n"
+        f"  (SELECT {p.start_day}) AS period_start, (SELECT {p.end_day}) AS period_end,\n"
+        f"  (SELECT {p.cutoff}) AS cutoff\n"
         "SELECT period, period_kind, period_start, period_end, s.unit AS unit, "
         "s.indicator AS indicator, u.level AS level, u.parent AS parent, u.name AS unit_name,\n"
         f"  {scored_columns}, cutoff\n"

@@ -1,6 +1,7 @@
 """A province in embedded ClickHouse for the dashboard queries: a small simulated workload of
 the last three months (until now, so that open dossiers are really open), its fact rows written
-through the services' own code, and the score snapshot filled by the API's refresher.
+through the services' own code, with what the worker writes at start-up: the unit tree and the
+scores view the panels read (scores are computed when a panel asks).
 
 One hand-made dossier is added on top: open, due in a few hours, so the "turning late" panels
 have a row whatever today's date does to the simulation.
@@ -11,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.scoreboard import Scoreboard
-from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
+from services.storage.clickhouse import (
+    VersionedFacts,
+    create_scores_view,
+    insert_facts,
+    migrate,
+    write_unit_tree,
+)
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject
@@ -119,7 +124,8 @@ def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
 
 
 def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
-    """Write the scenario's facts and scores into the (empty) database behind `pool`."""
+    """Write the scenario's facts, tree and scores view into the (empty) database behind
+    `pool`."""
     now = datetime.now(UTC).replace(microsecond=0)
     ledger = Ledger()
     for event in generate_events(tree, workload(now)):
@@ -137,6 +143,9 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
     with pool.client() as client:
         migrate(client)
         insert_facts(client, rows)
+        # the worker's start-up
+        write_unit_tree(client, tree)
+        create_scores_view(client, profile)
 
     today = now.astimezone(VN_TZ).date()
     months = tuple(
@@ -149,6 +158,4 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
             for m in months
         )
     )
-    # the refresher as the API runs it: its first refresh keeps every period with data
-    Scoreboard(pool, tree, profile, ApiMetrics(), clock=lambda: now).refresh(now)
     return Scenario(tree, profile, now, months, quarters, commune, facts)
