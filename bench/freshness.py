@@ -4,8 +4,9 @@
 profile deploys) serves a fresh topic. For each rate, new dossiers (one DossierReceived each,
 received now, in the province's communes) are posted to the batch endpoint at that rate, in
 20 batches a second (up to 4 requests in flight), for a bounded time. Meanwhile a poller reads
-the province scoreboard (`GET /v1/scores?unit=75&period=<this month>`, live) as fast as it
-answers, and records when the denominator of 2.1 (the dossiers of the period) grows.
+the province scoreboard (`GET /v1/scores?unit=75&period=<this month>`, by default from the
+windows) as fast as it answers, and records when the denominator of 2.1 (the dossiers of the
+period) grows.
 
 An event's freshness is from the moment its batch was answered `accepted` (it is in Kafka) to
 the end of the first poll whose count includes it: the k-th accepted event counts as visible
@@ -180,7 +181,7 @@ def measure(
     service = procs.start(
         "all-in-one",
         ["-m", "services.cli", "run", "--kafka", bootstrap, "--data-dir", str(data_dir),
-         "--topic", topic, "--allow-anonymous", "--refresh-seconds", "3600",  # timed: live scores
+         "--topic", topic, "--allow-anonymous",
          "--ingest-port", str(ports["ingest"]), "--api-port", str(ports["api"]),
          "--aggregator-port", str(ports["aggregator"]), "--partitions", "4"],
         env=env,

@@ -5,10 +5,12 @@ Two processes, because an embedded ClickHouse directory opens in one process at 
 1. `python -m bench.latency --dir D --dossiers N` (`prepare`): builds the facts and the raw
    events (bench.dataset), times the raw-events query, and times the API's own SQL in process
    (one grouped query per subject, under a profiler); prints a JSON line and exits.
+   It also builds the windows (`rebuild_windows`, judged a day before the dataset's clock:
+   what turns late since is in their changes) and times the aggregator's write step (facts
+   by day, windows, facts by code) on one fixed set of batches: the same at every size.
 2. `measure_api`: serves the API on the same directory (bench.api_server, clock fixed at the
    dataset's cutoff) and times, over HTTP from this process, the province scoreboard and the
-   commune ranking, computed live from the facts, read from the refresher's snapshot and
-   summed from the rolling windows the refresher writes.
+   commune ranking by default (from the windows) and from the facts (`source=facts`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,8 @@ def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
     """Build the dataset in `directory`, time the raw query and the API's SQL in process."""
     from services.api.pool import ClientPool
     from services.api.queries import scorecards
-    from services.api.windows import write_generation
     from services.storage.clickhouse import clickhouse_client
-    from services.storage.schema import WINDOWS
+    from services.storage.windows import rebuild_windows
     from tthc.measures import Subject, grouped_sql
     from tthc.profile import load_profile
     from tthc.reference import scope_of
@@ -90,13 +91,12 @@ def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
     _, profile_text = profile_call(scoreboard)
     profiled_ms = round((time.perf_counter() - started) * 1000, 1)
 
-    # One generation of windows, timed; removed so that the API's refresher writes its own.
-    started = time.perf_counter()
-    write_generation(pool, profile_measures(profile), clock)
-    generation_seconds = round(time.perf_counter() - started, 2)
-    for table in (WINDOWS.tallies, WINDOWS.sets, WINDOWS.generations):
-        client.command(f"TRUNCATE TABLE {table}")
     pool.close()
+    # The windows of every key, judged a day before the clock (see the module's doc).
+    started = time.perf_counter()
+    margin = datetime.now(UTC) - (clock - timedelta(days=1))
+    rebuild_windows(client, margin_seconds=int(margin.total_seconds()))
+    rebuild_seconds = round(time.perf_counter() - started, 1)
     client.close()
     return {
         "dossiers": built.dossiers,
@@ -107,9 +107,61 @@ def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
         "raw_numbers": numbers,
         "api_sql_ms": by_subject,
         "profiled_scoreboard_ms": profiled_ms,
-        "window_generation_seconds": generation_seconds,
+        "windows_rebuild_seconds": rebuild_seconds,
         "profile": profile_text,
     }
+
+
+WORKER_BATCHES = 4  # of BATCH_EVENTS events each, the same at every size
+BATCH_EVENTS = 2000
+
+
+def worker_batches(directory: Path) -> dict[str, float]:
+    """The aggregator's batch step on the same events at any size: decode, fold, derive, then
+    the write step (facts by day, the windows of the keys touched, facts by code), timed per
+    batch; the first batch warms the caches and is left out. Run after the API's figures: the
+    batches add dossiers."""
+    import asyncio
+
+    import orjson
+
+    from bench.replay_speed import simulated_events
+    from services.aggregator.metrics import AggregatorMetrics
+    from services.aggregator.processing import (
+        BatchProcessor,
+        Catalog,
+        Deriver,
+        HistoryStore,
+        Record,
+    )
+    from services.aggregator.writer import FactsWriter
+    from services.storage.clickhouse import clickhouse_client
+    from tthc.calendar import WorkingCalendar
+    from tthc.profile import load_profile
+
+    events = simulated_events(BATCH_EVENTS * (WORKER_BATCHES + 1))
+    records = [Record(orjson.dumps(e.to_cloudevent()), e.subject.encode()) for e in events]
+    catalog = Catalog()
+    step = BatchProcessor(
+        HistoryStore({}), Deriver(catalog, WorkingCalendar(), load_profile().settings)
+    )
+    client = clickhouse_client(chdb_url(directory))
+    writer = FactsWriter(client, AggregatorMetrics())
+    seconds: list[float] = []
+    loop = asyncio.new_event_loop()
+    try:
+        for i in range(WORKER_BATCHES + 1):
+            batch = records[i * BATCH_EVENTS : (i + 1) * BATCH_EVENTS]
+            started = time.perf_counter()
+            outcome = loop.run_until_complete(step.process(batch, writer.write))
+            seconds.append(time.perf_counter() - started)
+            for d in outcome.catalog_events:  # what the catalog topic would bring back
+                catalog.add(d.event)
+    finally:
+        writer.close()
+        loop.close()
+        client.close()
+    return summary_ms(seconds[1:])
 
 
 def _timed_series(
@@ -129,22 +181,12 @@ def _timed_series(
     return seconds, body
 
 
-def _wait_for(check: Callable[[], bool], what: str, timeout: float) -> float:
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
-        time.sleep(0.2)
-    return time.monotonic() - started
-
-
 @dataclass
 class ApiFigures:
     series: dict[str, dict[str, float]] = field(default_factory=dict)
     numbers: dict[str, float] = field(default_factory=dict)
-    windows_numbers: dict[str, float] = field(default_factory=dict)
-    windows_ready_seconds: float = 0.0
-    snapshot_ready_seconds: float = 0.0
+    facts_numbers: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # what each series was read from
     start_seconds: float = 0.0
     peak_rss_bytes: int = 0
 
@@ -154,7 +196,6 @@ def measure_api(directory: Path, *, requests: int, max_seconds: float, log_dir: 
     env = {
         "TTHC_API_CLICKHOUSE_URL": chdb_url(directory),
         "TTHC_API_PORT": str(port),
-        "TTHC_API_REFRESH_SECONDS": "86400",  # one refresh at start, none while timed
         "TTHC_API_CLICKHOUSE_CLIENTS": "2",
         "TTHC_API_LOG_LEVEL": "WARNING",
     }
@@ -169,37 +210,20 @@ def measure_api(directory: Path, *, requests: int, max_seconds: float, log_dir: 
     try:
         figures.start_seconds = round(procs.wait_http(service, f"{base}/healthz", 300), 2)
         with httpx.Client(base_url=base, timeout=600) as client:
-
-            def ready(source: str) -> Callable[[], bool]:
-                def check() -> bool:
-                    if service.process.poll() is not None:
-                        raise RuntimeError(f"the API exited:\n{service.log_tail()}")
-                    return client.get(f"{SCOREBOARD}&source={source}").status_code == 200
-
-                return check
-
-            # the refresher writes the windows first, then the snapshot
-            figures.windows_ready_seconds = round(
-                figures.start_seconds + _wait_for(ready("windows"), "the windows", 1200), 2
-            )
-            figures.snapshot_ready_seconds = round(
-                figures.start_seconds + _wait_for(ready("snapshot"), "the snapshot", 1200), 2
-            )
             for name, path in (
-                ("scoreboard_live", SCOREBOARD),
-                ("ranking_live", RANKING),
-                ("scoreboard_snapshot", f"{SCOREBOARD}&source=snapshot"),
-                ("ranking_snapshot", f"{RANKING}&source=snapshot"),
-                ("scoreboard_windows", f"{SCOREBOARD}&source=windows"),
-                ("ranking_windows", f"{RANKING}&source=windows"),
+                ("scoreboard_default", SCOREBOARD),
+                ("ranking_default", RANKING),
+                ("scoreboard_facts", f"{SCOREBOARD}&source=facts"),
+                ("ranking_facts", f"{RANKING}&source=facts"),
             ):
                 client.get(path).raise_for_status()  # warm: first-request costs are not latency
                 seconds, body = _timed_series(client, path, requests, max_seconds)
                 figures.series[name] = summary_ms(seconds)
-                if name == "scoreboard_live":
+                figures.sources[name] = body["source"]
+                if name == "scoreboard_default":
                     figures.numbers = _numbers(body)
-                if name == "scoreboard_windows":
-                    figures.windows_numbers = _numbers(body)
+                if name == "scoreboard_facts":
+                    figures.facts_numbers = _numbers(body)
     finally:
         figures.peak_rss_bytes = service.stop()
     return figures
@@ -239,8 +263,16 @@ def run_size(
         prepared["api"] = asdict(api)
         raw = prepared["raw_numbers"]
         prepared["numbers_match"] = all(int(api.numbers[key]) == raw[key] for key in RAW_NUMBERS)
-        # the windows are judged at the clock, as the live year to date is
-        prepared["windows_match"] = api.windows_numbers == api.numbers
+        # the default answer (the windows) and the facts' at the same instant
+        prepared["windows_match"] = api.facts_numbers == api.numbers
+        child, batches = procs.run(
+            f"batches-{dossiers}",
+            ["-m", "bench.latency", "--dir", str(directory), "--batches"],
+            log_dir=log_dir,
+        )
+        if batches is None:
+            raise RuntimeError(f"the worker's batches failed:\n{child.log_tail()}")
+        prepared["worker_batch_ms"] = batches
         return prepared
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -249,11 +281,15 @@ def run_size(
 def main() -> None:
     parser = argparse.ArgumentParser(description="prepare one size (see the module's doc)")
     parser.add_argument("--dir", type=Path, required=True)
-    parser.add_argument("--dossiers", type=int, required=True)
+    parser.add_argument("--dossiers", type=int)
     parser.add_argument("--raw-runs", type=int, default=3)
+    parser.add_argument("--batches", action="store_true", help="time the worker's batches")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    result = prepare(args.dir, args.dossiers, args.raw_runs)
+    if args.batches:
+        result = worker_batches(args.dir)
+    else:
+        result = prepare(args.dir, args.dossiers, args.raw_runs)
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -14,8 +14,8 @@ change replication, not a query's work on the shard). Measured on each:
 - 100,000 dossier fact rows inserted again as the aggregator inserts them (clickhouse-connect,
   through the Distributed table in the cluster layout);
 - the API's SQL for the province scoreboard and for the commune ranking (tthc.measures'
-  grouped queries, what `source=live` runs), and one generation of rolling windows (what the
-  refresher writes each refresh), each the median of `--runs` runs.
+  grouped queries, what `source=facts` runs), and the rolling windows rebuilt from the facts
+  (`tthc windows rebuild`), each the median of `--runs` runs.
 
 Once per run: the size of a CloudEvent on the wire and in Kafka (the JSON the ingest produces,
 and its gzip'd batches of 500), and events per dossier, from the simulated province.
@@ -43,8 +43,9 @@ import orjson
 
 from bench.dataset import DEFAULT_YEAR, bench_clock, build
 from services.storage.clickhouse import Client
-from services.storage.schema import SINGLE_NODE, TABLES, WINDOWS, Layout
-from tthc.measures import Generation, Subject, grouped_sql, window_sql
+from services.storage.schema import BY_DAY, SINGLE_NODE, TABLES, Layout
+from services.storage.windows import rebuild_windows
+from tthc.measures import Subject, grouped_sql
 from tthc.periods import parse_period
 from tthc.profile import load_profile
 from tthc.reference import scope_of
@@ -110,13 +111,8 @@ def measure_store(
         queries = [q.sql for s in Subject for q in grouped_sql(s, measures, scopes, TABLES)]
         return lambda: [client.query(sql).result_rows for sql in queries]
 
-    generation = 0
-
     def windows() -> None:
-        nonlocal generation
-        generation += 1
-        for statement in window_sql(measures, Generation(generation, clock), WINDOWS, TABLES):
-            client.command(statement)
+        rebuild_windows(client, layout)
 
     def reinsert() -> None:  # the aggregator's path: fact rows through clickhouse-connect
         client.insert(TABLES.dossier, rows.result_rows, column_names=list(rows.column_names))
@@ -126,10 +122,10 @@ def measure_store(
         "scoreboard_sql_ms": _median_ms(run_all(province), runs),
         "ranking_sql_ms": _median_ms(run_all(communes), runs),
         "communes": len(communes),
-        "window_generation_ms": _median_ms(windows, runs),
+        "windows_rebuild_ms": _median_ms(windows, runs),
     }
-    figures["window_tally_rows"] = client.query(
-        f"SELECT count() FROM {WINDOWS.tallies} WHERE generation = {generation}"
+    figures["window_rows"] = client.query(
+        f"SELECT count() FROM {BY_DAY.windows} FINAL"
     ).result_rows[0][0]
     rows = client.query(f"SELECT * FROM {TABLES.dossier} LIMIT {INSERT_ROWS}")
     insert_ms = _median_ms(reinsert, runs)

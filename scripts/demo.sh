@@ -98,7 +98,7 @@ say "starting tthc run (log: $DIR/run.log)"
 "$TTHC" run --kafka "127.0.0.1:$KAFKA_PORT" --data-dir "$DIR" \
     --api-port "$API_PORT" --ingest-port "$INGEST_PORT" --aggregator-port "$AGGREGATOR_PORT" \
     --ingest-keys "$DIR/ingest-keys.toml" --viewer-tokens "$DIR/viewer-tokens.toml" \
-    --refresh-seconds 5 >"$DIR/run.log" 2>&1 &
+    >"$DIR/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 180); do
     kill -0 "$run_pid" 2>/dev/null || { tail -n 30 "$DIR/run.log" >&2; echo "demo: tthc run exited" >&2; exit 1; }

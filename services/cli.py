@@ -210,7 +210,6 @@ def run(
     allow_anonymous: Annotated[
         bool, typer.Option(help="development only: accept events without a key")
     ] = False,
-    refresh_seconds: Annotated[float, typer.Option(help="unit_scores refresh period")] = 15.0,
     partitions: Annotated[int, typer.Option(help="partitions of a new events topic")] = 4,
     batch_seconds: Annotated[
         float,
@@ -258,7 +257,6 @@ def run(
         units=units,
         viewer_tokens_file=viewer_tokens,
         integration_keys_file=ingest_keys,
-        refresh_seconds=refresh_seconds,
     )
     asyncio.run(serve(ingest, aggregator, api, Listen(host, ingest_port, api_port)))
 
@@ -298,6 +296,34 @@ def replay(
         units=settings.units,
         console=errors,
     )
+
+
+windows_app = typer.Typer(help="The rolling windows the aggregator keeps.", no_args_is_help=True)
+app.add_typer(windows_app, name="windows")
+
+
+@windows_app.command("rebuild")
+def windows_rebuild(
+    clickhouse: Annotated[
+        str | None, typer.Option(help="http://host:8123 or chdb:///absolute/dir")
+    ] = None,
+) -> None:
+    """Fill the facts by day and the windows of every (unit, day) from the facts.
+
+    Run it once after upgrading to the version that keeps windows (migration 11), with the
+    workers stopped; `tthc replay` does it too. Unset options come from TTHC_AGGREGATOR_*.
+    """
+    from services.aggregator.settings import AggregatorSettings
+    from services.storage.clickhouse import clickhouse_client, migrate
+    from services.storage.windows import rebuild_windows
+
+    settings = AggregatorSettings()
+    client = clickhouse_client(clickhouse or settings.clickhouse_url)
+    try:
+        migrate(client, settings.layout)
+        rebuild_windows(client, settings.layout, settings.windows_margin_seconds)
+    finally:
+        client.close()
 
 
 @app.command()

@@ -149,10 +149,9 @@ def read(
 def _ranking(
     client: httpx.Client, level: str, parent: str, when: dict[str, str]
 ) -> dict[str, Any] | None:
-    """The snapshot's ranking of one level under the parent; None when the API has none."""
-    answer = client.get(
-        "/v1/rankings", params={"level": level, "parent": parent, "source": "snapshot", **when}
-    )
+    """The ranking of one level under the parent (from the windows); None when the API has
+    none."""
+    answer = client.get("/v1/rankings", params={"level": level, "parent": parent, **when})
     return answer.json() if answer.status_code == 200 else None
 
 

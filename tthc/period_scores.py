@@ -36,16 +36,15 @@ from tthc.measures import (
     Measure,
     Subject,
     TableNames,
-    WindowTables,
     additive,
     read_per_row,
     tally_columns,
-    windowed,
 )
 from tthc.profile import Profile
 from tthc.scoring import profile_measures
 from tthc.scoring_sql import SCORE_ROW_COLUMNS, scores_sql
 from tthc.units import UnitTree
+from tthc.windows import WindowTables, window_tallies_sql, windowed
 
 TZ = sql_literal(VN_TZ.key)
 FACTS = TableNames()
@@ -209,32 +208,6 @@ def _per_unit(
         f"FROM {source} WHERE {where} GROUP BY _unit"
     )
     return _as_rows("_unit", measures, counted)
-
-
-def window_tallies_sql(
-    measures: Sequence[Measure],
-    *,
-    start_day: str,
-    end_day: str,
-    cutoff: str,
-    units: str | None = None,
-    windows: WindowTables = WINDOWS,
-) -> str:
-    """STAND-IN for `tthc.windows.window_tallies_sql` (the worker's windows), same signature
-    and relation: rows (unit, measure, numerator, denominator) of the windowed measures per
-    leaf unit over local days [start_day, end_day) judged at `cutoff`, here counted from the
-    facts. At merge, the windows' reader replaces it and `windows` names its tables."""
-    del windows  # the facts stand in for the windows
-    chosen = [m for m in measures if windowed(m)]
-    tables = FACTS
-    parts = []
-    for subject in (Subject.dossier, Subject.feedback):
-        group = [m for m in chosen if m.subject is subject]
-        if group:
-            source = f"{getattr(tables, subject.value)} FINAL"
-            where = f"unit IN {units}" if units is not None else "true"
-            parts.append(_per_unit(group, source, "unit", start_day, end_day, cutoff, where))
-    return "\nUNION ALL\n".join(parts)
 
 
 def _summed_over_subtrees(leaf: str, tree: str) -> str:

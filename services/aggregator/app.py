@@ -108,7 +108,12 @@ class Aggregator:
         profile = load_profile(settings.profile)
         self.catalog = Catalog()
         self.deriver = Deriver(self.catalog, WorkingCalendar(), profile.settings)
-        self.writer = FactsWriter(self.client, self.metrics, settings.write_retry_max_seconds)
+        self.writer = FactsWriter(
+            self.client,
+            self.metrics,
+            settings.write_retry_max_seconds,
+            windows_margin_seconds=settings.windows_margin_seconds,
+        )
         self.partitions = partitions
         self.policy = DeadLetterPolicy(
             max_ratio=settings.dead_letter_max_ratio,

@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -399,6 +400,7 @@ class _Folded:
     histories: dict[str, History]
     last: dict[str, Record]  # key → the part's last record for it
     owned_now: set[str] = field(default_factory=set)  # keys whose first receipt is in the part
+    fresh: set[str] = field(default_factory=set)  # keys with no history before the part
 
 
 class BatchProcessor:
@@ -482,6 +484,11 @@ class BatchProcessor:
                         continue
                     if first_receipt(before, event):
                         folded.owned_now.add(key)
+                if (
+                    key not in folded.histories
+                    and not self.in_partition(decoded.record, partial(self.store.get, key)).events
+                ):
+                    folded.fresh.add(key)
                 history, new = self.in_partition(
                     decoded.record,
                     partial(self.store.add, key, decoded.event, decoded.raw, decoded.stamp),
@@ -509,6 +516,8 @@ class BatchProcessor:
             if key in folded.owned_now:  # events that waited for the owner are judged now
                 folded.outcome.rejections += refused
             if row is not None:
+                if key in folded.fresh:
+                    row = dataclass_replace(row, fresh=True)
                 rows.setdefault(KINDS[entity].subject, []).append(row)
         return rows
 

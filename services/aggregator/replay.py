@@ -52,6 +52,7 @@ from services.storage.clickhouse import (
     truncate_facts,
 )
 from services.storage.schema import SINGLE_NODE, Layout
+from services.storage.windows import rebuild_windows
 from tthc.calendar import WorkingCalendar
 from tthc.events import Entity
 from tthc.facts import KINDS
@@ -260,7 +261,8 @@ def replay(
     units: str = "dong-nai",
     console: Console | None = None,
 ) -> ReplayResult:
-    """Empty the facts tables and rebuild them from the log; print progress and a count."""
+    """Empty the facts tables and rebuild them from the log, then the windows; print progress
+    and a count."""
     console = console or Console(stderr=True)
     client = clickhouse_client(clickhouse_url)
     try:
@@ -279,6 +281,7 @@ def replay(
             asyncio.run(_read_log(kafka_bootstrap, topic, job.add, progress))
             task = progress.add_task("writing facts", total=len(job.histories))
             job.write(lambda n: progress.advance(task, n))
+        rebuild_windows(client, layout)  # the facts by day and the windows, from the new facts
         console.print(job.result.summary())
         return job.result
     finally:

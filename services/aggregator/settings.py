@@ -41,6 +41,12 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     )
     history_cache_size: int = Field(20_000, ge=0)
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
+    windows_margin_seconds: int = Field(
+        60,
+        ge=0,
+        description="windows are judged this long before the ClickHouse server's clock: the "
+        "most an API host's clock may lag it (an API judging before that reads the facts)",
+    )
 
     watermark_seconds: float = Field(
         5.0, gt=0, description="how often the watermarks are written while no batch comes"

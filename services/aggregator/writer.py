@@ -18,6 +18,8 @@ import queue
 import re
 import struct
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -31,8 +33,18 @@ from services.observability import get_logger
 from services.storage.clickhouse import Client, VersionedFacts, insert_facts
 from services.storage.schema import TABLES
 from services.storage.watermarks import PartitionMark, write_watermarks
+from services.storage.windows import (
+    DEFAULT_MARGIN_SECONDS,
+    Key,
+    Placed,
+    insert_by_day,
+    place_of,
+    previous_places,
+    recompute_windows,
+)
 from tthc.expr import sql_literal
 from tthc.measures import Subject
+from tthc.windows import SUBJECTS
 
 log = get_logger("aggregator.writer")
 T = TypeVar("T")
@@ -85,27 +97,89 @@ class _Thread:
 
 class FactsWriter:
     def __init__(
-        self, client: Client, metrics: AggregatorMetrics, retry_max_seconds: float = 30.0
+        self,
+        client: Client,
+        metrics: AggregatorMetrics,
+        retry_max_seconds: float = 30.0,
+        *,
+        windows_margin_seconds: int = DEFAULT_MARGIN_SECONDS,
+        places_size: int = 100_000,
     ) -> None:
         self.client = client
         self.metrics = metrics
         self.retry_max_seconds = retry_max_seconds
+        self.windows_margin_seconds = windows_margin_seconds
         # One thread: a client (chDB above all) is used by one thread at a time.
         self._thread = _Thread("clickhouse")
         self.failures_in_a_row = 0
+        # where each entity's by-day row was last written (an LRU): a miss costs a lookup
+        self._places: OrderedDict[tuple[Subject, str], Placed] = OrderedDict()
+        self._places_size = places_size
 
     async def _run(self, call: Callable[..., T], *args: Any) -> T:
         return await self._thread.run(call, *args)
 
     async def write(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
-        """Insert the rows (one insert per table); return only once ClickHouse has them, or
-        raise `Rejected` when it refuses them as data."""
+        """Insert the rows (one insert per table) and bring the windows they touch up to date;
+        return only once ClickHouse has them, or raise `Rejected` when it refuses them as data.
+
+        Steps: the rows by day (and deleted rows under the keys they left), the windows of
+        those keys, then the rows by code. The by-code rows come last: they are where the next
+        write learns where a row was, so a crash anywhere before them leaves that as it was,
+        and the redelivered batch writes the same by-day rows and recomputes the same keys."""
         if not any(rows.values()):
             return
+        previous = await self._until_written(self._previous, rows)
+        touched = await self._until_written(insert_by_day, self.client, rows, previous)
+        await self.windows(touched)
         durations = await self._until_written(insert_facts, self.client, rows)
+        self._remember(rows)
         for subject, seconds in durations.items():
             self.metrics.write_seconds.labels(subject.value).observe(seconds)
             self.metrics.write_rows.labels(subject.value).observe(len(rows[subject]))
+
+    async def windows(self, keys: Mapping[Subject, set[Key]]) -> None:
+        """The window step: recompute the windows of the keys a write touched."""
+        if any(keys.values()):
+            started = time.perf_counter()
+            await self._until_written(
+                recompute_windows, self.client, keys, self.windows_margin_seconds
+            )
+            self.metrics.write_seconds.labels("windows").observe(time.perf_counter() - started)
+
+    def _previous(
+        self, rows: Mapping[Subject, Sequence[VersionedFacts]]
+    ) -> dict[Subject, dict[str, Placed]]:
+        """Where each row's entity was: remembered, else looked up (one query per subject);
+        an entity with no history before the batch was nowhere."""
+        found: dict[Subject, dict[str, Placed]] = {}
+        for subject, chosen in rows.items():
+            if subject not in SUBJECTS:
+                continue
+            known, missing = {}, []
+            for row in chosen:
+                code = row.facts.code  # type: ignore[attr-defined]
+                place = self._places.get((subject, code))
+                if place is not None:
+                    known[code] = place
+                elif not row.fresh:
+                    missing.append(code)
+            found[subject] = known | previous_places(self.client, subject, missing)
+        return found
+
+    def _remember(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
+        for subject, chosen in rows.items():
+            if subject not in SUBJECTS:
+                continue
+            for row in chosen:
+                key = (subject, row.facts.code)  # type: ignore[attr-defined]
+                place = place_of(row)
+                old = self._places.get(key)
+                if old is None or old.version <= place.version:
+                    self._places[key] = place
+                self._places.move_to_end(key)
+        while len(self._places) > self._places_size:
+            self._places.popitem(last=False)
 
     async def write_rejections(self, rejected: Sequence[RejectedEvent]) -> None:
         """Record the refused events; return only once ClickHouse has them."""

@@ -41,11 +41,11 @@ DESCRIPTION = """\
   previous period; **trends** (`/v1/trends`) by day, week or month; **procedure by procedure**
   (`/v1/units/{code}/procedures`): an indicator on dossiers for each procedure, worst first
   (2.2, the average processing time, is defined per procedure).
-* **Sources**: scores and rankings are computed live from the facts by default;
-  `source=snapshot` reads the refresher's `unit_scores` (current month, quarter, year);
-  `source=windows` sums the rolling windows (per unit and day) the refresher writes at each run,
-  for any period of whole days over any unit, judged at that run's instant (`period.cutoff`).
-  An open dossier whose due date passes with no new event shows as late from the next run on.
+* **Sources**: scores, rankings and trends are read from the rolling windows the aggregator
+  keeps per unit and day, exact now (an open dossier turns late at its due instant with no new
+  event) and at the end of every past month, quarter and year; an instant in the past
+  (`as_of`), or a period a window cannot judge, is counted from the facts. Every answer says
+  which (`source`: windows or facts); `source=facts` asks for the facts.
 * **Drill-down** (`/v1/units/{code}/dossiers`): what cost an indicator its points and why:
   the dossiers, the feedback (5.x), the procedures (1.1-1.3, 3.1, 3.2, 3.5) or the communes (4.6);
   **early warning** (`/v1/warnings`): open dossiers about to turn late, and the score the period
@@ -67,7 +67,7 @@ def create_app(
     configure_logs: bool = True,
 ) -> FastAPI:
     """A ready-to-serve API. At start it applies the ClickHouse migrations (idempotent; the
-    aggregator applies the same) and, unless `refresh_seconds` is 0, starts the refresher."""
+    aggregator applies the same); it writes nothing else."""
     settings = settings or ApiSettings()
     if configure_logs:
         configure_logging("api", settings.log_level, json=settings.log_json)
@@ -80,10 +80,6 @@ def create_app(
                 return migrate(client, settings.layout)
 
         applied = await asyncio.to_thread(prepare)
-        stop = asyncio.Event()
-        refresher = None
-        if settings.refresh_seconds > 0:
-            refresher = asyncio.create_task(state.scoreboard.run(settings.refresh_seconds, stop))
         log.info(
             "api_started",
             clickhouse=settings.clickhouse_url.split("@")[-1],
@@ -91,15 +87,10 @@ def create_app(
             units=settings.units,
             viewer_tokens=len(state.keyring),
             open_scores=settings.open_scores,
-            refresh_seconds=settings.refresh_seconds,
         )
         try:
             yield
         finally:
-            stop.set()
-            if refresher is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(refresher, 30)
             state.pool.close()
 
     app = web_app(

@@ -17,21 +17,11 @@ class ApiMetrics(WebMetrics):
         self.query_seconds = m.histogram(
             "clickhouse_query_seconds", "Duration of one ClickHouse query, by purpose", ["purpose"]
         )
-        self.refresh_seconds = m.histogram(
-            "snapshot_refresh_seconds", "Duration of one refresh of unit_scores"
-        )
-        self.refresh_failures = m.counter(
-            "snapshot_refresh_failures_total", "Refreshes of unit_scores that failed"
-        )
-        self.refreshed_at = m.gauge(
-            "snapshot_refreshed_timestamp_seconds",
-            "When unit_scores was last refreshed",
-        )
         self.unknown_procedure_dossiers = m.gauge(
             "unknown_procedure_dossiers",
             "Dossiers whose procedure is not configured (see GET /v1/unknown-procedures)",
         )
-        # Business gauges from the last refresh, for alert rules and dashboards.
+        # Business gauges, computed at scrape time from the windows, for alert rules.
         self.scores = b = Metrics("api")
         self.unit_total = b.gauge(
             "unit_total_score", "A unit's total on 100", ["unit", "level", "period_kind"]

@@ -14,7 +14,7 @@ from tthc.profile import Profile
 from tthc.scoring import GroupScore, IndicatorScore, PartScore, Scorecard, named
 from tthc.units import Unit
 
-Source = Literal["live", "snapshot", "windows"]
+Source = Literal["windows", "facts"]  # what an answer was read from
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -196,8 +196,8 @@ class ScoresOut(BaseModel):
     groups: list[GroupOut]
     indicators: list[IndicatorOut]
     source: Source = Field(
-        description="live: computed now from the facts; snapshot: unit_scores; windows: the "
-        "rolling windows, judged at `period.cutoff`"
+        description="windows: read from the rolling windows the aggregator keeps; facts: "
+        "counted from the facts (an `as_of` in the past, or a period the windows cannot judge)"
     )
     computed_at: datetime
     pipeline: PipelineOut | None = Field(
@@ -226,7 +226,7 @@ class ScoresOut(BaseModel):
                 }
             ],
             "indicators": [_INDICATOR],
-            "source": "live",
+            "source": "windows",
             "computed_at": "2024-07-01T02:00:00Z",
         }
     )
@@ -241,7 +241,7 @@ class ScoresOut(BaseModel):
         as_of: datetime,
         profile: Profile,
         computed_at: datetime,
-        source: Source = "live",
+        source: Source,
     ) -> ScoresOut:
         return cls(
             unit=UnitRef.of(unit),
@@ -304,7 +304,7 @@ class RankingsOut(BaseModel):
                 "last_day": "2024-03-31",
                 "cutoff": "2024-03-31T16:59:59Z",
             },
-            "source": "live",
+            "source": "windows",
             "computed_at": "2024-07-01T02:00:00Z",
             "units": [
                 {
@@ -342,6 +342,7 @@ class TrendsOut(BaseModel):
     granularity: Literal["day", "week", "month"]
     period: PeriodRef
     points: list[TrendPoint]
+    source: Source = Field(description="what every point was read from (see ScoresOut)")
 
     model_config = _examples(
         {
@@ -545,7 +546,6 @@ class CatalogOut(BaseModel):
 class Health(BaseModel):
     status: str = Field(description="ok, degraded (the pipeline is stale or stalled), unavailable")
     clickhouse: bool | None = None
-    snapshot_refreshed_at: datetime | None = None
     pipeline: PipelineOut | None = None
 
 

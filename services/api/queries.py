@@ -12,7 +12,7 @@ from typing import Any
 
 from services.api.pool import ClientPool
 from services.storage.clickhouse import tallies
-from services.storage.schema import TABLES, UNIT_SCORES_TABLE
+from services.storage.schema import TABLES
 from services.storage.watermarks import LATEST_SQL, Pipeline
 from tthc.drilldown import Outcome, listing_sql
 from tthc.early_warning import turning_late_by_unit_sql, turning_late_sql
@@ -134,36 +134,12 @@ def scorecards(
     return {code: score(profile, found[code], tree.level_of(code)) for code in scopes}
 
 
-def snapshot_rows(
-    pool: ClientPool, period_label: str, units: Iterable[str], indicator: str | None = None
-) -> list[dict[str, Any]]:
-    """Rows of unit_scores for these units and period (one indicator's, or every row)."""
-    where = [f"period = {sql_literal(period_label)}", f"unit IN {sql_literal(set(units))}"]
-    if indicator is not None:
-        where.append(f"indicator = {sql_literal(indicator)}")
-    sql = f"SELECT * FROM {UNIT_SCORES_TABLE} FINAL WHERE {' AND '.join(where)}"
-    return pool.rows(sql, "snapshot")
-
-
 def listing_page(
     pool: ClientPool, measure: Measure, scope: Scope, outcome: Outcome, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     columns = LISTED_COLUMNS[measure.subject]
     sql = listing_sql(measure, scope, outcome, columns, limit=limit, offset=offset, tables=TABLES)
     return _page(pool, sql, offset, "dossiers")
-
-
-def first_received(pool: ClientPool) -> datetime | None:
-    """When the first dossier or feedback was received (UTC); None before any."""
-    received = " UNION ALL ".join(
-        f"SELECT min(received_at) AS t FROM {table} HAVING count() > 0"
-        for table in (TABLES.dossier, TABLES.feedback)
-    )
-    first = pool.rows(f"SELECT min(t) AS first, count() AS n FROM ({received})", "periods")[0]
-    if not first["n"]:
-        return None
-    moment: datetime = first["first"]
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def procedure_names(pool: ClientPool, codes: Iterable[str]) -> dict[str, str]:

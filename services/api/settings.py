@@ -36,16 +36,9 @@ class ApiSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_cluster
         True, description="scores, rankings and trends without a token (dossier lists need one)"
     )
 
-    # The score snapshot (unit_scores) for dashboards and fast rankings
-    refresh_seconds: float = Field(15.0, ge=0, description="0: no refresher in this process")
-    previous_every: int = Field(
-        10, ge=1, description="the previous periods are refreshed every this many refreshes"
-    )
-    history_full_seconds: float = Field(
-        3600.0, gt=0, description="unit_score_history gets every row at least this often"
-    )
-    windows: bool = Field(
-        True, description="each refresh writes a generation of rolling windows (source=windows)"
+    # The business gauges, computed from the windows when Prometheus scrapes
+    gauges_cache_seconds: float = Field(
+        5.0, ge=0, description="a scrape within this long of the last one reuses its gauges"
     )
     warning_horizon: timedelta = Field(
         DEFAULT_WARNING_HORIZON, description="horizon of the dossiers-turning-late gauge"

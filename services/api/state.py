@@ -11,8 +11,8 @@ from fastapi import Depends, Request
 
 from services.api.metrics import ApiMetrics
 from services.api.pool import ClientPool
-from services.api.scoreboard import Scoreboard
 from services.api.settings import ApiSettings
+from services.api.windows import BusinessGauges
 from services.auth import KeyRing
 from tthc.profile import Profile, load_profile
 from tthc.units import UnitTree, load_units
@@ -31,7 +31,7 @@ class ApiState:
     integrations: KeyRing  # the ingest's keys
     pool: ClientPool
     metrics: ApiMetrics
-    scoreboard: Scoreboard
+    gauges: BusinessGauges
     clock: Callable[[], datetime]
 
     @classmethod
@@ -42,16 +42,14 @@ class ApiState:
         pool = ClientPool(
             settings.clickhouse_url, settings.clickhouse_clients, metrics.query_seconds
         )
-        scoreboard = Scoreboard(
+        gauges = BusinessGauges(
             pool,
             tree,
             profile,
             metrics,
             clock=clock,
-            previous_every=settings.previous_every,
-            history_full_seconds=settings.history_full_seconds,
             warning_horizon=settings.warning_horizon,
-            windows=settings.windows,
+            cache_seconds=settings.gauges_cache_seconds,
         )
         return cls(
             settings=settings,
@@ -61,7 +59,7 @@ class ApiState:
             integrations=KeyRing(settings.all_integration_keys(), tree),
             pool=pool,
             metrics=metrics,
-            scoreboard=scoreboard,
+            gauges=gauges,
             clock=clock,
         )
 

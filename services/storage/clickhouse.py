@@ -59,6 +59,9 @@ class VersionedFacts:
 
     facts: Facts
     version: int
+    # the entity had no history before this batch: no row of it was written before, so the
+    # windows' step need not look up where it was (services.storage.windows)
+    fresh: bool = False
 
 
 def clickhouse_client(url: str) -> Client:

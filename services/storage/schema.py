@@ -57,19 +57,23 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from tthc.facts import FACTS_OF, Facts
-from tthc.measures import TableNames, WindowTables
+from tthc.measures import TableNames
 from tthc.period_scores import UNIT_TREE_TABLE
+from tthc.windows import WindowTables
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
 TABLES = TableNames()  # the names the measures' SQL reads
-WINDOWS = WindowTables()  # the rolling windows the API's refresher writes
+BY_DAY = WindowTables()  # the facts by unit and day and the windows the aggregator keeps
 LOCAL_SUFFIX = "_local"  # a shard's own part of a sharded table, in cluster mode
 
 # The sharded tables and their sharding keys; every other table is whole on every node.
 SHARD_KEYS: dict[str, str] = {
     TABLES.dossier: "cityHash64(code)",
     TABLES.feedback: "cityHash64(code)",
+    # a window's rows are all on the shard of its unit: FINAL and the recompute stay local
+    BY_DAY.dossier: "cityHash64(unit)",
+    BY_DAY.feedback: "cityHash64(unit)",
 }
 
 _SCALARS: dict[Any, str] = {
@@ -456,7 +460,7 @@ def _by_generation(name: str, columns: list[tuple[str, str]], order_by: str) -> 
 def unit_day_tallies_table() -> CreateTable:
     """Numerator and denominator of each windowed measure per unit and local day of receipt."""
     return _by_generation(
-        WINDOWS.tallies,
+        "unit_day_tallies",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -471,7 +475,7 @@ def unit_day_tallies_table() -> CreateTable:
 def unit_day_procedure_sets_table() -> CreateTable:
     """The procedures of each dossier set (online dossiers, paid online) per unit and day."""
     return _by_generation(
-        WINDOWS.sets,
+        "unit_day_procedure_sets",
         [
             ("unit", "String"),
             ("day", "Date"),
@@ -485,13 +489,144 @@ def unit_day_procedure_sets_table() -> CreateTable:
 def window_generations_table() -> CreateTable:
     """A row when a generation starts (complete = false) and one when it is whole."""
     return _by_generation(
-        WINDOWS.generations,
+        "window_generations",
         [
             ("cutoff", "DateTime('UTC')"),  # the instant its tallies are judged at
             ("computed_at", "DateTime64(3, 'UTC')"),
             ("complete", "Bool"),
         ],
         "complete",
+    )
+
+
+# --- Rolling windows kept by the aggregator (migration 11) ----------------------------------
+# The fact rows again, keyed by (unit, local day of receipt, code): a window is recomputed from
+# its key's granules alone. A dossier moved to another unit or day leaves a row marked deleted
+# under its old key (a filter column, not ReplacingMergeTree's is_deleted: FINAL would drop such
+# rows, and a key emptied so must still be recomputed, to an empty window).
+
+
+def _by_day_table(name: str, columns: list[tuple[str, str]]) -> CreateTable:
+    return create_table(
+        name,
+        [*columns, ("day", "Date"), ("is_deleted", "UInt8"), (VERSION_COLUMN, "UInt64")],
+        replacing_merge_tree(VERSION_COLUMN),
+        "(unit, day, code)",
+    )
+
+
+def dossier_facts_by_day_table() -> CreateTable:
+    return _by_day_table(
+        BY_DAY.dossier,
+        [
+            ("code", "String"),
+            ("unit", "String"),
+            ("procedure", "String"),
+            ("counted", "Bool"),
+            ("channel", "Int64"),
+            ("received_at", "DateTime('UTC')"),
+            ("due_at", "Nullable(DateTime('UTC'))"),
+            ("ended_at", "Nullable(DateTime('UTC'))"),
+            ("withdrawn", "Bool"),
+            ("supplement_requests", "Int64"),
+            ("paused_seconds", "Int64"),
+            ("supplement_seconds", "Int64"),
+            ("paused_since", "Nullable(DateTime('UTC'))"),
+            ("returned_at", "Nullable(DateTime('UTC'))"),
+            ("result_electronic", "Bool"),
+            ("result_digitized", "Bool"),
+            ("result_pushed_to_data_store", "Bool"),
+            ("synced_at", "Nullable(DateTime('UTC'))"),
+            ("sync_due_at", "Nullable(DateTime('UTC'))"),
+            ("fee", "Int64"),
+            ("paid_online", "Bool"),
+            ("digitized_components", "Int64"),
+            ("reused_components", "Int64"),
+            ("data_store_components", "Int64"),
+            ("population_data_used", "Bool"),
+            ("dissatisfied", "Bool"),
+            ("complaint", "Bool"),
+            ("online_service", "String"),
+            ("full_online_eligible", "Bool"),
+            ("returns_result_document", "Bool"),
+            ("refused_at", "Nullable(DateTime('UTC'))"),
+            ("withdrawn_at", "Nullable(DateTime('UTC'))"),
+            ("due_changed_at", "Array(DateTime('UTC'))"),
+            ("due_values", "Array(DateTime('UTC'))"),
+            ("supplement_requested_at", "Array(DateTime('UTC'))"),
+            ("supplement_answered_at", "Array(Nullable(DateTime('UTC')))"),
+            ("supplement_due_reset", "Array(Bool)"),
+            ("fee_changed_at", "Array(DateTime('UTC'))"),
+            ("fee_values", "Array(Int64)"),
+            ("paid_online_at", "Nullable(DateTime('UTC'))"),
+            ("result_electronic_at", "Nullable(DateTime('UTC'))"),
+            ("result_pushed_at", "Nullable(DateTime('UTC'))"),
+            ("result_digitized_at", "Nullable(DateTime('UTC'))"),
+            ("digitized_at", "Nullable(DateTime('UTC'))"),
+            ("reused_at", "Nullable(DateTime('UTC'))"),
+            ("data_store_at", "Nullable(DateTime('UTC'))"),
+            ("identity_verified_at", "Nullable(DateTime('UTC'))"),
+            ("rated_at", "Array(DateTime('UTC'))"),
+            ("rated_dissatisfied", "Array(Bool)"),
+            ("complaint_at", "Nullable(DateTime('UTC'))"),
+        ],
+    )
+
+
+def feedback_facts_by_day_table() -> CreateTable:
+    return _by_day_table(
+        BY_DAY.feedback,
+        [
+            ("code", "String"),
+            ("unit", "String"),
+            ("received_at", "DateTime('UTC')"),
+            ("classified", "Bool"),
+            ("decided_at", "Nullable(DateTime('UTC'))"),
+            ("decide_due_at", "DateTime('UTC')"),
+            ("info_requested_at", "Nullable(DateTime('UTC'))"),
+            ("info_request_due_at", "DateTime('UTC')"),
+            ("ended_at", "Nullable(DateTime('UTC'))"),
+            ("handle_due_at", "DateTime('UTC')"),
+            ("dissatisfied", "Bool"),
+            ("complained_again", "Bool"),
+            ("classified_at", "Nullable(DateTime('UTC'))"),
+            ("rated_at", "Array(DateTime('UTC'))"),
+            ("rated_dissatisfied", "Array(Bool)"),
+            ("complained_again_at", "Nullable(DateTime('UTC'))"),
+        ],
+    )
+
+
+def unit_day_windows_table() -> CreateTable:
+    """One row per (unit, local day of receipt, subject), replaced whole (tthc.windows)."""
+    return create_table(
+        BY_DAY.windows,
+        [
+            ("unit", "String"),
+            ("day", "Date"),
+            ("subject", "LowCardinality(String)"),
+            ("version", "UInt64"),
+            ("judged_at", "DateTime64(3, 'UTC')"),
+            ("measure", "Array(LowCardinality(String))"),
+            ("numerator", "Array(Float64)"),
+            ("denominator", "Array(Int64)"),
+            ("month_numerator", "Array(Float64)"),
+            ("month_denominator", "Array(Int64)"),
+            ("quarter_numerator", "Array(Float64)"),
+            ("quarter_denominator", "Array(Int64)"),
+            ("year_numerator", "Array(Float64)"),
+            ("year_denominator", "Array(Int64)"),
+            ("change_measure", "Array(LowCardinality(String))"),
+            ("change_at", "Array(DateTime64(3, 'UTC'))"),
+            ("change_numerator", "Array(Float64)"),
+            ("change_denominator", "Array(Int64)"),
+            ("set_name", "Array(LowCardinality(String))"),
+            ("set_procedure", "Array(String)"),
+            ("set_since", "Array(DateTime('UTC'))"),
+            ("set_until", "Array(Nullable(DateTime('UTC')))"),
+        ],
+        replacing_merge_tree("version"),
+        "(unit, day, subject)",
     )
 
 
@@ -692,6 +827,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             add_column(TABLES.procedure, "missing_components", "Array(String)"),
         ),
         needs_replay=True,
+    ),
+    Migration(
+        11,
+        "rolling windows kept by the aggregator: facts by unit and day, and their windows",
+        # filled for data written before by `tthc windows rebuild` (the aggregator fills them
+        # from now on); the API's windows of migration 3 and snapshots of 2 are no longer written
+        (dossier_facts_by_day_table(), feedback_facts_by_day_table(), unit_day_windows_table()),
     ),
     Migration(12, "the unit tree, for scores computed in SQL", (unit_tree_table(),)),
 )

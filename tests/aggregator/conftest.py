@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -27,14 +27,17 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from services.storage.clickhouse import clickhouse_client, tallies
+from services.storage.schema import BY_DAY
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
-from tthc.measures import FactTables
-from tthc.periods import parse_period
+from tthc.expr import sql_literal
+from tthc.measures import FactTables, Scope, grouped_sql
+from tthc.periods import date_range, parse_period
 from tthc.profile import load_profile
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
 from tthc.simulation import Workload, generate_events
 from tthc.units import UnitLevel, UnitTree, load_units
+from tthc.windows import SUBJECTS, window_tallies_sql, windowed_measures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -273,6 +276,55 @@ def mismatches(
                         for key in expected
                         if actual.get(key) != expected[key]
                     ]
+    finally:
+        client.close()
+    return found
+
+
+# --- The windows the worker keeps, against the facts it wrote ------------------------------------
+
+WINDOW_PERIODS = ("2024-04", "2024-05", "2024-06", "2024-07", "2024-Q2", "2024-Q3", "2024")
+
+
+def window_mismatches(clickhouse_url: str, tree: UnitTree) -> list[str]:
+    """Every (unit, period, measure) whose windows differ from the facts, per unit the rows were
+    written under: each month, quarter and year of the workload judged at its end, and every day
+    of it judged now; [] when none. The facts are held to the reference by `mismatches`."""
+    client = clickhouse_client(clickhouse_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    judged = [
+        (parse_period(label), parse_period(label).end - timedelta(seconds=1))
+        for label in WINDOW_PERIODS
+    ]
+    judged.append((date_range(date(2024, 1, 1), date(2025, 1, 1)), now))
+    everyone = frozenset(tree.subtree(tree.root.code))
+    found = []
+    try:
+        assert client.query(f"SELECT count() FROM {BY_DAY.windows}").result_rows[0][0] > 0
+        for period, cutoff in judged:
+            for subject in SUBJECTS:
+                measures = windowed_measures(subject)
+                sql = window_tallies_sql(
+                    measures,
+                    start_day=sql_literal(period.start_date),
+                    end_day=sql_literal(period.end_date),
+                    cutoff=sql_literal(cutoff),
+                )
+                windows = {
+                    (r["unit"], r["measure"]): (r["numerator"], r["denominator"])
+                    for r in client.query(sql).named_results()
+                }
+                scope = Scope(everyone, (), frozenset(), period, cutoff)
+                (query,) = grouped_sql(subject, measures, {"all": scope})
+                for row in client.query(query.sql).named_results():
+                    for m in measures:
+                        facts = (float(row[f"{m.key}__num"]), int(row[f"{m.key}__den"]))
+                        got = windows.get((row["_key"], m.key), (0.0, 0))
+                        if facts != (0.0, 0) and got != facts:
+                            found.append(
+                                f"{row['_key']} {period.label} at {cutoff}: {m.key} facts "
+                                f"{facts}, windows {got}"
+                            )
     finally:
         client.close()
     return found

@@ -31,6 +31,7 @@ from services.storage.clickhouse import (
     write_unit_tree,
 )
 from services.storage.schema import MIGRATIONS, SINGLE_NODE, schema_migrations_table
+from services.storage.windows import rebuild_windows
 from tests.aggregator.conftest import MIDDLE, SMALL, FactsAt, encode, sample_units
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
@@ -214,6 +215,7 @@ def test_the_scores_view_scores_every_unit_as_the_reference(clickhouse, tree, sm
     profile = load_profile()
     migrate(clickhouse)
     fold_and_insert(clickhouse, small_events)
+    rebuild_windows(clickhouse)
     write_unit_tree(clickhouse, tree)
     create_scores_view(clickhouse, profile)
     facts_at = FactsAt(small_events)

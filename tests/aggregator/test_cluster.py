@@ -16,12 +16,11 @@ import pytest
 
 from bench.scale import one_shard_client
 from services.storage.clickhouse import Client, check_schema, migrate, truncate_facts
-from services.storage.schema import MIGRATIONS, TABLES, WINDOWS, Layout
+from services.storage.schema import BY_DAY, MIGRATIONS, Layout
+from services.storage.windows import rebuild_windows
 from tests.aggregator.conftest import MIDDLE
 from tests.aggregator.test_clickhouse import assert_tallies_equal_reference, fold_and_insert
-from tthc.calendar import VN_TZ
 from tthc.events import Event
-from tthc.measures import MEASURES, Generation, window_sql
 from tthc.units import UnitTree
 
 ONE_SHARD = Layout("tthc", replicated=False)
@@ -65,10 +64,8 @@ def test_every_tally_through_the_distributed_tables_equals_the_reference(
     assert stored[0][0] == stored[0][1] > 0  # written through the front, held by the shard
     seen = assert_tallies_equal_reference(cluster, small_events, tree, MIDDLE)
     assert all(t.denominator > 0 for t in seen[(tree.root.code, "2024")].values())
-    # the refresher's windows read the Distributed facts and write the replicated tables
-    generation = Generation(1, MIDDLE.astimezone(VN_TZ))
-    for statement in window_sql(list(MEASURES.values()), generation, WINDOWS, TABLES):
-        cluster.command(statement)
-    assert cluster.query(f"SELECT count() FROM {WINDOWS.tallies}").result_rows[0][0] > 0
+    # the windows read the facts by day through the Distributed tables
+    rebuild_windows(cluster, ONE_SHARD)
+    assert cluster.query(f"SELECT count() FROM {BY_DAY.windows}").result_rows[0][0] > 0
     truncate_facts(cluster, ONE_SHARD)
     assert cluster.query("SELECT count() FROM dossier_facts").result_rows == [(0,)]

@@ -26,6 +26,7 @@ from tests.aggregator.conftest import (
     event_records,
     mismatches,
     produce,
+    window_mismatches,
 )
 from tthc.events import DossierProcessed, Entity, Event
 
@@ -40,6 +41,7 @@ def test_clickhouse_equals_the_reference(worker: Worker, tree, small_events) -> 
     worker.wait_caught_up()
     worker.stop()
     assert mismatches(worker.clickhouse_url, small_events, tree) == []
+    assert window_mismatches(worker.clickhouse_url, tree) == []
     # how far the data goes, as the worker published it: all of it
     client = clickhouse_client(worker.clickhouse_url)
     try:
@@ -68,6 +70,7 @@ def test_every_event_delivered_twice_counts_once(worker: Worker, tree, small_eve
     worker.wait_caught_up()
     worker.stop()
     assert mismatches(worker.clickhouse_url, small_events, tree) == []
+    assert window_mismatches(worker.clickhouse_url, tree) == []
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
@@ -93,6 +96,7 @@ def test_killed_mid_stream_loses_and_double_counts_nothing(
     worker.stop()
     assert worker.starts == 4
     assert mismatches(worker.clickhouse_url, small_events, tree) == []
+    assert window_mismatches(worker.clickhouse_url, tree) == []
 
 
 def test_poison_reaches_the_dead_letter_topic_and_the_worker_goes_on(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from services.api.pool import ClientPool
 from services.auth import ApiKey, hash_key
 from services.storage.clickhouse import clickhouse_client, migrate
 from services.storage.schema import TABLES
+from services.storage.windows import rebuild_windows
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject, Tally
@@ -33,6 +34,9 @@ from tthc.state import Ledger
 from tthc.units import UnitTree, load_units
 
 AS_OF = datetime(2024, 6, 20, 12, 0, tzinfo=VN_TZ)
+# The windows' W: before AS_OF, as the aggregator's last recompute of a key may be; what turns
+# late since then (with no event) is in the windows' changes.
+JUDGED_AT = AS_OF - timedelta(days=3)
 # Small for 2 shared cores; every indicator still gets a denominator somewhere.
 WORKLOAD = Workload(
     seed=7,
@@ -74,8 +78,9 @@ class Reference:
         return score(self.profile, self.tallies(unit, period, as_of), self.tree.level_of(unit))
 
 
-def load_facts(url: str, facts: FactTables) -> None:
-    """Insert reference fact rows as the aggregator's tables hold them (version 1)."""
+def load_facts(url: str, facts: FactTables, windows_judged_at: datetime | None = JUDGED_AT) -> None:
+    """Insert reference fact rows as the aggregator's tables hold them (version 1), and the
+    windows it would keep, judged at `windows_judged_at` (W; None: no windows)."""
     client = clickhouse_client(url)
     try:
         migrate(client)
@@ -88,6 +93,9 @@ def load_facts(url: str, facts: FactTables) -> None:
                     [[*row.values(), 1] for row in rows],
                     column_names=[*cls.columns(), "version"],
                 )
+        if windows_judged_at is not None:
+            margin = datetime.now(UTC) - windows_judged_at
+            rebuild_windows(client, margin_seconds=int(margin.total_seconds()))
     finally:
         client.close()
 
@@ -118,9 +126,7 @@ def pool(facts_url: str) -> Iterator[ClientPool]:
 
 @pytest.fixture(scope="package")
 def api(facts_url: str) -> Iterator[TestClient]:
-    settings = ApiSettings(
-        clickhouse_url=facts_url, refresh_seconds=0, viewer_tokens=VIEWERS, log_json=False
-    )
+    settings = ApiSettings(clickhouse_url=facts_url, viewer_tokens=VIEWERS, log_json=False)
     app = create_app(settings, clock=lambda: AS_OF, configure_logs=False)
     with TestClient(app) as client:
         yield client

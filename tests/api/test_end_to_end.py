@@ -98,7 +98,6 @@ def running(kafka_bootstrap: str, home: Path, keys: str, viewers: str) -> Iterat
         "--aggregator-port", str(ports["aggregator"]),
         "--ingest-keys", str(home / "keys.toml"),
         "--viewer-tokens", str(home / "viewers.toml"),
-        "--refresh-seconds", "0",
     ]  # fmt: skip
     log = home / "run.log"
     with log.open("wb") as out:

@@ -175,9 +175,7 @@ def test_a_report_needs_a_token_covering_the_unit(api):
 @pytest.fixture(scope="module")
 def api_url(facts_url: str) -> Iterator[str]:
     """The API over real HTTP, for the command line."""
-    settings = ApiSettings(
-        clickhouse_url=facts_url, refresh_seconds=0, viewer_tokens=VIEWERS, log_json=False
-    )
+    settings = ApiSettings(clickhouse_url=facts_url, viewer_tokens=VIEWERS, log_json=False)
     with served(create_app(settings, clock=lambda: AS_OF, configure_logs=False)) as url:
         yield url
 

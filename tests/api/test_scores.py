@@ -53,7 +53,7 @@ def test_scores_equal_the_reference(api, reference: Reference, unit, period):
     body = response.json()
     assert body["unit"]["code"] == unit
     assert body["period"]["label"] == period
-    assert body["source"] == "live"
+    assert body["source"] == "windows"
     assert_same(body, reference.scorecard(unit, parse_period(period)))
 
 

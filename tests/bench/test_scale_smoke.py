@@ -16,7 +16,7 @@ def test_a_tiny_shard_store_gives_every_figure(tmp_path: Path) -> None:
     finally:
         client.close()
     assert figures["dossiers"] == figures["dossier_rows"] == 5_000
-    assert figures["bytes_per_dossier"] > 0 and figures["window_tally_rows"] > 0
+    assert figures["bytes_per_dossier"] > 0 and figures["window_rows"] > 0
     assert figures["insert_rows"] == 5_000  # fewer rows than INSERT_ROWS: all of them
-    for key in ("scoreboard_sql_ms", "ranking_sql_ms", "window_generation_ms"):
+    for key in ("scoreboard_sql_ms", "ranking_sql_ms", "windows_rebuild_ms"):
         assert figures[key] > 0, key

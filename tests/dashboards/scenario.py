@@ -1,7 +1,7 @@
 """A province in embedded ClickHouse for the dashboard queries: a small simulated workload of
 the last three months (until now, so that open dossiers are really open), its fact rows written
-through the services' own code, with what the worker writes at start-up: the unit tree and the
-scores view the panels read (scores are computed when a panel asks).
+through the services' own code, the windows the aggregator keeps, built from them, and what the
+worker writes at start-up: the unit tree and the scores view the panels read.
 
 One hand-made dossier is added on top: open, due in a few hours, so the "turning late" panels
 have a row whatever today's date does to the simulation.
@@ -20,6 +20,7 @@ from services.storage.clickhouse import (
     migrate,
     write_unit_tree,
 )
+from services.storage.windows import rebuild_windows
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.facts import CommuneFacts, DossierFacts, FeedbackFacts, ProcedureFacts
 from tthc.measures import FactTables, Subject
@@ -143,6 +144,7 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
     with pool.client() as client:
         migrate(client)
         insert_facts(client, rows)
+        rebuild_windows(client)  # what the aggregator keeps, as if it had written the rows
         # the worker's start-up
         write_unit_tree(client, tree)
         create_scores_view(client, profile)

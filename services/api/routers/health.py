@@ -27,13 +27,11 @@ def healthz(state: State) -> JSONResponse:
         flow = pipeline_of(state)
     except Exception:
         up, flow = False, None
-    last = state.scoreboard.last
     quiet = flow is not None and flow.status in (PipelineStatus.stale, PipelineStatus.stalled)
     body = Health(
         # a stalled pipeline is not this server's fault: reported, not a failed probe
         status="unavailable" if not up else "degraded" if quiet else "ok",
         clickhouse=up,
-        snapshot_refreshed_at=last.computed_at if last else None,
         pipeline=flow,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if up else 503)
@@ -45,5 +43,7 @@ def metrics(state: State, viewer: Viewer) -> Response:
     scores = state.settings.open_scores or (
         viewer is not None and viewer.covers(state.tree.root.code)
     )
+    if scores:  # read now, from the windows (cached a few seconds)
+        state.gauges.update()
     body, content_type = state.metrics.render(scores=scores)
     return Response(body, media_type=content_type)

@@ -10,15 +10,9 @@ from fastapi import Query
 
 from services.api.models import PeriodRef, RankedUnit, RankingsOut, UnitRef
 from services.api.params import IndicatorOrTotal, ScoresUnder, level_of, unit_router
-from services.api.queries import scorecards, snapshot_rows
-from services.api.routers.scores import (
-    SourceParam,
-    as_utc,
-    latest_or_404,
-    refuse_as_of_with_windows,
-)
+from services.api.routers.scores import SourceParam, wanted_source
 from services.api.state import ApiState, State
-from services.api.windows import judged_by, windows_scorecards
+from services.api.windows import Used, Wanted, scorecards_by_source
 from tthc.periods import Period
 from tthc.ranking import Place, rank, rank_change
 from tthc.scoring import Scorecard
@@ -54,39 +48,18 @@ def get_rankings(
     asked: ScoresUnder,
     level: Annotated[str, Query(description="province, department, district or commune")],
     indicator: IndicatorOrTotal,
-    source: SourceParam = "live",
+    source: SourceParam = "default",
 ) -> RankingsOut:
     wanted = level_of(level)
     root, moment = asked.unit, asked.as_of
     code = indicator.code if indicator is not None else None
-    refuse_as_of_with_windows(asked, source)
     chosen = asked.period()
     previous = chosen.previous()
     units = [u.code for u in state.tree.units_at_level(wanted, under=root.code)]
-    current = earlier_snapshot = None
-    if source == "snapshot":  # falls back to live for a period the refresher does not keep
-        current = _from_snapshot(state, units, chosen, code)
-        earlier_snapshot = _from_snapshot(state, units, previous, code)
-    if source == "windows" and judged_by(chosen, generation := latest_or_404(state)):
-        cards = windows_scorecards(
-            state.pool, state.tree, state.profile, units, chosen, generation, "rankings"
-        )
-        current = _standings(cards, code), datetime.now(UTC)
-        moment = generation.cutoff
-        # the previous period is over: judged at its end, kept in the snapshot (else live)
-        earlier_snapshot = _from_snapshot(state, units, previous, code)
-    if current is not None:
-        now, computed_at = current
-    else:
-        now, computed_at, source = (
-            _live(state, units, chosen, moment, code),
-            datetime.now(UTC),
-            "live",
-        )
-    if earlier_snapshot is not None:
-        before = earlier_snapshot[0]
-    else:
-        before = _live(state, units, previous, moment, code)
+    asked_source = wanted_source(asked, source)
+    now, used = _standings_of(state, units, chosen, moment, code, asked_source)
+    # the previous period is over: judged at its end, from its windows where they can
+    before, _ = _standings_of(state, units, previous, moment, code, asked_source)
     places = rank({c: s.value for c, s in now.items()})
     earlier = {p.code: p for p in rank({c: s.value for c, s in before.items()})}
     ranked = {p.code for p in places}
@@ -98,8 +71,8 @@ def get_rankings(
         indicator=code,
         period=PeriodRef.of(chosen, moment),
         previous_period=PeriodRef.of(previous, moment),
-        source=source,
-        computed_at=computed_at,
+        source=used,
+        computed_at=datetime.now(UTC),
         units=[_ranked(state, p, now[p.code], earlier.get(p.code)) for p in places + unranked],
     )
 
@@ -123,11 +96,18 @@ def _ranked(
     )
 
 
-def _live(
-    state: ApiState, units: list[str], period: Period, as_of: datetime, indicator: str | None
-) -> dict[str, _Standing]:
-    cards = scorecards(state.pool, state.tree, state.profile, units, period, as_of, "rankings")
-    return _standings(cards, indicator)
+def _standings_of(
+    state: ApiState,
+    units: list[str],
+    period: Period,
+    as_of: datetime,
+    indicator: str | None,
+    wanted: Wanted,
+) -> tuple[dict[str, _Standing], Used]:
+    cards, used = scorecards_by_source(
+        state.pool, state.tree, state.profile, units, period, as_of, "rankings", wanted
+    )
+    return _standings(cards, indicator), used
 
 
 def _standings(cards: dict[str, Scorecard], indicator: str | None) -> dict[str, _Standing]:
@@ -141,30 +121,3 @@ def _standings(cards: dict[str, Scorecard], indicator: str | None) -> dict[str, 
             value, lost = (found.points if card.has_data else None), found.lost
         standings[code] = _Standing(value, card.total, card.grade_vi, lost)
     return standings
-
-
-def _from_snapshot(
-    state: ApiState, units: list[str], period: Period, indicator: str | None
-) -> tuple[dict[str, _Standing], datetime] | None:
-    """The standings from unit_scores, or None unless every unit has its rows there."""
-    rows = snapshot_rows(state.pool, period.label, units)
-    totals = {r["unit"]: r for r in rows if r["indicator"] == ""}
-    chosen = {r["unit"]: r for r in rows if r["indicator"] == (indicator or "")}
-    if not units or set(totals) != set(units) or set(chosen) != set(units):
-        return None
-    standings = {
-        code: _Standing(
-            # a total of NULL: nothing to judge, not ranked whatever the indicator
-            None
-            if totals[code]["total"] is None
-            else chosen[code]["total"]
-            if indicator is None
-            else chosen[code]["points"],
-            totals[code]["total"],
-            totals[code]["grade_vi"],
-            chosen[code]["lost"],
-        )
-        for code in units
-    }
-    oldest = min(as_utc(r["computed_at"]) for r in totals.values())
-    return standings, oldest

@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from services.api.params import DossiersOfCode, unit_router
-from services.api.queries import listing_page, scorecards, tallies_by_bucket
+from services.api.queries import listing_page, tallies_by_bucket
 from services.api.report.layout import SAMPLE, blocks, filename
 from services.api.report.pdf import to_pdf
 from services.api.report.word import to_docx
 from services.api.routers.dossiers import case_of
 from services.api.state import ApiState, State
+from services.api.windows import scorecards_by_source
 from services.storage.schema import TABLES
 from tthc.calendar import VN_TZ
 from tthc.drilldown import NotListable, Outcome, check_listable, reason_counts_sql, reasons
@@ -102,8 +103,10 @@ def build_report(state: ApiState, unit: Unit, period: Period, moment: datetime) 
     )
     codes = sorted({unit.code, *departments, *communes, *peers})
     previous = period.previous()
-    now = scorecards(state.pool, tree, state.profile, codes, period, moment, "report")
-    before = scorecards(state.pool, tree, state.profile, codes, previous, moment, "report")
+    now, _ = scorecards_by_source(state.pool, tree, state.profile, codes, period, moment, "report")
+    before, _ = scorecards_by_source(
+        state.pool, tree, state.profile, codes, previous, moment, "report"
+    )
     names = {c: tree.get(c).name for c in codes}
     card = now[unit.code]
     previous_card = before[unit.code] if before[unit.code].has_data else None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from services.api.errors import invalid
 from services.api.models import PeriodRef, TrendPoint, TrendsOut, UnitRef
 from services.api.params import IndicatorOrTotal, ScoresOfUnit, unit_router
 from services.api.queries import tallies_by_bucket
-from services.api.state import State
+from services.api.routers.scores import SourceParam, wanted_source
+from services.api.state import ApiState, State
+from services.api.windows import Used, Wanted, WindowsCannotAnswer, tallies_from_windows
 from tthc.calendar import VN_TZ
-from tthc.measures import MEASURES
+from tthc.measures import MEASURES, Measure, Scope, Tally
 from tthc.reference import scope_of
 from tthc.scoring import IndicatorScore, Scorecard, profile_measures, score, score_indicator
 from tthc.trends import Granularity, buckets, default_range
@@ -34,6 +37,7 @@ def get_trends(
     asked: ScoresOfUnit,
     chosen_indicator: IndicatorOrTotal,
     granularity: Granularity = Granularity.month,
+    source: SourceParam = "default",
 ) -> TrendsOut:
     u, moment = asked.unit, asked.as_of
     today = moment.astimezone(VN_TZ).date()
@@ -50,7 +54,7 @@ def get_trends(
     else:
         measures = profile_measures(state.profile)
     scopes = {b.label: scope_of(state.tree, u.code, b.period, moment) for b in points}
-    tallied = tallies_by_bucket(state.pool, measures, scopes, "trends")
+    tallied, used = _tallied(state, measures, scopes, granularity, wanted_source(asked, source))
     out = []
     for bucket in points:
         found = tallied[bucket.label]
@@ -74,4 +78,27 @@ def get_trends(
         granularity=granularity.value,
         period=PeriodRef.of(span, moment),
         points=out,
+        source=used,
     )
+
+
+def _tallied(
+    state: ApiState,
+    measures: Sequence[Measure],
+    scopes: Mapping[str, Scope],
+    granularity: Granularity,
+    wanted: Wanted,
+) -> tuple[dict[str, dict[str, Tally]], Used]:
+    """From the windows when every bucket is a month they can judge (now, or at its end: a
+    past day or week ends at no month's end), each bucket on its own; else the buckets at once
+    from the facts."""
+    if wanted != "facts" and granularity is Granularity.month:
+        try:
+            found = {
+                label: tallies_from_windows(state.pool, measures, {label: scope}, "trends")[label]
+                for label, scope in scopes.items()
+            }
+            return found, "windows"
+        except WindowsCannotAnswer:
+            pass
+    return tallies_by_bucket(state.pool, measures, scopes, "trends"), "facts"

@@ -301,6 +301,120 @@ ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `name` String;
 
 ALTER TABLE procedure_facts ADD COLUMN IF NOT EXISTS `missing_components` Array(String);
 
+-- migration 11: rolling windows kept by the aggregator: facts by unit and day, and their windows
+
+CREATE TABLE IF NOT EXISTS dossier_facts_by_day
+(
+    `code` String,
+    `unit` String,
+    `procedure` String,
+    `counted` Bool,
+    `channel` Int64,
+    `received_at` DateTime('UTC'),
+    `due_at` Nullable(DateTime('UTC')),
+    `ended_at` Nullable(DateTime('UTC')),
+    `withdrawn` Bool,
+    `supplement_requests` Int64,
+    `paused_seconds` Int64,
+    `supplement_seconds` Int64,
+    `paused_since` Nullable(DateTime('UTC')),
+    `returned_at` Nullable(DateTime('UTC')),
+    `result_electronic` Bool,
+    `result_digitized` Bool,
+    `result_pushed_to_data_store` Bool,
+    `synced_at` Nullable(DateTime('UTC')),
+    `sync_due_at` Nullable(DateTime('UTC')),
+    `fee` Int64,
+    `paid_online` Bool,
+    `digitized_components` Int64,
+    `reused_components` Int64,
+    `data_store_components` Int64,
+    `population_data_used` Bool,
+    `dissatisfied` Bool,
+    `complaint` Bool,
+    `online_service` String,
+    `full_online_eligible` Bool,
+    `returns_result_document` Bool,
+    `refused_at` Nullable(DateTime('UTC')),
+    `withdrawn_at` Nullable(DateTime('UTC')),
+    `due_changed_at` Array(DateTime('UTC')),
+    `due_values` Array(DateTime('UTC')),
+    `supplement_requested_at` Array(DateTime('UTC')),
+    `supplement_answered_at` Array(Nullable(DateTime('UTC'))),
+    `supplement_due_reset` Array(Bool),
+    `fee_changed_at` Array(DateTime('UTC')),
+    `fee_values` Array(Int64),
+    `paid_online_at` Nullable(DateTime('UTC')),
+    `result_electronic_at` Nullable(DateTime('UTC')),
+    `result_pushed_at` Nullable(DateTime('UTC')),
+    `result_digitized_at` Nullable(DateTime('UTC')),
+    `digitized_at` Nullable(DateTime('UTC')),
+    `reused_at` Nullable(DateTime('UTC')),
+    `data_store_at` Nullable(DateTime('UTC')),
+    `identity_verified_at` Nullable(DateTime('UTC')),
+    `rated_at` Array(DateTime('UTC')),
+    `rated_dissatisfied` Array(Bool),
+    `complaint_at` Nullable(DateTime('UTC')),
+    `day` Date,
+    `is_deleted` UInt8,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (unit, day, code);
+
+CREATE TABLE IF NOT EXISTS feedback_facts_by_day
+(
+    `code` String,
+    `unit` String,
+    `received_at` DateTime('UTC'),
+    `classified` Bool,
+    `decided_at` Nullable(DateTime('UTC')),
+    `decide_due_at` DateTime('UTC'),
+    `info_requested_at` Nullable(DateTime('UTC')),
+    `info_request_due_at` DateTime('UTC'),
+    `ended_at` Nullable(DateTime('UTC')),
+    `handle_due_at` DateTime('UTC'),
+    `dissatisfied` Bool,
+    `complained_again` Bool,
+    `classified_at` Nullable(DateTime('UTC')),
+    `rated_at` Array(DateTime('UTC')),
+    `rated_dissatisfied` Array(Bool),
+    `complained_again_at` Nullable(DateTime('UTC')),
+    `day` Date,
+    `is_deleted` UInt8,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (unit, day, code);
+
+CREATE TABLE IF NOT EXISTS unit_day_windows
+(
+    `unit` String,
+    `day` Date,
+    `subject` LowCardinality(String),
+    `version` UInt64,
+    `judged_at` DateTime64(3, 'UTC'),
+    `measure` Array(LowCardinality(String)),
+    `numerator` Array(Float64),
+    `denominator` Array(Int64),
+    `month_numerator` Array(Float64),
+    `month_denominator` Array(Int64),
+    `quarter_numerator` Array(Float64),
+    `quarter_denominator` Array(Int64),
+    `year_numerator` Array(Float64),
+    `year_denominator` Array(Int64),
+    `change_measure` Array(LowCardinality(String)),
+    `change_at` Array(DateTime64(3, 'UTC')),
+    `change_numerator` Array(Float64),
+    `change_denominator` Array(Int64),
+    `set_name` Array(LowCardinality(String)),
+    `set_procedure` Array(String),
+    `set_since` Array(DateTime('UTC')),
+    `set_until` Array(Nullable(DateTime('UTC')))
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (unit, day, subject);
+
 -- migration 12: the unit tree, for scores computed in SQL
 
 CREATE TABLE IF NOT EXISTS unit_tree

@@ -1,0 +1,172 @@
+"""The windows the worker's write step keeps, worked out by hand on embedded ClickHouse: an
+open dossier turns late at its due instant with no event, a dossier that moves leaves its old
+(unit, day), a past month is judged at its end, and any other past instant is not answered."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.aggregator.metrics import AggregatorMetrics
+from services.aggregator.writer import FactsWriter
+from services.storage.clickhouse import VersionedFacts, migrate
+from services.storage.schema import BY_DAY
+from tthc.calendar import local_date
+from tthc.expr import sql_literal
+from tthc.facts import DossierFacts
+from tthc.measures import MEASURES, Subject
+from tthc.windows import recompute_sql, window_tallies_sql
+
+ON_TIME = MEASURES["dossiers_on_time"]
+COUNTED = ["dossiers_on_time", "dossiers_online"]
+
+
+def dossier(
+    code: str, unit: str, received: datetime, due: datetime, **changes: Any
+) -> DossierFacts:
+    """An open dossier, received at `received`, due at `due`, nothing else happened."""
+    row = dict.fromkeys(DossierFacts.columns())
+    row |= {
+        "code": code,
+        "unit": unit,
+        "procedure": "P1",
+        "counted": True,
+        "channel": 2,
+        "received_at": received,
+        "due_at": due,
+        "withdrawn": False,
+        "online_service": "full",
+        "full_online_eligible": True,
+        "returns_result_document": False,
+        "due_changed_at": [received],
+        "due_values": [due],
+        "fee": 0,
+    }
+    for name in DossierFacts.columns():
+        if row[name] is None and name.endswith(("_seconds", "_components", "_requests")):
+            row[name] = 0
+        elif row[name] is None and name in _FLAGS:
+            row[name] = False
+        elif row[name] is None and name in _ARRAYS:
+            row[name] = []
+    return DossierFacts(**(row | changes))
+
+
+_FLAGS = {
+    "result_electronic",
+    "result_digitized",
+    "result_pushed_to_data_store",
+    "paid_online",
+    "population_data_used",
+    "dissatisfied",
+    "complaint",
+}
+_ARRAYS = {
+    "supplement_requested_at",
+    "supplement_answered_at",
+    "supplement_due_reset",
+    "fee_changed_at",
+    "fee_values",
+    "rated_at",
+    "rated_dissatisfied",
+}
+
+
+def write(client: Any, *rows: VersionedFacts, writer: FactsWriter | None = None) -> None:
+    """The worker's write step (facts by day, windows, facts by code), as a batch runs it."""
+    own = writer or FactsWriter(client, AggregatorMetrics())
+    try:
+        asyncio.run(own.write({Subject.dossier: list(rows)}))
+    finally:
+        if writer is None:
+            own.close()
+
+
+def tallies(client: Any, cutoff: datetime, start: date, end: date) -> dict[tuple[str, str], Any]:
+    sql = window_tallies_sql(
+        [MEASURES[k] for k in COUNTED],
+        start_day=sql_literal(start),
+        end_day=sql_literal(end),
+        cutoff=sql_literal(cutoff),
+    )
+    return {
+        (r["unit"], r["measure"]): (r["numerator"], r["denominator"])
+        for r in client.query(sql).named_results()
+    }
+
+
+@pytest.fixture
+def db(clickhouse):
+    migrate(clickhouse)
+    return clickhouse
+
+
+def test_an_open_dossier_turns_late_at_its_due_instant_with_no_event(db):
+    now = datetime.now(UTC).replace(microsecond=0)
+    due = now + timedelta(hours=2)
+    write(db, VersionedFacts(dossier("D1", "U1", now - timedelta(hours=1), due), 1, fresh=True))
+    day = (now - timedelta(hours=1)).astimezone(UTC).date()
+    days = (day - timedelta(days=1), day + timedelta(days=2))
+    # nothing is recomputed between these reads: the windows hold the due instant
+    assert tallies(db, now, *days)[("U1", ON_TIME.key)] == (1.0, 1)
+    assert tallies(db, due, *days)[("U1", ON_TIME.key)] == (1.0, 1)  # on time up to its due
+    assert tallies(db, due + timedelta(seconds=1), *days)[("U1", ON_TIME.key)] == (0.0, 1)
+    assert tallies(db, due + timedelta(days=30), *days)[("U1", "dossiers_online")] == (1.0, 1)
+
+
+def test_a_dossier_moved_to_another_unit_and_day_leaves_its_old_window(db):
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = dossier("D1", "U1", now - timedelta(days=3), now + timedelta(days=3))
+    write(db, VersionedFacts(first, 1, fresh=True))
+    moved = replace(first, unit="U2", received_at=now - timedelta(days=1))
+    write(db, VersionedFacts(moved, 2))  # a new writer: where it was is read from the facts
+    days = ((now - timedelta(days=5)).date(), (now + timedelta(days=1)).date())
+    found = tallies(db, now, *days)
+    assert found[("U2", ON_TIME.key)] == (1.0, 1)
+    assert found[("U1", ON_TIME.key)] == (0.0, 0)  # its old window, emptied
+    # and back, with the same writer: it remembers where the row went
+    writer = FactsWriter(db, AggregatorMetrics())
+    try:
+        write(db, VersionedFacts(moved, 2), writer=writer)  # a redelivery: the same rows
+        write(db, VersionedFacts(first, 3), writer=writer)
+    finally:
+        writer.close()
+    found = tallies(db, now, *days)
+    assert found[("U1", ON_TIME.key)] == (1.0, 1)
+    assert found[("U2", ON_TIME.key)] == (0.0, 0)
+
+
+def test_a_past_month_is_judged_at_its_end_and_no_other_past_instant(db):
+    received = datetime(2024, 3, 10, 2, 0, tzinfo=UTC)
+    due = datetime(2024, 3, 25, 10, 0, tzinfo=UTC)
+    ended = datetime(2024, 4, 5, 3, 0, tzinfo=UTC)  # after the month: open at its end, late
+    write(db, VersionedFacts(dossier("D1", "U1", received, due, ended_at=ended), 1, fresh=True))
+    march = (date(2024, 3, 1), date(2024, 4, 1))
+    march_end = datetime(2024, 3, 31, 16, 59, 59, tzinfo=UTC)  # 23:59:59 in Vietnam
+    assert tallies(db, march_end, *march)[("U1", ON_TIME.key)] == (0.0, 1)
+    quarter_end = march_end  # Q1 ends with March: the quarter's columns give the same
+    assert tallies(db, quarter_end, date(2024, 1, 1), date(2024, 4, 1))[("U1", ON_TIME.key)] == (
+        0.0,
+        1,
+    )
+    # mid-month: only the facts can tell (on time then)
+    assert tallies(db, datetime(2024, 3, 20, tzinfo=UTC), *march)[("U1", ON_TIME.key)] == (
+        None,
+        None,
+    )
+
+
+def test_recomputing_a_key_again_changes_nothing_and_the_later_one_wins(db):
+    now = datetime.now(UTC).replace(microsecond=0)
+    write(db, VersionedFacts(dossier("D1", "U1", now, now + timedelta(days=1)), 1, fresh=True))
+    key = ("U1", local_date(now))
+    before = db.query(f"SELECT version FROM {BY_DAY.windows} FINAL").result_rows
+    db.command(recompute_sql(Subject.dossier, [key]))
+    rows = db.query(f"SELECT version, numerator FROM {BY_DAY.windows} FINAL").result_rows
+    assert len(rows) == 1 and rows[0][0] > before[0][0]  # versions from the server's clock
+    day = local_date(now)
+    assert tallies(db, now, day, day + timedelta(days=1))[("U1", ON_TIME.key)] == (1.0, 1)

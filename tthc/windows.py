@@ -1,0 +1,642 @@
+"""Rolling windows per unit and local day: kept by the aggregator, read at any cutoff.
+
+The aggregator writes every dossier and feedback fact row a second time, keyed by (unit, local
+day of receipt, code) (`FactTables by day`); after each batch it recomputes, from those rows,
+the window of every (unit, day) the batch touched (`recompute_sql`). A window row holds, for
+one (unit, day, subject):
+
+- the tally of every windowed measure judged at `judged_at` (W: the server's clock less a
+  margin for the skew between the API's clock and the server's);
+- the tallies judged at the end of the day's month, quarter and year, once that end is before W;
+- what changes after W with no new event: for every fact row with an instant still to come
+  (an open dossier's due instant, a deadline, anything compared to the cutoff), the change of
+  its contribution at each such instant, summed per (measure, instant). The instants are read
+  off the measure's own expressions (`change_points`): every instant column they read, and
+  where a comparison of two instants that move with the cutoff flips;
+- the procedures of each dossier set (DOSSIER_SETS) with the interval of cutoffs over which
+  each dossier puts its procedure in the set, exact at any cutoff (`set_interval`).
+
+Read at a cutoff C (`window_tallies_sql`): C at or after W gives the tally at W plus the
+changes up to C, exact; C at the end of the row's month, quarter or year gives that tally;
+any other C (an arbitrary past instant) cannot be answered from the row: NULL, and the caller
+reads the facts. A window is recomputed whole from the facts, so redeliveries, resends and
+events out of order end with what a recomputation from scratch gives.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, is_dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime, time
+from typing import Any
+
+from tthc.calendar import VN_TZ
+from tthc.expr import (
+    And,
+    AsOf,
+    Col,
+    Compare,
+    Element,
+    Expr,
+    If,
+    IsNull,
+    Not,
+    Var,
+    compile_sql,
+    sql_literal,
+)
+from tthc.facts import FACTS_OF
+from tthc.measures import (
+    _KEY,
+    CUTOFF,
+    CUTOFF_DATE,
+    DOSSIER_SETS,
+    MEASURES,
+    GroupedQuery,
+    Measure,
+    Scope,
+    Subject,
+    TableNames,
+    _additive,
+    _everywhere,
+    _substituted,
+    grouped_sql,
+)
+from tthc.periods import Period
+
+SUBJECTS = (Subject.dossier, Subject.feedback)
+FACT_TABLES = TableNames()
+_TZ = sql_literal(VN_TZ.key)
+_INSTANTS = "CAST([], 'Array(DateTime(''UTC''))')"
+_SET_ENTRY = "Tuple(String, String, DateTime('UTC'), Nullable(DateTime('UTC')))"
+_WINDOW_COLUMN = "received_at"
+_SECONDS = 4_294_967_296  # a change's key: measure index * 2^32 + the instant's epoch second
+
+
+@dataclass(frozen=True)
+class WindowTables:
+    """The fact rows keyed by (unit, day, code), and the windows computed from them."""
+
+    dossier: str = "dossier_facts_by_day"
+    feedback: str = "feedback_facts_by_day"
+    windows: str = "unit_day_windows"
+
+    def by_day(self, subject: Subject) -> str:
+        return str(getattr(self, subject.value))
+
+
+def windowed(measure: Measure) -> bool:
+    """Kept in the windows: an additive dossier or feedback measure, its period by receipt."""
+    return (
+        measure.subject in SUBJECTS
+        and measure.period_column == _WINDOW_COLUMN
+        and _additive(measure)
+    )
+
+
+def windowed_measures(subject: Subject) -> list[Measure]:
+    """Every windowed measure of a subject, in a fixed order (the arrays of a window row)."""
+    return [m for m in MEASURES.values() if m.subject is subject and windowed(m)]
+
+
+def local_day_sql(column: str) -> str:
+    """The local (Vietnam) day of an instant column: the `day` of the by-day tables."""
+    return f"toDate({column}, {_TZ})"
+
+
+# --- The instants at which a row's contribution can change -------------------------------------
+
+
+def _kind(annotation: object) -> str:
+    """'instant', 'instants' (an array), 'day', 'days' or '' for a fact column's type."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is list:
+        inner = _kind(args[0])
+        return inner + "s" if inner in ("instant", "day") else ""
+    if args and typing.get_origin(annotation) is not list:
+        return _kind(args[0])
+    if annotation is datetime:
+        return "instant"
+    if annotation is date:
+        return "day"
+    return ""
+
+
+def _column_kinds(subject: Subject) -> dict[str, str]:
+    hints = typing.get_type_hints(FACTS_OF[subject])
+    return {name: _kind(hint) for name, hint in hints.items()}
+
+
+def _children(expr: Expr) -> Iterator[Expr]:
+    if not is_dataclass(expr):
+        return
+    for f in dataclass_fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, Expr):
+            yield value
+        elif isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, Expr))
+
+
+def _walk(expr: Expr) -> Iterator[Expr]:
+    yield expr
+    for child in _children(expr):
+        yield from _walk(child)
+
+
+def _judged(expr: Expr) -> bool:
+    """Whether the expression depends on the cutoff."""
+    return any(
+        isinstance(e, Var) and e.name in (CUTOFF.name, CUTOFF_DATE.name) for e in _walk(expr)
+    )
+
+
+def _is_instant(expr: Expr, kinds: Mapping[str, str]) -> bool:
+    """Whether an expression's value is an instant (typed from the fact columns)."""
+    if isinstance(expr, Var):
+        return expr.name == CUTOFF.name
+    if isinstance(expr, Col):
+        return kinds.get(expr.name) == "instant"
+    if isinstance(expr, Element):
+        return isinstance(expr.array, Col) and kinds.get(expr.array.name) == "instants"
+    if isinstance(expr, AsOf):
+        return isinstance(expr.values, Col) and kinds.get(expr.values.name) == "instants"
+    if isinstance(expr, If):
+        return _is_instant(expr.value, kinds)
+    name = type(expr).__name__
+    if name in ("Coalesce",):
+        return any(_is_instant(t, kinds) for t in _children(expr))
+    if name in ("Least", "Greatest", "AddSeconds"):
+        return _is_instant(next(_children(expr)), kinds)
+    return False
+
+
+def _instants_sql(column: str, kind: str) -> str:
+    """A column's instants as Array(DateTime('UTC')): its value(s); a day's two midnights."""
+    typed = "Array(DateTime('UTC'))"
+    if kind == "instant":
+        return f"if({column} IS NULL, CAST([], {sql_literal(typed)}), [assumeNotNull({column})])"
+    if kind == "instants":
+        return (
+            f"CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter(_x -> _x IS NOT NULL, "
+            f"{column})), {sql_literal(typed)})"
+        )
+    days = f"[{column}]" if kind == "day" else column
+    return (
+        f"CAST(arrayFlatten(arrayMap(_x -> [toDateTime(_x, {_TZ}), toDateTime(_x + 1, {_TZ})], "
+        f"arrayFilter(_x -> _x IS NOT NULL, {days}))), {sql_literal(typed)})"
+    )
+
+
+def _at(expr: Expr, instant: str) -> Expr:
+    """The expression judged at another cutoff: an SQL expression (a column, a lambda's
+    parameter)."""
+    return _substituted(
+        expr,
+        {CUTOFF.name: Col(instant), CUTOFF_DATE.name: Col(local_day_sql(instant))},
+        Col(_KEY),
+    )
+
+
+def change_points(subject: Subject, expressions: Iterable[Expr]) -> tuple[str, list[str]]:
+    """SQL of the instants at which the expressions' values on a row can change with the
+    cutoff alone: the breakpoints, as Array(DateTime('UTC')), and the meeting instants of
+    moving comparisons, each an expression of a breakpoint `_b` (see `recompute_sql`);
+    possibly with repeats and spurious ones (which change nothing). Between two of them (and
+    the next second after each: a comparison may be strict or not) every expression is
+    constant.
+
+    They are: every instant an instant column holds (`x <= cutoff` flips there; so do
+    CountUpTo, AsOf and ClosedSeconds over arrays of instants), each date column's midnights
+    (against the cutoff's day), and where a comparison of two instants that move with the
+    cutoff meets: both sides move at most one second per second (the cutoff itself, or a
+    clock paused by an unanswered request), so from any cutoff b the sides meet, if ever, at
+    b + |left(b) - right(b)|; this is evaluated at W and at every instant above.
+    """
+    kinds = _column_kinds(subject)
+    exprs = list(expressions)
+    columns = sorted(
+        {e.name for x in exprs for e in _walk(x) if isinstance(e, Col) and kinds.get(e.name)}
+    )
+    breaks = [_instants_sql(c, kinds[c]) for c in columns]
+    base = f"arrayConcat({', '.join(breaks)})" if breaks else _INSTANTS
+    meets = sorted(
+        {
+            f"_b + abs(dateDiff('second', {compile_sql(_at(e.left, '_b'), {})}, "
+            f"{compile_sql(_at(e.right, '_b'), {})}))"
+            for x in exprs
+            for e in _walk(x)
+            if isinstance(e, Compare) and _moving(e, kinds)
+        }
+    )
+    return base, meets
+
+
+def _moving(compare: Compare, kinds: Mapping[str, str]) -> bool:
+    """A comparison of two instants that may meet other than at an instant a column holds:
+    not the cutoff against something fixed (that flips at the fixed instant, a breakpoint)."""
+    left, right = compare.left, compare.right
+    if not (_is_instant(left, kinds) and _is_instant(right, kinds) and _judged(compare)):
+        return False
+    return not ((left == CUTOFF and not _judged(right)) or (right == CUTOFF and not _judged(left)))
+
+
+# --- Dossier sets: an interval of cutoffs per dossier ------------------------------------------
+
+
+def _terms(expr: Expr) -> list[Expr]:
+    if isinstance(expr, And) and _happened(expr) is None:
+        return [t for term in expr.terms for t in _terms(term)]
+    return [expr]
+
+
+def _happened(term: Expr) -> Expr | None:
+    """x of a `by_cutoff(x)` term (x known and x <= cutoff), else None."""
+    if not (isinstance(term, And) and len(term.terms) == 2):
+        return None
+    known, by = term.terms
+    if (
+        isinstance(known, Not)
+        and isinstance(known.term, IsNull)
+        and isinstance(by, Compare)
+        and by.op == "<="
+        and by.right == CUTOFF
+        and known.term.term == by.left
+        and not _judged(by.left)
+    ):
+        return by.left
+    return None
+
+
+@dataclass(frozen=True)
+class SetInterval:
+    """A set condition as `since <= cutoff < until`: since the last of `since`, until the first
+    of `until`, where `static` holds (what does not depend on the cutoff)."""
+
+    since: tuple[Expr, ...]
+    until: tuple[Expr, ...]
+    static: tuple[Expr, ...]
+
+
+def set_interval(condition: Expr) -> SetInterval:
+    """The condition as an interval of cutoffs, or ValueError: it must be a conjunction of
+    `by_cutoff(x)` (true from x on), `not by_cutoff(y)` (true until y) and terms free of the
+    cutoff. Such a condition is true on one interval of cutoffs, so one (since, until) pair per
+    dossier tells its membership at every cutoff."""
+    since, until, static = [], [], []
+    for term in _terms(condition):
+        if (x := _happened(term)) is not None:
+            since.append(x)
+        elif isinstance(term, Not) and (y := _happened(term.term)) is not None:
+            until.append(y)
+        elif not _judged(term):
+            static.append(term)
+        else:
+            raise ValueError(f"not an interval of cutoffs: {term.sql()}")
+    if not since:
+        raise ValueError("a set condition must start at an instant (by_cutoff)")
+    return SetInterval(tuple(since), tuple(until), tuple(static))
+
+
+def _set_entries_sql() -> str:
+    """Per dossier row: (set, procedure, since, until) for each set it is ever in."""
+    entries = []
+    for name, condition in DOSSIER_SETS.items():
+        shape = set_interval(condition)
+        since = [compile_sql(x, {}) for x in shape.since]
+        until = [compile_sql(y, {}) for y in shape.until]
+        known = " AND ".join(f"{s} IS NOT NULL" for s in since)
+        start = since[0] if len(since) == 1 else f"greatest({', '.join(since)})"
+        if not until:
+            end = "CAST(NULL, 'Nullable(DateTime(''UTC''))')"
+        elif len(until) == 1:
+            end = until[0]
+        else:
+            end = f"arrayMin(arrayFilter(_x -> _x IS NOT NULL, [{', '.join(until)}]))"
+        static = " AND ".join(
+            ["NOT is_deleted", known, *(compile_sql(t, {}) for t in shape.static)]
+        )
+        entries.append(
+            f"if({static}, [({sql_literal(name)}, procedure, assumeNotNull({start}), {end})], [])"
+        )
+    tuples = f"Array({_SET_ENTRY})"
+    return (
+        f"arrayFilter(_e -> _e.4 IS NULL OR _e.4 > _e.3, "
+        f"CAST(arrayConcat({', '.join(entries)}), {sql_literal(tuples)}))"
+    )
+
+
+# --- Recomputing windows -----------------------------------------------------------------------
+
+
+def _period_end_sql(kind: str) -> str:
+    """The cutoff a past month/quarter/year of the row's day is judged at: its last second."""
+    start = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
+    months = {"month": 1, "quarter": 3, "year": 12}
+    return f"(toDateTime(addMonths({start[kind]}(day), {months[kind]}), {_TZ}) - 1)"
+
+
+PERIOD_KINDS = ("month", "quarter", "year")
+
+
+def _contributions(m: Measure, cutoffs: str) -> str:
+    """A row's (denominator, numerator) contribution to a measure judged at each cutoff of
+    an array; the denominator's expression once (the numerator's condition holds it too)."""
+    counted = f"NOT is_deleted AND {compile_sql(_at(m.denominator, '_p'), {})}"
+    value = compile_sql(_at(m.numerator, "_p"), {})
+    if m.average:
+        numerator = f"if(_in, ifNull(toFloat64({value}), 0), 0)"
+    else:
+        numerator = f"if(_in AND {value}, 1., 0.)"
+    return (
+        f"arrayMap((_p, _in) -> (toInt64(_in), {numerator}), {cutoffs}, "
+        f"arrayMap(_p -> if({counted}, 1, 0) = 1, {cutoffs}))"
+    )
+
+
+WINDOW_COLUMNS = (
+    "unit",
+    "day",
+    "subject",
+    "version",
+    "judged_at",
+    "measure",
+    "numerator",
+    "denominator",
+    *(f"{k}_{part}" for k in PERIOD_KINDS for part in ("numerator", "denominator")),
+    "change_measure",
+    "change_at",
+    "change_numerator",
+    "change_denominator",
+    "set_name",
+    "set_procedure",
+    "set_since",
+    "set_until",
+)
+
+
+def recompute_sql(
+    subject: Subject,
+    keys: Iterable[tuple[str, date]] | None,
+    *,
+    margin_seconds: int = 60,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """The INSERT … SELECT that rewrites the window of each (unit, day) key of a subject from
+    its fact rows (every key with None: a rebuild). Its version and W come from the server's
+    clock, read once at the query's start: of two recomputes of a key, the one that starts
+    later has the higher version and sees every fact row the earlier one saw."""
+    measures = windowed_measures(subject)
+    exprs = [e for m in measures for e in (m.denominator, m.numerator)]
+    if subject is Subject.dossier:
+        exprs += list(DOSSIER_SETS.values())
+    where = ""
+    if keys is not None:
+        pairs = sorted(set(keys))
+        if not pairs:
+            raise ValueError("no key to recompute")
+        where = "WHERE (unit, day) IN " + (
+            "(" + ", ".join(f"({sql_literal(u)}, {sql_literal(d)})" for u, d in pairs) + ")"
+        )
+    # Each row's contribution to each measure at every cutoff that matters, in one array:
+    # [W, its month's end, quarter's end, year's end, then each point after W]
+    values = ", ".join(f"{_contributions(m, '_cuts')} AS _v{i}" for i, m in enumerate(measures))
+
+    # summed at W and at the periods' ends: one array per part, (measure, cutoff) by measure
+    width = len(PERIOD_KINDS) + 1
+
+    def part_sums(part: int) -> str:
+        each = ", ".join(
+            f"arrayMap(_t -> _t.{part}, arraySlice(_v{i}, 1, {width}))"
+            for i in range(len(measures))
+        )
+        return f"sumForEach(arrayConcat({each}))"
+
+    def summed(index: int, part: int) -> str:
+        sums = "_sums_num" if part == 2 else "_sums_den"
+        return f"arrayMap(_i -> {sums}[_i * {width} + {index}], range({len(measures)}))"
+
+    periods = []
+    for j, kind in enumerate(PERIOD_KINDS, start=2):
+        over = f"_{kind}_over"  # the period ended before W: judged at its end
+        periods += [
+            f"if({over}, {summed(j, 2)}, CAST([], 'Array(Float64)'))",
+            f"if({over}, {summed(j, 1)}, CAST([], 'Array(Int64)'))",
+        ]
+    first = len(PERIOD_KINDS) + 2  # the first point after W in `_cuts`
+    changes = ", ".join(
+        f"arrayMap(_j -> ({i} * {_SECONDS} + toUInt64(toUInt32(_cuts[_j])), "
+        f"_v{i}[_j].2 - _v{i}[if(_j = {first}, 1, _j - 1)].2, "
+        f"_v{i}[_j].1 - _v{i}[if(_j = {first}, 1, _j - 1)].1), "
+        f"range({first}, length(_cuts) + 1))"
+        for i in range(len(measures))
+    )
+    keys_list = sql_literal([m.key for m in measures])
+    sets = (
+        _set_entries_sql()
+        if subject is Subject.dossier
+        else f"CAST([], {sql_literal(f'Array({_SET_ENTRY})')})"
+    )
+    period_ends = ", ".join(f"{_period_end_sql(k)} AS _{k}_end" for k in PERIOD_KINDS)
+    breaks, meets = change_points(subject, exprs)
+    roots = (
+        f"CAST(arrayMap(_x -> assumeNotNull(_x), arrayFilter(_x -> _x IS NOT NULL, "
+        f"arrayFlatten(arrayMap(_b -> [{', '.join(meets)}], arrayPushFront(_breaks, _w))))), "
+        f"{sql_literal('Array(DateTime(' + chr(39) + 'UTC' + chr(39) + '))')})"
+        if meets
+        else _INSTANTS
+    )
+    points = (
+        f"if(is_deleted, {_INSTANTS}, arraySort(arrayDistinct("
+        f"arrayFilter(_x -> _x > _w, arrayConcat(_c, arrayMap(_x -> _x + 1, _c))))))"
+    )
+    ends = ", ".join(f"_{k}_end" for k in PERIOD_KINDS)
+    changed = f"arrayFilter(_c -> _c.2 != 0 OR _c.3 != 0, arrayConcat({changes}))"
+    kinds = _column_kinds(subject)
+    read = {"unit", "day", "is_deleted", "procedure" if subject is Subject.dossier else "unit"}
+    read |= {e.name for x in exprs for e in _walk(x) if isinstance(e, Col) and e.name in kinds}
+    # in layers: an alias in the SELECT that defines it would be inlined at each use
+    rows = f"SELECT {', '.join(sorted(read))}, toDateTime(now() - {int(margin_seconds)}) AS _w"
+    rows += f" FROM {windows.by_day(subject)} FINAL {where}"
+    for layer in (
+        f"{period_ends}, {breaks} AS _breaks",
+        f"arrayConcat(_breaks, {roots}) AS _c",
+        f"arrayConcat([_w, {ends}], {points}) AS _cuts",
+        values,
+        f"{changed} AS _changes, {sets} AS _set_entries",
+    ):
+        rows = f"SELECT *, {layer} FROM ({rows})"
+    overs = ", ".join(f"any(_{k}_end) < any(_w) AS _{k}_over" for k in PERIOD_KINDS)
+    grouped = (
+        f"SELECT unit, day, any(_w) AS _judged, {part_sums(2)} AS _sums_num, "
+        f"{part_sums(1)} AS _sums_den, {overs}, "
+        # summed per (measure, instant): a change that nets to zero is dropped
+        f"sumMap(arrayMap(_c -> _c.1, _changes), arrayMap(_c -> _c.2, _changes), "
+        f"arrayMap(_c -> _c.3, _changes)) AS _sums, "
+        f"arrayDistinct(groupArrayArray(_set_entries)) AS _sets\n"
+        f"FROM ({rows})\n"
+        f"GROUP BY unit, day"
+    )
+    return (
+        f"INSERT INTO {windows.windows} ({', '.join(WINDOW_COLUMNS)})\n"
+        f"SELECT unit, day, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
+        f"_judged, {keys_list}, {summed(1, 2)}, {summed(1, 1)}, {', '.join(periods)}, "
+        f"arrayMap(_k -> arrayElement({keys_list}, intDiv(_k, {_SECONDS}) + 1), _sums.1), "
+        f"arrayMap(_k -> toDateTime64(_k % {_SECONDS}, 3, 'UTC'), _sums.1), _sums.2, _sums.3, "
+        f"arrayMap(_e -> _e.1, _sets), arrayMap(_e -> _e.2, _sets), "
+        f"arrayMap(_e -> _e.3, _sets), arrayMap(_e -> _e.4, _sets)\n"
+        f"FROM ({grouped})"
+    )
+
+
+# --- Reading windows at a cutoff ---------------------------------------------------------------
+
+
+def _answered_sql() -> str:
+    """A window row's (mode, numerators, denominators) at the cutoff `_cut`: mode 0 judged at
+    or after W (the tallies at W plus the changes up to the cutoff), 1-3 at the end of its
+    month, quarter or year, -1 when the row cannot tell (any other past instant)."""
+    modes = ", ".join(
+        f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator), {i}"
+        for i, kind in enumerate(PERIOD_KINDS, start=1)
+    )
+    mode = f"multiIf(_cut >= judged_at, 0, {modes}, -1)"
+
+    def answered(part: str) -> str:
+        changed = (
+            f"arrayMap((_m, _v) -> _v + arraySum(arrayMap((_cm, _ca, _cv) -> "
+            f"if(_cm = _m AND _ca <= _cut, _cv, 0), change_measure, change_at, "
+            f"change_{part})), measure, {part})"
+        )
+        branches = ", ".join(
+            f"_mode = {i}, {kind}_{part}" for i, kind in enumerate(PERIOD_KINDS, start=1)
+        )
+        zero = "0." if part == "numerator" else "0"
+        return f"multiIf(_mode = 0, {changed}, {branches}, arrayMap(_m -> {zero}, measure))"
+
+    return f"{mode} AS _mode, {answered('numerator')} AS _n, {answered('denominator')} AS _d"
+
+
+def window_tallies_sql(
+    measures: Sequence[Measure],
+    *,
+    start_day: str,
+    end_day: str,
+    cutoff: str,
+    units: str | None = None,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """Rows (unit, measure, numerator, denominator) of the windowed measures per unit the
+    rows were written under (a leaf, not a subtree), over the local days [start_day, end_day)
+    judged at `cutoff`. Each argument is an SQL expression (a literal, or SQL built from a
+    dashboard's variables); `units`, if given, a tuple for `unit IN …`. A numerator and
+    denominator are NULL where some window row of the unit cannot answer at that cutoff
+    (an instant in the past other than the end of a month, quarter or year): read the facts."""
+    kept = [m for m in measures if windowed(m)]
+    if not kept:
+        raise ValueError("none of the measures is kept in the windows")
+    where = [f"day >= {start_day}", f"day < {end_day}"]
+    if units is not None:
+        where.append(f"unit IN {units}")
+    subjects = sql_literal(sorted({m.subject.value for m in kept}))
+    where.append(f"has({subjects}, subject)")
+    # summed per unit and measure list (rows written by one version of the code share it)
+    per_unit = (
+        f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
+        f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM "
+        f"(SELECT *, {cutoff} AS _cut FROM {windows.windows} FINAL "
+        f"WHERE {' AND '.join(where)})) GROUP BY unit, measure"
+    )
+    return (
+        "SELECT unit, _m AS measure,\n"
+        "  if(min(_ok), sum(_n1), NULL) AS numerator, if(min(_ok), sum(_d1), NULL) AS denominator\n"
+        f"FROM ({per_unit})\n"
+        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, _m)\n"
+        "GROUP BY unit, measure"
+    )
+
+
+def window_set_rows_sql(
+    name: str,
+    *,
+    start_day: str,
+    end_day: str,
+    cutoff: str,
+    units: str | None = None,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """Rows (unit, procedure) of a dossier set over [start_day, end_day) at `cutoff`: exact
+    at any cutoff (each entry holds the interval of cutoffs its dossier is in the set)."""
+    where = [
+        f"day >= {start_day}",
+        f"day < {end_day}",
+        f"subject = {sql_literal(Subject.dossier.value)}",
+    ]
+    if units is not None:
+        where.append(f"unit IN {units}")
+    return (
+        f"SELECT DISTINCT unit, _p AS procedure FROM (SELECT * FROM {windows.windows} FINAL "
+        f"WHERE {' AND '.join(where)})\n"
+        "ARRAY JOIN set_name AS _n, set_procedure AS _p, set_since AS _s, set_until AS _u\n"
+        f"WHERE _n = {sql_literal(name)} AND _s <= {cutoff} AND (_u IS NULL OR _u > {cutoff})"
+    )
+
+
+def whole_days(period: Period) -> tuple[date, date]:
+    """The local days [first, end) of a period made of whole days, or ValueError."""
+    if any(t.astimezone(VN_TZ).time() != time() for t in (period.start, period.end)):
+        raise ValueError(f"period {period.label!r} does not start and end at local midnight")
+    return period.start_date, period.end_date
+
+
+@dataclass(frozen=True)
+class WindowQuery(GroupedQuery):
+    """A grouped query read from the windows: its rows are `window_tallies_sql`'s, one per
+    (unit, measure); `wide` makes them `rollup`'s, one per unit (None where unanswered)."""
+
+    def wide(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        by_unit: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            wide = by_unit.setdefault(
+                row["unit"],
+                {_KEY: row["unit"]}
+                | {f"{m.key}__{p}": 0 for m in self.measures for p in ("num", "den")},
+            )
+            wide[f"{row['measure']}__num"] = row["numerator"]
+            wide[f"{row['measure']}__den"] = row["denominator"]
+        return list(by_unit.values())
+
+
+def windows_grouped_sql(
+    subject: Subject,
+    measures: Iterable[Measure],
+    scopes: Mapping[str, Scope],
+    windows: WindowTables = WindowTables(),
+    tables: TableNames = FACT_TABLES,
+) -> list[GroupedQuery]:
+    """Like `grouped_sql`, the windowed measures read from the windows at the scopes' cutoff
+    and the dossier sets from the windows' sets; the rest counted from the facts. The windows'
+    queries are `WindowQuery`s: widen their rows before `rollup`; a `<key>__num` is None
+    where the windows cannot answer (see `window_tallies_sql`)."""
+    chosen = [m for m in measures if m.subject is subject]
+    if not chosen or not scopes:
+        return []
+    everywhere = _everywhere(scopes)
+    first, end = whole_days(everywhere.period)
+    bounds = {
+        "start_day": sql_literal(first),
+        "end_day": sql_literal(end),
+        "cutoff": sql_literal(everywhere.cutoff),
+        "units": sql_literal(everywhere.units),
+    }
+    kept = [m for m in chosen if windowed(m)]
+    queries: list[GroupedQuery] = []
+    if kept:
+        sql = window_tallies_sql(kept, **bounds, windows=windows)
+        queries.append(WindowQuery(subject, tuple(kept), True, sql))
+    set_rows = {name: window_set_rows_sql(name, **bounds, windows=windows) for name in DOSSIER_SETS}
+    rest = [m for m in chosen if not windowed(m)]
+    return queries + grouped_sql(subject, rest, scopes, tables, set_rows)
