@@ -15,50 +15,78 @@ from dashboards.grafana import (
 from dashboards.panels import query, series, stat, timeseries
 from dashboards.sql import (
     FACTS,
-    HISTORY,
     LEVEL_LABELS,
     MONTH_START,
     PERIOD_KIND_ORDER,
     PERIOD_TEXT,
     SCORES,
+    TIMEZONE,
+    UNITS,
+    WATERMARKS,
     level_order,
     quote,
+    recent_scores,
     string_array,
 )
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
 # Grafana variables as the SQL reads them: quoted by Grafana, quotes inside escaped.
-PERIOD = "${period:singlequote}"
 UNIT = "${unit:singlequote}"
 LEVEL = "${level:singlequote}"
 INDICATOR = "${indicator:singlequote}"
 PROVINCE = f"level = '{UnitLevel.province.value}'"
 
 
+# The trends: how many of the last months and quarters they show (each one is scored).
+TREND_MONTHS = 6
+TREND_QUARTERS = 4
+
+
 def period_variable() -> g.Template:
-    """Every period of the snapshot, the most recent first (months before quarters)."""
+    """Every month, quarter and year from the first dossier or feedback received to today, the
+    most recent first (months before quarters); none before any."""
+    first = (
+        "(SELECT minOrNull(t) FROM (SELECT min(received_at) AS t FROM "
+        f"{FACTS.dossier} HAVING count() > 0 UNION ALL SELECT min(received_at) AS t FROM "
+        f"{FACTS.feedback} HAVING count() > 0))"
+    )
+    today = f"toDate(now(), '{TIMEZONE}')"
+    months = (
+        f"WITH toStartOfMonth(toDate({first}, '{TIMEZONE}')) AS first_month\n"
+        "SELECT addMonths(assumeNotNull(first_month), toInt32(n)) AS month FROM (SELECT "
+        f"arrayJoin(range(if(first_month IS NULL, 0, toUInt32(dateDiff('month', "
+        f"assumeNotNull(first_month), {today}) + 1)))) AS n)"
+    )
+    kinds = (
+        "[(formatDateTime(month, '%Y-%m'), 'month', month), "
+        "(concat(toString(toYear(month)), '-Q', toString(toQuarter(month))), 'quarter', "
+        "toStartOfQuarter(month)), (toString(toYear(month)), 'year', toStartOfYear(month))]"
+    )
+    periods = (
+        "SELECT p.1 AS period, p.2 AS period_kind, p.3 AS period_start "
+        f"FROM ({months}) ARRAY JOIN {kinds} AS p"
+    )
     return query_variable(
         "period",
         "Kỳ đánh giá",
-        f"SELECT period, any({PERIOD_TEXT}) AS text\nFROM {SCORES} FINAL\n"
-        "WHERE indicator = ''\n"
+        f"SELECT period, any({PERIOD_TEXT}) AS text\nFROM ({periods})\n"
         f"GROUP BY period, period_kind\n"
         f"ORDER BY any(period_start) DESC, any({PERIOD_KIND_ORDER}), period",
     )
 
 
 def level_variable(default: UnitLevel = UnitLevel.department) -> g.Template:
-    """The levels the tree has below the province (the snapshot's), for the rankings of one
-    level; `default` first when the tree has it."""
+    """The levels today's tree has below the province, for the rankings of one level;
+    `default` first when the tree has it."""
     levels = [level.value for level in LEVEL_LABELS]
     labels = [LEVEL_LABELS[level] for level in LEVEL_LABELS]
     text = f"transform(level, {string_array(levels)}, {string_array(labels)}, level)"
     return query_variable(
         "level",
         "Cấp đơn vị",
-        f"SELECT level, any({text}) AS text\nFROM {SCORES} FINAL\n"
-        f"WHERE indicator = '' AND level != '{UnitLevel.province.value}'\n"
+        f"SELECT level, any({text}) AS text\nFROM {UNITS}\n"
+        f"WHERE level != '{UnitLevel.province.value}'\n"
         f"GROUP BY level\nORDER BY level != {quote(default.value)}, any({level_order()})",
     )
 
@@ -67,7 +95,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
     """The total on 100, coloured by the profile's grade bands."""
     return stat(
         "Tổng điểm",
-        query(f"SELECT total\nFROM {SCORES} FINAL\nWHERE {where}", "total"),
+        query(f"SELECT total\nFROM {SCORES}\nWHERE {where}", "total"),
         decimals=2,
         unit="suffix: / 100",
         min_value=0,
@@ -81,7 +109,7 @@ def total_stat(profile: Profile, where: str) -> g.Stat:
 def grade_stat(profile: Profile, where: str) -> g.Stat:
     return stat(
         "Xếp loại",
-        query(f"SELECT grade_vi\nFROM {SCORES} FINAL\nWHERE {where}", "grade_vi"),
+        query(f"SELECT grade_vi\nFROM {SCORES}\nWHERE {where}", "grade_vi"),
         fields="/^grade_vi$/",
         mappings=grade_mappings(profile),
         color_mode="background",
@@ -91,24 +119,26 @@ def grade_stat(profile: Profile, where: str) -> g.Stat:
 def missing_stat(where: str) -> g.Stat:
     return stat(
         "Điểm còn thiếu",
-        query(f"SELECT 100 - total AS missing\nFROM {SCORES} FINAL\nWHERE {where}", "missing"),
+        query(f"SELECT 100 - total AS missing\nFROM {SCORES}\nWHERE {where}", "missing"),
         decimals=2,
         description="100 trừ tổng điểm: phần điểm bị mất ở các chỉ tiêu (xem bảng chỉ tiêu).",
         steps=[{"color": "green", "value": None}, {"color": "orange", "value": 10}],
     )
 
 
-def refreshed_stat(where: str) -> g.Stat:
+def pipeline_stat() -> g.Stat:
+    """When the pipeline last wrote: the scores are computed from what it has written."""
     return stat(
         "Số liệu cập nhật",
         query(
             # Epoch milliseconds: a number, which a stat shows (it skips time fields).
-            f"SELECT toUnixTimestamp(max(computed_at)) * 1000 AS computed_at\n"
-            f"FROM {SCORES} FINAL\nWHERE {where}",
-            "computed_at",
+            "SELECT if(count() = 0, NULL, toUnixTimestamp(max(updated_at)) * 1000) AS updated_at"
+            f"\nFROM {WATERMARKS} FINAL",
+            "updated_at",
         ),
         unit="dateTimeFromNow",
-        description="Lần cuối bảng điểm được tính lại từ dữ liệu hồ sơ.",
+        description="Lần cuối luồng xử lý ghi số liệu vào kho; điểm được tính ngay khi bảng "
+        "điều khiển hỏi, từ số liệu đó.",
     )
 
 
@@ -127,10 +157,10 @@ def data_until_stat() -> g.Stat:
 
 
 def monthly_total(where: str, title: str = "Tổng điểm theo tháng") -> g.TimeSeries:
-    """A unit's total of each month, on the months' first days."""
+    """A unit's total of each of the last months, on the months' first days."""
     sql = (
-        f"SELECT {MONTH_START} AS time, total\nFROM {SCORES} FINAL\n"
-        f"WHERE {where} AND period_kind = 'month' AND $__timeFilter(time)\nORDER BY time"
+        f"SELECT {MONTH_START} AS time, total\nFROM {recent_scores('month', TREND_MONTHS)}\n"
+        f"WHERE {where} AND $__timeFilter(time)\nORDER BY time"
     )
     total = [Column("total", "Tổng điểm")]
     return by_month(title, sql, ["total"], decimals=2, min_value=0, max_value=100, columns=total)
@@ -141,27 +171,30 @@ def by_month(title: str, sql: str, names: Sequence[str], **options: Any) -> g.Ti
     return timeseries(title, [series(sql, "time", *names)], show_points="always", **options)
 
 
-def period_history(where: str) -> g.TimeSeries:
-    """How the chosen period's total moved, refresh after refresh."""
+def quarterly_total(where: str) -> g.TimeSeries:
+    """A unit's total of each of the last quarters, each judged at its end (now for this one),
+    on the quarters' first days."""
     sql = (
-        f"SELECT computed_at AS time, total\nFROM {HISTORY}\n"
-        f"WHERE {where} AND $__timeFilter(computed_at)\nORDER BY time"
+        f"SELECT {MONTH_START} AS time, total\nFROM {recent_scores('quarter', TREND_QUARTERS)}\n"
+        f"WHERE {where} AND $__timeFilter(time)\nORDER BY time"
     )
     return timeseries(
-        "Diễn biến tổng điểm trong kỳ (theo từng lần cập nhật)",
+        "Tổng điểm theo quý",
         [series(sql, "time", "total")],
         decimals=2,
-        draw_style="line",
+        min_value=0,
+        max_value=100,
+        show_points="always",
         columns=[Column("total", "Tổng điểm")],
-        description="Điểm của kỳ đang chọn sau mỗi lần tính lại, trong khoảng thời gian của "
-        "bảng điều khiển.",
+        description=f"Tổng điểm của {TREND_QUARTERS} quý gần nhất, mỗi quý tính đến hết quý "
+        "(quý này: đến hiện tại), trong khoảng thời gian của bảng điều khiển.",
     )
 
 
 def score_columns(
     *, rate_width: int, average_width: int, lost_in_red: bool = False
 ) -> list[Column]:
-    """An indicator's counts, rate, average, points and points lost, as unit_scores has them."""
+    """An indicator's counts, rate, average, points and points lost, as the scores have them."""
     lost = Column("lost", "Điểm bị mất", decimals=2, width=110)
     if lost_in_red:  # any point lost shows
         red = [{"color": "green", "value": None}, {"color": "red", "value": 0.005}]

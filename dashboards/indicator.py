@@ -9,8 +9,8 @@ from dashboards.catalog import catalog_markdown, indicator_options
 from dashboards.common import (
     INDICATOR,
     LEVEL,
-    PERIOD,
     PROVINCE,
+    TREND_MONTHS,
     by_month,
     data_until_stat,
     level_variable,
@@ -31,13 +31,16 @@ from dashboards.panels import barchart, query, stat, table, text
 from dashboards.sql import (
     FACTS,
     MONTH_START,
+    PERIOD,
     SCORES,
     TIMEZONE,
+    UNITS,
     average_days,
     average_indicators,
     period_bounds,
     quote,
     rate_percent,
+    recent_scores,
     string_tuple,
     with_variables,
 )
@@ -54,8 +57,8 @@ from tthc.measures import DOSSIER_SETS, MEASURES, Measure, Subject
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
-PROVINCE_ROW = f"period = {PERIOD} AND indicator = {INDICATOR} AND {PROVINCE}"
-LEVEL_ROWS = f"period = {PERIOD} AND indicator = {INDICATOR} AND level = {LEVEL}"
+PROVINCE_ROW = f"indicator = {INDICATOR} AND {PROVINCE}"
+LEVEL_ROWS = f"indicator = {INDICATOR} AND level = {LEVEL}"
 WEAKEST = 20
 ITEMS_LIMIT = 10_000  # rows the drill-down table holds; it pages, and its footer counts them
 KIND_LABELS = {
@@ -64,8 +67,6 @@ KIND_LABELS = {
     Subject.procedure: "Thủ tục",
     Subject.commune: "Xã, phường",
 }
-# The province's snapshot rows of the period: every unit with its name and level.
-_UNITS = f"SELECT unit, any(unit_name) AS unit_name FROM {SCORES} FINAL WHERE period = {PERIOD} "
 
 
 def indicator_variable(profile: Profile) -> g.Template:
@@ -80,7 +81,7 @@ def province_value(profile: Profile) -> g.Stat:
     ]
     sql = (
         f"SELECT {rate_percent(profile)} AS rate_pct, {average_days(profile)} AS average_days\n"
-        f"FROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
+        f"FROM {SCORES}\nWHERE {PROVINCE_ROW}"
     )
     return stat(
         "Toàn tỉnh",
@@ -92,7 +93,7 @@ def province_value(profile: Profile) -> g.Stat:
 
 
 def province_points() -> g.Stat:
-    sql = f"SELECT points, max_points, lost\nFROM {SCORES} FINAL\nWHERE {PROVINCE_ROW}"
+    sql = f"SELECT points, max_points, lost\nFROM {SCORES}\nWHERE {PROVINCE_ROW}"
     return stat(
         "Điểm của tỉnh",
         query(sql, "points", "max_points", "lost"),
@@ -110,7 +111,7 @@ def distribution(profile: Profile) -> g.BarChart:
     sql = (
         f"WITH {days} AS in_days,\n"
         "  (SELECT groupArray(least(toUInt32(floor(if(in_days, rate, rate * 10))), 9))\n"
-        f"   FROM {SCORES} FINAL WHERE {LEVEL_ROWS} AND rate IS NOT NULL) AS buckets\n"
+        f"   FROM {SCORES} WHERE {LEVEL_ROWS} AND rate IS NOT NULL) AS buckets\n"
         "SELECT\n"
         "  if(in_days,\n"
         "     if(bucket = 9, '≥ 9 ngày', concat(toString(bucket), '–', toString(bucket + 1), "
@@ -135,7 +136,7 @@ def weakest(profile: Profile) -> g.Table:
         "SELECT unit_name, unit, numerator, denominator,\n"
         f"  {rate_percent(profile)} AS rate_pct,\n  {average_days(profile)} AS average_days,\n"
         "  points, max_points, lost\n"
-        f"FROM {SCORES} FINAL\nWHERE {LEVEL_ROWS} AND (rate IS NOT NULL OR max_points > 0)\n"
+        f"FROM {SCORES}\nWHERE {LEVEL_ROWS} AND (rate IS NOT NULL OR max_points > 0)\n"
         f"ORDER BY lost DESC, if({days}, -rate, rate) ASC NULLS FIRST, unit_name\n"
         f"LIMIT {WEAKEST}"
     )
@@ -160,9 +161,8 @@ def monthly(profile: Profile) -> g.TimeSeries:
     sql = (
         f"SELECT {MONTH_START} AS time, {rate_percent(profile)} AS rate_pct,\n"
         f"  {average_days(profile)} AS average_days\n"
-        f"FROM {SCORES} FINAL\n"
-        f"WHERE indicator = {INDICATOR} AND {PROVINCE} AND period_kind = 'month' "
-        "AND $__timeFilter(time)\nORDER BY time"
+        f"FROM {recent_scores('month', TREND_MONTHS)}\n"
+        f"WHERE indicator = {INDICATOR} AND {PROVINCE} AND $__timeFilter(time)\nORDER BY time"
     )
     columns = [
         Column("rate_pct", "Tỷ lệ (%)", unit="percent"),
@@ -174,11 +174,10 @@ def monthly(profile: Profile) -> g.TimeSeries:
 
 def _variables(measure: Measure) -> dict[str, str]:
     """SQL for the measure's variables, over the whole province in the selected period."""
-    rows = f"FROM {SCORES} FINAL WHERE period = {PERIOD} AND indicator = ''"
     values = {
         "cutoff": "cutoff",
         "cutoff_date": f"toDate(cutoff, '{TIMEZONE}')",
-        "levels": f"(SELECT groupUniqArray(toString(level)) {rows})",
+        "levels": f"(SELECT groupUniqArray(toString(level)) FROM {UNITS})",
     }
     for name, chosen in DOSSIER_SETS.items():
         values[name] = (
@@ -220,7 +219,7 @@ def _branch(code: str, label: str, measure: Measure) -> str:
     source = f"{getattr(FACTS, measure.subject.value)} FINAL"
     if measure.subject is Subject.commune:
         # every commune of today, those with no fact row too (they never offered the service)
-        communes = f"{_UNITS}AND indicator = '' AND level = 'commune' GROUP BY unit"
+        communes = f"SELECT unit FROM {UNITS} WHERE level = 'commune'"
         source = (
             f"(SELECT u.unit AS code, f.certified_copy_offered_since, f.first_certified_copy_at "
             f"FROM ({communes}) AS u LEFT JOIN (SELECT * FROM {source}) AS f "
@@ -248,7 +247,7 @@ def lost_items(profile: Profile) -> g.Table:
             except NotListable:
                 continue
             branches.append(_branch(indicator.code, part.label, measure))
-    names = f"{_UNITS}AND indicator = '' GROUP BY unit"
+    names = f"SELECT unit, name AS unit_name FROM {UNITS}"
     sql = (
         f"WITH {period_bounds(PERIOD)}\n"
         "SELECT i.kind AS kind, i.code AS code, i.part AS part, i.unit AS unit, "

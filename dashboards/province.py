@@ -7,17 +7,17 @@ from grafanalib import core as g
 from dashboards.catalog import grade_bands_text, grade_mappings, grade_steps
 from dashboards.common import (
     LEVEL,
-    PERIOD,
     PROVINCE,
+    TREND_MONTHS,
     by_month,
     data_until_stat,
     grade_stat,
     level_variable,
     missing_stat,
     monthly_total,
-    period_history,
     period_variable,
-    refreshed_stat,
+    pipeline_stat,
+    quarterly_total,
     total_stat,
 )
 from dashboards.grafana import (
@@ -34,17 +34,19 @@ from dashboards.sql import (
     FACTS,
     GROUP_LABEL,
     MONTH_START,
+    PERIOD,
     SCORES,
     WARNING_HOURS,
     late,
     period_bounds,
     quote,
+    recent_scores,
     turning_late,
 )
 from tthc.profile import Group, Profile
 from tthc.units import UnitLevel
 
-TOTAL_ROW = f"period = {PERIOD} AND indicator = '' AND {PROVINCE}"
+TOTAL_ROW = f"indicator = '' AND {PROVINCE}"
 PROVINCE_TOTALS = f"indicator = '' AND {PROVINCE}"
 
 
@@ -76,8 +78,8 @@ def turning_late_stat() -> g.Stat:
 def group_stat(profile: Profile, group: Group) -> g.Stat:
     """One group's points at the province, coloured by the grade bands of its share."""
     sql = (
-        f"SELECT sum(points) AS points\nFROM {SCORES} FINAL\n"
-        f"WHERE period = {PERIOD} AND {PROVINCE} AND indicator != '' "
+        f"SELECT sum(points) AS points\nFROM {SCORES}\n"
+        f"WHERE {PROVINCE} AND indicator != '' "
         f"AND group_number = {group.number}"
     )
     return stat(
@@ -123,10 +125,10 @@ def ranking(
         " AS rank,\n"
         f"  t.unit_name AS unit_name, t.unit AS unit, t.total AS total, t.grade_vi AS grade_vi, "
         f"{group_columns}\n"
-        f"FROM (\n  SELECT unit, unit_name, total, grade_vi FROM {SCORES} FINAL\n"
-        f"  WHERE period = {PERIOD} AND indicator = '' AND level = {level}\n) AS t\n"
-        f"LEFT JOIN (\n  SELECT unit,\n    {by_group}\n  FROM {SCORES} FINAL\n"
-        f"  WHERE period = {PERIOD} AND indicator != '' AND level = {level}\n  GROUP BY unit\n"
+        f"FROM (\n  SELECT unit, unit_name, total, grade_vi FROM {SCORES}\n"
+        f"  WHERE indicator = '' AND level = {level}\n) AS t\n"
+        f"LEFT JOIN (\n  SELECT unit,\n    {by_group}\n  FROM {SCORES}\n"
+        f"  WHERE indicator != '' AND level = {level}\n  GROUP BY unit\n"
         ") AS p ON p.unit = t.unit\n"
         "ORDER BY rank, unit_name"
     )
@@ -178,8 +180,8 @@ def ranking(
 def groups_by_month() -> g.TimeSeries:
     sql = (
         f"SELECT {MONTH_START} AS time, {GROUP_LABEL} AS group_name, sum(points) AS points\n"
-        f"FROM {SCORES} FINAL\n"
-        f"WHERE {PROVINCE} AND indicator != '' AND period_kind = 'month' AND $__timeFilter(time)\n"
+        f"FROM {recent_scores('month', TREND_MONTHS)}\n"
+        f"WHERE {PROVINCE} AND indicator != '' AND $__timeFilter(time)\n"
         "GROUP BY time, group_name\nORDER BY time, group_name"
     )
     return by_month("Điểm từng nhóm theo tháng", sql, ["group_name", "points"], decimals=2)
@@ -193,7 +195,7 @@ def build(profile: Profile) -> g.Dashboard:
             Cell(missing_stat(TOTAL_ROW), 3, 5),
             Cell(late_stat(), 3, 5),
             Cell(turning_late_stat(), 4, 5),
-            Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(pipeline_stat(), 4, 5),
             Cell(data_until_stat(), 3, 5),
         ],
         _group_stats(profile),
@@ -205,7 +207,7 @@ def build(profile: Profile) -> g.Dashboard:
             Cell(monthly_total(PROVINCE_TOTALS, "Tổng điểm toàn tỉnh theo tháng"), 12, 9),
             Cell(groups_by_month(), 12, 9),
         ],
-        [Cell(period_history(TOTAL_ROW), 24, 8)],
+        [Cell(quarterly_total(PROVINCE_TOTALS), 24, 8)],
     ]
     return dashboard(
         uid=PROVINCE_UID,

@@ -3,9 +3,11 @@
 Nothing here restates the methodology. Which indicators are averages comes from the measures;
 "late" is the domain's on-time expression of 2.1 (`tthc.measures.DOSSIER_ON_TIME`) and "about to
 turn late" the early-warning one (`tthc.early_warning.TURNING_LATE`), compiled with SQL for
-their variables (the period's cutoff, now). Panels put Grafana variables (`${period}`, `${unit}`
-…) into these pieces; the tests expand them the way the ClickHouse datasource plugin does and
-run the result on the embedded ClickHouse.
+their variables (the period's cutoff, now). Scores are computed when a panel asks, from the
+windows and the facts, by the view `unit_period_scores` (tthc.period_scores: the worker creates
+it at start-up with its profile), and units are read from the worker's `unit_tree`. Panels put
+Grafana variables (`${period}`, `${unit}` …) into these pieces; the tests expand them the way the
+ClickHouse datasource plugin does and run the result on the embedded ClickHouse.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from services.storage.schema import UNIT_SCORE_HISTORY_TABLE, UNIT_SCORES_TABLE
+from services.storage.schema import WATERMARKS_TABLE
 from tthc.calendar import VN_TZ
 from tthc.drilldown import reason_label_sql
 from tthc.early_warning import DEFAULT_WARNING_HORIZON, TURNING_LATE
@@ -25,12 +27,17 @@ from tthc.measures import (
     MEASURES,
     TableNames,
 )
+from tthc.period_scores import current_units_sql, period_sql, scores_of, tree_sql
 from tthc.profile import Profile
 from tthc.units import UnitLevel
 
 FACTS = TableNames()
-SCORES = UNIT_SCORES_TABLE  # the latest scorecard of every (period, unit, indicator); '' = total
-HISTORY = UNIT_SCORE_HISTORY_TABLE  # refreshes appended: how a period's score moved
+PERIOD = "${period:singlequote}"  # the chosen period's label, as the SQL reads it
+# Every unit's indicator rows and total row (indicator '') for the chosen period, scored now.
+SCORES = scores_of(PERIOD)
+TREE = f"({tree_sql()})"  # (unit, ancestor): every code of each current unit's subtree
+UNITS = f"({current_units_sql()})"  # today's units: unit, name, level, parent
+WATERMARKS = WATERMARKS_TABLE  # how far the pipeline has written
 TIMEZONE = VN_TZ.key  # period boundaries are Vietnamese days
 
 # How Vietnamese users name the levels of the unit tree (labels only; levels are the domain's).
@@ -108,7 +115,7 @@ def level_order(column: str = "level") -> str:
     return f"transform({column}, [{', '.join(quote(v) for v in levels)}], [{ranks}], 9)"
 
 
-# --- Periods (the snapshot carries each period's bounds and the instant it was judged at) ------
+# --- Periods ------------------------------------------------------------------------------------
 
 _YEAR = "substring(period, 1, 4)"
 PERIOD_TEXT = (
@@ -126,12 +133,31 @@ MONTH_START = f"toDateTime(period_start, '{TIMEZONE}')"
 
 def period_bounds(period: str) -> str:
     """A WITH list: the period's first instant, the instant after it, and its cutoff."""
-    row = f"FROM {SCORES} FINAL WHERE period = {period} AND indicator = ''"
+    p = period_sql(period)
     return (
-        f"(SELECT toDateTime(any(period_start), '{TIMEZONE}') {row}) AS period_start,\n"
-        f"  (SELECT toDateTime(any(period_end), '{TIMEZONE}') {row}) AS period_end,\n"
-        f"  (SELECT max(cutoff) {row}) AS cutoff"
+        f"toDateTime({p.start_day}, '{TIMEZONE}') AS period_start,\n"
+        f"  toDateTime({p.end_day}, '{TIMEZONE}') AS period_end,\n"
+        f"  {p.cutoff} AS cutoff"
     )
+
+
+_TODAY = f"toDate(now(), '{TIMEZONE}')"
+# The label of the period of a kind `back` periods before today's.
+_PERIOD_BACK = {
+    "month": "formatDateTime(addMonths(toStartOfMonth({today}), -{back}), '%Y-%m')",
+    "quarter": "concat(toString(toYear(addQuarters({today}, -{back}))), '-Q', "
+    "toString(toQuarter(addQuarters({today}, -{back}))))",
+}
+
+
+def recent_scores(kind: str, count: int) -> str:
+    """A FROM item: the scores of the `count` last periods of `kind` (today's one included),
+    each judged at its own cutoff (its last second, now for the current one)."""
+    calls = [
+        f"SELECT * FROM {scores_of(_PERIOD_BACK[kind].format(today=_TODAY, back=back))}"
+        for back in range(count)
+    ]
+    return "(\n" + "\n  UNION ALL ".join(calls) + "\n)"
 
 
 # --- Dossiers: late and about to turn late -------------------------------------------------------
@@ -178,24 +204,21 @@ def late_reason(cutoff: str = "cutoff") -> str:
 
 def named_dossiers() -> str:
     """A FROM clause: the dossier facts with their procedure's name (the catalogue's) and their
-    unit's (the snapshot's), as `procedure_name` and `unit_name`."""
+    unit's (today's tree's), as `procedure_name` and `unit_name`."""
     return (
         f"{FACTS.dossier} AS d FINAL\n"
         "LEFT JOIN (SELECT code AS procedure_code, any(name) AS procedure_name "
         f"FROM {FACTS.procedure} FINAL GROUP BY code) AS pn ON pn.procedure_code = d.procedure\n"
-        "LEFT JOIN (SELECT unit AS unit_code, any(unit_name) AS unit_name "
-        f"FROM {SCORES} FINAL WHERE indicator = '' GROUP BY unit) AS un ON un.unit_code = d.unit"
+        f"LEFT JOIN (SELECT unit AS unit_code, name AS unit_name FROM {UNITS}) AS un "
+        "ON un.unit_code = d.unit"
     )
 
 
-def in_subtree(column: str, unit: str, period: str) -> str:
-    """SQL: `column` names `unit` or a unit under it (three levels: province → department or
-    district → commune), read from the snapshot of `period`. For the province it is always
-    true, so that dossiers sent with the codes of merged units count there too."""
-    rows = f"SELECT unit FROM {SCORES} FINAL WHERE period = {period} AND indicator = ''"
-    province = f"{rows} AND level = {quote(UnitLevel.province.value)}"
+def in_subtree(column: str, unit: str) -> str:
+    """SQL: `column` names `unit` or a unit of its subtree (merged units included), as the
+    worker's tree has it. For the province it is always true, so that dossiers sent with codes
+    the tree does not know count there too."""
+    province = f"SELECT unit FROM {UNITS} WHERE level = {quote(UnitLevel.province.value)}"
     return (
-        f"({column} = {unit} OR {column} IN ({rows} AND parent = {unit}) "
-        f"OR {column} IN ({rows} AND parent IN ({rows} AND parent = {unit})) "
-        f"OR {unit} IN ({province}))"
+        f"({column} IN (SELECT unit FROM {TREE} WHERE ancestor = {unit}) OR {unit} IN ({province}))"
     )

@@ -6,15 +6,14 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from dashboards.common import (
-    PERIOD,
     UNIT,
     data_until_stat,
     grade_stat,
     missing_stat,
     monthly_total,
-    period_history,
     period_variable,
-    refreshed_stat,
+    pipeline_stat,
+    quarterly_total,
     score_columns,
     total_stat,
 )
@@ -31,7 +30,9 @@ from dashboards.grafana import (
 from dashboards.panels import barchart, query, stat, table
 from dashboards.sql import (
     GROUP_LABEL,
+    PERIOD,
     SCORES,
+    UNITS,
     WARNING_HOURS,
     average_days,
     effective_due,
@@ -51,8 +52,8 @@ from tthc.drilldown import past_due_sql
 from tthc.measures import Subject
 from tthc.profile import Profile
 
-TOTAL_ROW = f"period = {PERIOD} AND unit = {UNIT} AND indicator = ''"
-INDICATOR_ROWS = f"period = {PERIOD} AND unit = {UNIT} AND indicator != ''"
+TOTAL_ROW = f"unit = {UNIT} AND indicator = ''"
+INDICATOR_ROWS = f"unit = {UNIT} AND indicator != ''"
 LIST_LIMIT = 10_000  # the tables page, and their footer counts the rows
 
 # A listed dossier: what it is, where, and when it came in and falls due.
@@ -71,9 +72,8 @@ def unit_variable() -> g.Template:
     return query_variable(
         "unit",
         "Đơn vị",
-        f"SELECT unit, concat(unit_name, ' (', unit, ')') AS text\nFROM {SCORES} FINAL\n"
-        f"WHERE period = {PERIOD} AND indicator = ''\n"
-        f"ORDER BY {level_order()}, unit_name",
+        f"SELECT unit, concat(name, ' (', unit, ')') AS text\nFROM {UNITS}\n"
+        f"ORDER BY {level_order()}, name",
     )
 
 
@@ -82,9 +82,9 @@ def rank_stat() -> g.Stat:
         "SELECT rank, units\nFROM (\n"
         "  SELECT unit, row_number() OVER (ORDER BY total DESC, unit_name) AS rank,\n"
         "    count() OVER () AS units\n"
-        f"  FROM {SCORES} FINAL\n"
-        f"  WHERE period = {PERIOD} AND indicator = '' AND level = (\n"
-        f"    SELECT any(level) FROM {SCORES} FINAL WHERE {TOTAL_ROW})\n"
+        f"  FROM {SCORES}\n"
+        f"  WHERE indicator = '' AND level = (\n"
+        f"    SELECT any(level) FROM {SCORES} WHERE {TOTAL_ROW})\n"
         f")\nWHERE unit = {UNIT}"
     )
     columns = [Column("rank", "Hạng"), Column("units", "Số đơn vị cùng cấp")]
@@ -101,7 +101,7 @@ def indicators_table(profile: Profile) -> g.Table:
         f"SELECT indicator, name_vi, {GROUP_LABEL} AS group_name, numerator, denominator,\n"
         f"  {rate_percent(profile)} AS rate_pct,\n  {average_days(profile)} AS average_days,\n"
         "  points, max_points, lost\n"
-        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS}\nORDER BY {indicator_order()}"
+        f"FROM {SCORES}\nWHERE {INDICATOR_ROWS}\nORDER BY {indicator_order()}"
     )
     columns = [
         Column(
@@ -127,7 +127,7 @@ def groups_chart() -> g.BarChart:
     sql = (
         f"SELECT {GROUP_LABEL} AS group_name, sum(points) AS points, "
         "sum(max_points) AS max_points\n"
-        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS}\n"
+        f"FROM {SCORES}\nWHERE {INDICATOR_ROWS}\n"
         "GROUP BY group_number, group_name_vi\nORDER BY group_number"
     )
     return barchart(
@@ -141,7 +141,7 @@ def groups_chart() -> g.BarChart:
 def lost_chart() -> g.BarChart:
     sql = (
         "SELECT indicator, lost\n"
-        f"FROM {SCORES} FINAL\nWHERE {INDICATOR_ROWS} AND max_points > 0\n"
+        f"FROM {SCORES}\nWHERE {INDICATOR_ROWS} AND max_points > 0\n"
         f"ORDER BY lost DESC, {indicator_order()}"
     )
     return barchart(
@@ -174,7 +174,7 @@ def late_dossiers() -> g.Table:
         f"  {late_reason()} AS reason\n"
         f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
-        f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
+        f"  AND {in_subtree('unit', UNIT)}\n"
         f"  AND {late()}\n"
         # worst first, as the API's drill-down (tthc.drilldown.PAST_DUE)
         f"ORDER BY {past_due} DESC NULLS LAST, code\nLIMIT {LIST_LIMIT}"
@@ -210,7 +210,7 @@ def procedures_table() -> g.Table:
         f"        / nullIf(countIf({finished}), 0) / 86400, 1) AS average_days\n"
         f"FROM {named_dossiers()}\n"
         "WHERE received_at >= period_start AND received_at < period_end\n"
-        f"  AND {in_subtree('unit', UNIT, PERIOD)}\n"
+        f"  AND {in_subtree('unit', UNIT)}\n"
         "GROUP BY procedure\nHAVING dossiers > 0\n"
         f"ORDER BY on_time, average_days DESC, procedure\nLIMIT {LIST_LIMIT}"
     )
@@ -238,7 +238,7 @@ def turning_late_dossiers() -> g.Table:
         f"  {effective_due('now()')} AS due,\n"
         f"  round(dateDiff('minute', now(), {effective_due('now()')}) / 60, 1) AS hours_left\n"
         f"FROM {named_dossiers()}\n"
-        f"WHERE {in_subtree('unit', UNIT, PERIOD)}\n  AND {turning_late()}\n"
+        f"WHERE {in_subtree('unit', UNIT)}\n  AND {turning_late()}\n"
         f"ORDER BY hours_left, code\nLIMIT {LIST_LIMIT}"
     )
     columns = [
@@ -262,14 +262,14 @@ def build(profile: Profile) -> g.Dashboard:
             Cell(grade_stat(profile, TOTAL_ROW), 4, 5),
             Cell(rank_stat(), 4, 5),
             Cell(missing_stat(TOTAL_ROW), 4, 5),
-            Cell(refreshed_stat(TOTAL_ROW), 4, 5),
+            Cell(pipeline_stat(), 4, 5),
             Cell(data_until_stat(), 4, 5),
         ],
         [Cell(indicators_table(profile), 24, 16)],
         [Cell(lost_chart(), 14, 9), Cell(groups_chart(), 10, 9)],
         [
             Cell(monthly_total(f"unit = {UNIT} AND indicator = ''"), 12, 8),
-            Cell(period_history(TOTAL_ROW), 12, 8),
+            Cell(quarterly_total(f"unit = {UNIT} AND indicator = ''"), 12, 8),
         ],
         [Cell(procedures_table(), 24, 10)],
         [Cell(late_dossiers(), 24, 12)],

@@ -64,7 +64,14 @@ from services.aggregator.settings import AggregatorSettings
 from services.aggregator.topics import ensure_topics
 from services.aggregator.writer import FactsWriter
 from services.observability import get_logger
-from services.storage.clickhouse import Client, VersionedFacts, clickhouse_client, migrate
+from services.storage.clickhouse import (
+    Client,
+    VersionedFacts,
+    clickhouse_client,
+    create_scores_view,
+    migrate,
+    write_unit_tree,
+)
 from services.storage.watermarks import PartitionMark
 from tthc.calendar import WorkingCalendar
 from tthc.measures import Subject
@@ -126,11 +133,15 @@ class Aggregator:
 
     @classmethod
     def prepare(cls, settings: AggregatorSettings, client: Client | None = None) -> Aggregator:
-        """The start-up's I/O (migrate ClickHouse, create the topics), then the worker."""
+        """The start-up's I/O (migrate ClickHouse; write the unit tree and the scores view the
+        dashboards read, with this worker's tree and profile; create the topics), then the
+        worker."""
         client = client or clickhouse_client(settings.clickhouse_url)
         applied = migrate(client, settings.layout)
         if applied:
             log.info("clickhouse migrated", versions=applied)
+        log.info("unit tree written", rows=write_unit_tree(client, load_units(settings.units)))
+        create_scores_view(client, load_profile(settings.profile), settings.layout)
         return cls(settings, client, ensure_topics(settings))
 
     def _app(self) -> faust.App:

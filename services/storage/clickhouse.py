@@ -26,10 +26,13 @@ from services.storage.schema import (
     schema_migrations_table,
     truncate_facts_sql,
 )
+from tthc.expr import sql_literal
 from tthc.facts import FACTS_OF, Facts
 from tthc.measures import Scope, Subject, Tally, subject_sql
+from tthc.period_scores import SCORES_VIEW, UNIT_TREE_TABLE, scores_view_body, unit_tree_rows
 from tthc.profile import Profile
 from tthc.scoring import profile_measures
+from tthc.units import UnitTree
 
 log = get_logger("clickhouse")
 
@@ -139,6 +142,31 @@ def insert_facts(
         client.insert(getattr(TABLES, subject.value), data, column_names=columns)
         durations[subject] = time.perf_counter() - started
     return durations
+
+
+def write_unit_tree(client: Client, tree: UnitTree) -> int:
+    """Write the tree beside the last one, then delete the older ones; return the rows written.
+    One insert is one part, so a reader of the latest `written_at` sees a whole tree."""
+    now = datetime.now(UTC)
+    written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the column's ms
+    rows = unit_tree_rows(tree)
+    columns = [*rows[0], "written_at"]
+    client.insert(
+        UNIT_TREE_TABLE, [[*row.values(), written_at] for row in rows], column_names=columns
+    )
+    instant = written_at.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
+    client.command(
+        f"ALTER TABLE {UNIT_TREE_TABLE} DELETE WHERE written_at < "
+        f"toDateTime64({sql_literal(instant)}, 3, 'UTC')"
+    )
+    return len(rows)
+
+
+def create_scores_view(client: Client, profile: Profile, layout: Layout = SINGLE_NODE) -> None:
+    """(Re)create the view of every unit's scores for a period, scored with `profile`."""
+    client.command(
+        f"CREATE OR REPLACE VIEW {SCORES_VIEW}{layout.on_cluster()} AS\n{scores_view_body(profile)}"
+    )
 
 
 def truncate_facts(client: Client, layout: Layout = SINGLE_NODE) -> None:

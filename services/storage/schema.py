@@ -55,6 +55,7 @@ from typing import Protocol
 
 from tthc.facts import FACTS_OF, ColumnType, Facts, Scalar
 from tthc.measures import TableNames
+from tthc.period_scores import UNIT_TREE_TABLE
 from tthc.windows import WindowTables
 
 VERSION_COLUMN = "version"
@@ -667,6 +668,31 @@ def pipeline_watermarks_table() -> CreateTable:
     )
 
 
+# --- The unit tree: written by the worker at start-up, read by the dashboards' scores ---------
+
+
+def unit_tree_table() -> CreateTable:
+    """One row per (unit, ancestor): `ancestor` a current unit, `unit` a code of its subtree
+    (merged units included), described by the other columns (tthc.period_scores). A start writes
+    the whole tree beside the last one and then deletes the older: readers read the latest
+    `written_at`. Small: a whole copy on every node of a cluster. Written out: migration 12's."""
+    return create_table(
+        UNIT_TREE_TABLE,
+        [
+            ("unit", "String"),
+            ("ancestor", "String"),
+            ("name", "String"),
+            ("level", "LowCardinality(String)"),
+            ("parent", "String"),
+            ("today", "String"),
+            ("today_level", "LowCardinality(String)"),
+            ("written_at", "DateTime64(3, 'UTC')"),
+        ],
+        merge_tree(),
+        "(ancestor, unit)",
+    )
+
+
 # --- Migrations ---------------------------------------------------------------------------------
 
 
@@ -796,6 +822,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         # from now on); the API's windows of migration 3 and snapshots of 2 are no longer written
         (dossier_facts_by_day_table(), feedback_facts_by_day_table(), unit_day_windows_table()),
     ),
+    Migration(12, "the unit tree, for scores computed in SQL", (unit_tree_table(),)),
 )
 
 

@@ -23,21 +23,27 @@ from services.aggregator.processing import (
 from services.storage.clickhouse import (
     SchemaError,
     check_schema,
+    create_scores_view,
     insert_facts,
     migrate,
     tallies,
     truncate_facts,
+    write_unit_tree,
 )
 from services.storage.schema import MIGRATIONS, SINGLE_NODE, schema_migrations_table
+from services.storage.windows import rebuild_windows
 from tests.aggregator.conftest import MIDDLE, SMALL, FactsAt, encode, sample_units
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
 from tthc.facts import DossierFacts
 from tthc.measures import Subject
+from tthc.period_scores import PERIOD_SCORE_COLUMNS, SCORES_VIEW, scores_of, tree_sql
 from tthc.periods import parse_period
 from tthc.profile import load_profile
 from tthc.reference import reference_tallies, scope_of
+from tthc.scoring import score
 from tthc.simulation import generate_events
+from tthc.units import UnitTree
 
 
 def fold_and_insert(client, events: list[Event], batch: int = 400) -> None:
@@ -183,3 +189,61 @@ def test_truncate_empties_the_facts(clickhouse, small_events) -> None:
     fold_and_insert(clickhouse, small_events[:200])
     truncate_facts(clickhouse)
     assert clickhouse.query("SELECT count() FROM dossier_facts").result_rows == [(0,)]
+
+
+def test_the_unit_tree_read_is_the_latest_written(clickhouse, tree) -> None:
+    migrate(clickhouse)
+    province = tree.root
+    alone = UnitTree([province.model_copy(update={"name": "Tỉnh cũ"})])
+    assert write_unit_tree(clickhouse, alone) == 1
+    assert write_unit_tree(clickhouse, tree) == sum(
+        len(tree.subtree(u.code)) for u in tree.current_units()
+    )
+    rows = clickhouse.query(f"SELECT unit, ancestor, name FROM ({tree_sql()})").result_rows
+    subtrees: dict[str, set[str]] = {}
+    for unit, ancestor, _ in rows:
+        subtrees.setdefault(ancestor, set()).add(unit)
+    assert subtrees == {u.code: set(tree.subtree(u.code)) for u in tree.current_units()}
+    assert (province.code, province.code, province.name) in rows  # not the older tree's name
+    # merged units are in the subtrees they count for
+    assert any(not tree.get(unit).is_current for unit, _, _ in rows)
+
+
+def test_the_scores_view_scores_every_unit_as_the_reference(clickhouse, tree, small_events):
+    """Every current unit, at every level, in a month, a quarter and a year that are over:
+    what the dashboards read equals the reference scorecard of the events known by then."""
+    profile = load_profile()
+    migrate(clickhouse)
+    fold_and_insert(clickhouse, small_events)
+    rebuild_windows(clickhouse)
+    write_unit_tree(clickhouse, tree)
+    create_scores_view(clickhouse, profile)
+    facts_at = FactsAt(small_events)
+    now = datetime.now(UTC)
+    graded = set()
+    for label in ("2024-05", "2024-Q2", "2024"):
+        result = clickhouse.query(f"SELECT * FROM {scores_of(repr(label))}")
+        assert result.column_names == PERIOD_SCORE_COLUMNS
+        rows = {
+            (r[4], r[5]): dict(zip(result.column_names, r, strict=True)) for r in result.result_rows
+        }
+        period = parse_period(label)
+        facts = facts_at(period.cutoff(now))
+        for unit in tree.current_units():
+            scope = scope_of(tree, unit.code, period, now)
+            card = score(profile, reference_tallies(profile, facts, scope), unit.level)
+            total = rows[(unit.code, "")]
+            assert total["total"] == pytest.approx(card.total, abs=1e-9), (label, unit.code)
+            assert total["grade_vi"] == card.grade_vi
+            assert (total["level"], total["unit_name"]) == (unit.level.value, unit.name)
+            assert total["cutoff"].replace(tzinfo=UTC) == period.cutoff(now)
+            for i in card.indicators:
+                row = rows[(unit.code, i.code)]
+                got = (row["numerator"], row["denominator"], row["points"], row["max_points"])
+                assert got == pytest.approx(
+                    (i.numerator, i.denominator, i.points, i.max_points), abs=1e-9
+                ), (label, unit.code, i.code)
+            graded.add(card.grade_vi)
+        assert len(rows) == len(tree.current_units()) * (len(profile.indicators) + 1)
+    assert len(graded) >= 2, graded
+    assert clickhouse.query(f"EXISTS TABLE {SCORES_VIEW}").result_rows == [(1,)]

@@ -29,6 +29,7 @@ from tests.aggregator.conftest import (
     window_mismatches,
 )
 from tthc.events import DossierProcessed, Entity, Event
+from tthc.period_scores import scores_of
 
 pytestmark = pytest.mark.kafka
 
@@ -48,8 +49,14 @@ def test_clickhouse_equals_the_reference(worker: Worker, tree, small_events) -> 
         pipeline = Pipeline.of(
             client.query(LATEST_SQL).named_results(), datetime.now(UTC), timedelta(hours=1)
         )
+        # its start-up wrote the unit tree and the scores view the dashboards read
+        totals = client.query(
+            f"SELECT unit, total FROM {scores_of(repr('2024-05'))} WHERE indicator = ''"
+        ).result_rows
     finally:
         client.close()
+    assert {unit for unit, _ in totals} == {u.code for u in tree.current_units()}
+    assert any(total is not None for _, total in totals)
     assert pipeline.status is PipelineStatus.caught_up
     assert pipeline.events_not_counted == 0
     newest = {}  # per partition, as the log holds them

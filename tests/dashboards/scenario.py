@@ -1,6 +1,7 @@
 """A province in embedded ClickHouse for the dashboard queries: a small simulated workload of
 the last three months (until now, so that open dossiers are really open), its fact rows written
-through the services' own code, and the windows the aggregator keeps, built from them.
+through the services' own code, the windows the aggregator keeps, built from them, and what the
+worker writes at start-up: the unit tree and the scores view the panels read.
 
 One hand-made dossier is added on top: open, due in a few hours, so the "turning late" panels
 have a row whatever today's date does to the simulation.
@@ -12,7 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from services.api.pool import ClientPool
-from services.storage.clickhouse import VersionedFacts, insert_facts, migrate
+from services.storage.clickhouse import (
+    VersionedFacts,
+    create_scores_view,
+    insert_facts,
+    migrate,
+    write_unit_tree,
+)
 from services.storage.windows import rebuild_windows
 from tests.domain.builders import SMALL
 from tthc.calendar import VN_TZ, WorkingCalendar
@@ -111,7 +118,8 @@ def _turning_late(unit: str, procedure: str, now: datetime) -> DossierFacts:
 
 
 def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
-    """Write the scenario's facts and scores into the (empty) database behind `pool`."""
+    """Write the scenario's facts, tree and scores view into the (empty) database behind
+    `pool`."""
     now = datetime.now(UTC).replace(microsecond=0)
     ledger = Ledger()
     for event in generate_events(tree, workload(now)):
@@ -130,6 +138,9 @@ def load(pool: ClientPool, tree: UnitTree, profile: Profile) -> Scenario:
         migrate(client)
         insert_facts(client, rows)
         rebuild_windows(client)  # what the aggregator keeps, as if it had written the rows
+        # the worker's start-up
+        write_unit_tree(client, tree)
+        create_scores_view(client, profile)
 
     today = now.astimezone(VN_TZ).date()
     months = tuple(

@@ -19,10 +19,13 @@ from dashboards.grafana import ClickHouseTarget, clickhouse_targets
 from services.api.pool import ClientPool
 from tests.dashboards.grafana_sql import Expander, Variable
 from tests.dashboards.scenario import TURNING_LATE_CODE, Scenario, load
+from tthc.calendar import VN_TZ
 from tthc.drilldown import Outcome, listing
 from tthc.measures import MEASURES, tally_by_procedure
+from tthc.periods import Period
 from tthc.profile import load_profile
-from tthc.reference import scope_of
+from tthc.reference import reference_tallies, scope_of
+from tthc.scoring import Scorecard, score
 from tthc.units import load_units
 
 PROFILE = load_profile()
@@ -92,12 +95,19 @@ def expander(s: Scenario, variables: dict[str, Variable]) -> Expander:
     return Expander(variables, start, s.now + timedelta(hours=1), timedelta(minutes=10))
 
 
+def columns_of(pool: ClientPool, sql: str) -> list[str]:
+    """The result's column names, from DESCRIBE: ClickHouse analyzes the query, types and all,
+    without running it."""
+    with pool.client() as client:
+        return [row[0] for row in client.query(f"DESCRIBE ({sql})").result_rows]
+
+
 def run(pool: ClientPool, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The result's column names (from DESCRIBE, so an empty result has them too) and rows."""
+    columns = columns_of(pool, sql)
     with pool.client() as client:
-        described = client.query(f"DESCRIBE ({sql})")
         rows = client.query(sql).result_rows
-    return [row[0] for row in described.result_rows], [tuple(row) for row in rows]
+    return columns, [tuple(row) for row in rows]
 
 
 def panel_query(board: str, title: str) -> ClickHouseTarget:
@@ -119,12 +129,16 @@ def answer(
 def test_panel_query_returns_its_columns_with_rows(
     pool: ClientPool, scenario: Scenario, name: str, title: str, target: ClickHouseTarget
 ) -> None:
-    for n, variables in enumerate(selections(name, scenario)):
+    # each panel scores every unit when it asks: it runs with the main selection, and the
+    # others (the branches of its SQL) are analyzed, which checks their columns and types
+    main, *others = selections(name, scenario)
+    sql = expander(scenario, main).expand(target.rawSql)
+    columns, rows = run(pool, sql)
+    assert columns == list(target.columns), f"{title} with {main}:\n{sql}"
+    assert rows, f"{title}: no rows with {main}:\n{sql}"
+    for variables in others:
         sql = expander(scenario, variables).expand(target.rawSql)
-        columns, rows = run(pool, sql)
-        assert columns == list(target.columns), f"{title} with {variables}:\n{sql}"
-        if n == 0:
-            assert rows, f"{title}: no rows with {variables}:\n{sql}"
+        assert columns_of(pool, sql) == list(target.columns), f"{title} with {variables}:\n{sql}"
 
 
 @pytest.mark.parametrize("name", SQL_BOARDS)
@@ -156,7 +170,8 @@ def test_the_period_menu_offers_every_month_with_data_and_its_panels_answer(
         assert p.label in offered
     oldest = {"period": Variable.single(scenario.months[0].label)}
     for panel in _panels(board):
-        for target in clickhouse_targets(panel):
+        # the panels of the chosen period (the trends show the last months whatever it is)
+        for target in [t for t in clickhouse_targets(panel) if "${period" in t.rawSql]:
             variables = {**oldest, "level": Variable.single("department")}
             columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
             assert columns == list(target.columns)
@@ -265,3 +280,63 @@ def test_the_department_ranking_stands_beside_the_chosen_level(
     columns, rows = answer(pool, scenario, target.rawSql, period=period, level="commune")
     departments = {u.code for u in scenario.tree.units_at_level("department")}
     assert {row[columns.index("unit")] for row in rows} == departments
+
+
+def _scorecard(s: Scenario, unit: str, period: Period) -> Scorecard:
+    scope = scope_of(s.tree, unit, period, s.now)
+    return score(PROFILE, reference_tallies(PROFILE, s.facts, scope), s.tree.level_of(unit))
+
+
+def test_the_unit_detail_scores_equal_the_reference_scorecards(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    """The panels score the workload as the API and the reference do: every indicator's counts
+    and points, and the total, of a unit of each level, in a month that is over."""
+    board = _panels(BOARDS["tthc-unit.json"])
+    (table,) = clickhouse_targets(next(p for p in board if p.title.startswith("Các chỉ tiêu")))
+    (total,) = clickhouse_targets(next(p for p in board if p.title == "Tổng điểm"))
+    month = scenario.months[-2]
+    department = scenario.tree.units_at_level("department")[0].code
+    for unit in (scenario.tree.root.code, department, scenario.commune):
+        card = _scorecard(scenario, unit, month)
+        variables = {"period": Variable.single(month.label), "unit": Variable.single(unit)}
+        columns, rows = run(pool, expander(scenario, variables).expand(table.rawSql))
+        got = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+        assert list(got) == [i.code for i in card.indicators]
+        for i in card.indicators:
+            row = got[i.code]
+            assert (row["numerator"], row["denominator"]) == (i.numerator, i.denominator)
+            points = (row["points"], row["max_points"], row["lost"])
+            assert points == pytest.approx((i.points, i.max_points, i.lost), abs=1e-9), i.code
+        _, ((shown,),) = run(pool, expander(scenario, variables).expand(total.rawSql))
+        assert shown == pytest.approx(card.total, abs=1e-9), unit
+
+
+def test_the_province_ranking_totals_equal_the_reference_scorecards(
+    pool: ClientPool, scenario: Scenario
+) -> None:
+    panel = next(p for p in _panels(BOARDS["tthc-province.json"]) if p.title.endswith("cùng cấp"))
+    (target,) = clickhouse_targets(panel)
+    month = scenario.months[-2]
+    variables = {"period": Variable.single(month.label), "level": Variable.single("commune")}
+    columns, rows = run(pool, expander(scenario, variables).expand(target.rawSql))
+    totals = {row[columns.index("unit")]: row[columns.index("total")] for row in rows}
+    communes = scenario.tree.units_at_level("commune")
+    assert totals.keys() == {u.code for u in communes}
+    for unit in communes[:40]:
+        assert totals[unit.code] == pytest.approx(
+            _scorecard(scenario, unit.code, month).total, abs=1e-9
+        ), unit.code
+
+
+def test_the_trends_score_each_month_at_its_end(pool: ClientPool, scenario: Scenario) -> None:
+    panel = next(
+        p for p in _panels(BOARDS["tthc-province.json"]) if "toàn tỉnh theo tháng" in p.title
+    )
+    (target,) = clickhouse_targets(panel)
+    _, rows = run(pool, expander(scenario, {}).expand(target.rawSql))
+    by_month = {time.astimezone(VN_TZ).date(): total for time, total in rows}
+    root = scenario.tree.root.code
+    for month in scenario.months[:-1]:  # over: judged at their last second
+        expected = _scorecard(scenario, root, month).total
+        assert by_month[month.start_date] == pytest.approx(expected, abs=1e-9), month.label

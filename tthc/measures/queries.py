@@ -160,6 +160,14 @@ def _measure_columns(
     return tuple(columns)
 
 
+def tally_columns(
+    measures: Sequence[Measure], conditions: Sequence[str], values: Sequence[str]
+) -> str:
+    """The `<key>__num` and `<key>__den` aggregates of each measure as the text of a select
+    list, from the SQL of its denominator rows (`conditions`) and its numerator (`values`)."""
+    return ",\n  ".join(_measure_columns(measures, conditions, values))
+
+
 # --- Many units at once: one query per subject, rolled up over the tree ---------------------------
 
 _TARGET = "_target"  # the key of the scope a row of a grouped query belongs to

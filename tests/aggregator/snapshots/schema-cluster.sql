@@ -599,3 +599,19 @@ CREATE TABLE IF NOT EXISTS unit_day_windows ON CLUSTER tthc
 )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', version)
 ORDER BY (unit, day, subject);
+
+-- migration 12: the unit tree, for scores computed in SQL
+
+CREATE TABLE IF NOT EXISTS unit_tree ON CLUSTER tthc
+(
+    `unit` String,
+    `ancestor` String,
+    `name` String,
+    `level` LowCardinality(String),
+    `parent` String,
+    `today` String,
+    `today_level` LowCardinality(String),
+    `written_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')
+ORDER BY (ancestor, unit);

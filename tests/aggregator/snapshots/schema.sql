@@ -414,3 +414,19 @@ CREATE TABLE IF NOT EXISTS unit_day_windows
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (unit, day, subject);
+
+-- migration 12: the unit tree, for scores computed in SQL
+
+CREATE TABLE IF NOT EXISTS unit_tree
+(
+    `unit` String,
+    `ancestor` String,
+    `name` String,
+    `level` LowCardinality(String),
+    `parent` String,
+    `today` String,
+    `today_level` LowCardinality(String),
+    `written_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (ancestor, unit);
