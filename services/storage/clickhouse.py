@@ -137,9 +137,12 @@ def insert_facts(
         if not rows:
             continue
         columns = FACTS_OF[subject].columns() + [VERSION_COLUMN]
-        data = [(*row.facts.values(), row.version) for row in rows]
+        # Column by column: the client sends columns, and would transpose rows itself.
+        data = list(zip(*((*row.facts.values(), row.version) for row in rows), strict=True))
         started = time.perf_counter()
-        client.insert(getattr(TABLES, subject.value), data, column_names=columns)
+        client.insert(
+            getattr(TABLES, subject.value), data, column_names=columns, column_oriented=True
+        )
         durations[subject] = time.perf_counter() - started
     return durations
 
