@@ -38,7 +38,6 @@ class AlertSettings(BaseSettings):
     ingest_rejected_ratio: float = Field(0.10, description="of events rejected as invalid")
     consumer_lag_records: int = 10_000
     stall_minutes: int = Field(10, description="events accepted but none processed this long")
-    snapshot_stale_seconds: int = 300
     on_time_threshold: float = 0.90
     on_time_min_dossiers: int = Field(
         30, description="a unit's on-time rate out of fewer dossiers raises nothing"
@@ -292,16 +291,6 @@ def operations_rules(settings: AlertSettings | None = None) -> list[AlertRule]:
             "API truy vấn chậm: 95% yêu cầu trong {{ $value | humanizeDuration }}",
             f"Phân vị 95 thời gian trả lời của API vượt {s.api_latency_seconds:g} giây trong "
             "10 phút: xem các truy vấn ClickHouse chậm trên bảng Vận hành.",
-            OPERATIONS_UID,
-        ),
-        AlertRule(
-            "TthcScoresStale",
-            f"time() - max({m.API_REFRESHED_AT}) > {s.snapshot_stale_seconds}",
-            "5m",
-            "warning",
-            "operations",
-            "Bảng điểm không được tính lại từ {{ $value | humanizeDuration }}",
-            "Bảng điều khiển Grafana hiển thị điểm cũ: kiểm tra dịch vụ API và ClickHouse.",
             OPERATIONS_UID,
         ),
     ]

@@ -94,16 +94,18 @@ def counted_to() -> g.Stat:
     )
 
 
-def snapshot_age() -> g.Stat:
+def scores_behind() -> g.Stat:
     return stat(
-        "Bảng điểm cập nhật cách đây",
-        _p(f"time() - max({m.API_REFRESHED_AT})", instant=True),
+        "Điểm chậm hơn sự kiện",
+        _p(f"max({m.AGGREGATOR_WATERMARK_LAG})", instant=True),
         unit="s",
         steps=[
             {"color": "green", "value": None},
             {"color": "orange", "value": 120},
             {"color": "red", "value": 600},
         ],
+        description="Các cửa sổ điểm được tính lại sau mỗi lô sự kiện: điểm chậm đúng bằng "
+        "độ trễ của bộ tổng hợp (watermark).",
     )
 
 
@@ -114,7 +116,7 @@ def build() -> g.Dashboard:
             Cell(kafka_up(), 4, 4),
             Cell(lag_total(), 4, 4),
             Cell(dead_letters_hour(), 4, 4),
-            Cell(snapshot_age(), 4, 4),
+            Cell(scores_behind(), 4, 4),
         ],
         [Cell(not_counted(), 12, 4), Cell(counted_to(), 12, 4)],
         [
