@@ -35,7 +35,6 @@ AGGREGATOR_LAST_COMMIT = "tthc_aggregator_last_commit_timestamp_seconds"
 # api
 API_REQUESTS = "tthc_api_requests_total"  # {route, status}
 API_REQUEST_SECONDS = "tthc_api_request_seconds"  # histogram {route}
-API_REFRESH_FAILURES = "tthc_api_snapshot_refresh_failures_total"
 API_INDICATOR_RATE = "tthc_api_unit_indicator_rate"  # {unit, level, indicator, period_kind}
 API_INDICATOR_COUNTED = "tthc_api_unit_indicator_counted"  # {unit, level, indicator, period_kind}
 API_TURNING_LATE = "tthc_api_dossiers_turning_late"  # {unit, level}

@@ -224,11 +224,6 @@ def build() -> g.Dashboard:
                             "API: HTTP 5xx",
                             "D",
                         ),
-                        _p(
-                            f"sum(rate({m.API_REFRESH_FAILURES}[{RATE}]))",
-                            "API: tính lại bảng điểm lỗi",
-                            "E",
-                        ),
                     ],
                     unit="reqps",
                 ),
