@@ -48,7 +48,7 @@ def chdb_url(directory: Path) -> str:
 def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
     """Build the dataset in `directory`, time the raw query and the API's SQL in process."""
     from services.api.pool import ClientPool
-    from services.api.queries import scorecards
+    from services.api.windows import scorecards_by_source
     from services.storage.clickhouse import clickhouse_client
     from services.storage.windows import rebuild_windows
     from tthc.measures import Subject, grouped_sql
@@ -85,7 +85,9 @@ def prepare(directory: Path, dossiers: int, raw_runs: int) -> dict[str, Any]:
             by_subject[key] = round((time.perf_counter() - started) * 1000, 1)
 
     def scoreboard() -> object:
-        return scorecards(pool, tree, profile, [PROVINCE], period, clock, "bench")
+        return scorecards_by_source(
+            pool, tree, profile, [PROVINCE], period, clock, "bench", "facts"
+        )
 
     started = time.perf_counter()
     _, profile_text = profile_call(scoreboard)

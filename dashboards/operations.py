@@ -3,6 +3,8 @@ latencies of the three services (Prometheus)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from grafanalib import core as g
 
 from dashboards import metrics as m
@@ -19,6 +21,15 @@ def _p(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False) ->
 def _quantile(q: float, histogram: str, by: str = "") -> str:
     labels = "le" + (f", {by}" if by else "")
     return f"histogram_quantile({q}, sum by ({labels}) (rate({histogram}_bucket[{RATE}])))"
+
+
+def _rising(orange: float, red: float) -> list[dict[str, Any]]:
+    """Green, then orange and red as the value grows past each threshold."""
+    return [
+        {"color": "green", "value": None},
+        {"color": "orange", "value": orange},
+        {"color": "red", "value": red},
+    ]
 
 
 def services_up() -> g.Stat:
@@ -50,11 +61,7 @@ def lag_total() -> g.Stat:
     return stat(
         "Bản ghi chờ xử lý",
         _p(f"sum({m.AGGREGATOR_CONSUMER_LAG})", instant=True),
-        steps=[
-            {"color": "green", "value": None},
-            {"color": "orange", "value": 1000},
-            {"color": "red", "value": 10000},
-        ],
+        steps=_rising(1000, 10000),
         description="Tổng độ trễ của nhóm tiêu thụ trên mọi phân vùng Kafka.",
     )
 
@@ -74,11 +81,7 @@ def not_counted() -> g.Stat:
         "Sự kiện chưa tính / not yet counted",
         _p(f"sum({m.AGGREGATOR_LOG_END} - {m.AGGREGATOR_COMMITTED})", instant=True),
         decimals=0,
-        steps=[
-            {"color": "green", "value": None},
-            {"color": "orange", "value": 1000},
-            {"color": "red", "value": 10000},
-        ],
+        steps=_rising(1000, 10000),
         description="Watermark: sự kiện trong log Kafka chưa có trong ClickHouse (cuối log trừ "
         "offset đã commit, mọi phân vùng).",
     )
@@ -99,11 +102,7 @@ def scores_behind() -> g.Stat:
         "Điểm chậm hơn sự kiện",
         _p(f"max({m.AGGREGATOR_WATERMARK_LAG})", instant=True),
         unit="s",
-        steps=[
-            {"color": "green", "value": None},
-            {"color": "orange", "value": 120},
-            {"color": "red", "value": 600},
-        ],
+        steps=_rising(120, 600),
         description="Các cửa sổ điểm được tính lại sau mỗi lô sự kiện: điểm chậm đúng bằng "
         "độ trễ của bộ tổng hợp (watermark).",
     )

@@ -152,18 +152,6 @@ def lost_chart() -> g.BarChart:
     )
 
 
-# What a dossier row of the unit's lists shows first: its codes and names, receipt and due date.
-DOSSIER_COLUMNS = (
-    Column("code", "Mã hồ sơ"),
-    Column("procedure", "Mã thủ tục"),
-    Column("procedure_name", "Tên thủ tục"),
-    Column("unit", "Mã đơn vị", width=110),
-    Column("unit_name", "Đơn vị xử lý"),
-    Column("received_at", "Tiếp nhận", unit="dateTimeAsLocal", width=160),
-    Column("due", "Hạn xử lý", unit="dateTimeAsLocal", width=160),
-)
-
-
 def late_dossiers() -> g.Table:
     past_due = with_variables(past_due_sql(Subject.dossier), {"cutoff": "cutoff"})
     sql = (

@@ -29,10 +29,7 @@ from tthc.measures import (
     grouped_sql,
     rollup,
 )
-from tthc.periods import Period
 from tthc.profile import Profile
-from tthc.reference import scope_of
-from tthc.scoring import Scorecard, profile_measures, score
 from tthc.units import UnitTree
 
 DOSSIER_COLUMNS = (
@@ -117,21 +114,6 @@ def _rolled_up(
             for key, found in rollup(query, pool.rows(query.sql, purpose), scopes).items():
                 result[key].update(found)
     return result
-
-
-def scorecards(
-    pool: ClientPool,
-    tree: UnitTree,
-    profile: Profile,
-    units: Iterable[str],
-    period: Period,
-    as_of: datetime,
-    purpose: str,
-) -> dict[str, Scorecard]:
-    """The scorecard of each unit over its subtree, for one period."""
-    scopes = {code: scope_of(tree, code, period, as_of) for code in units}
-    found = tallies_by_scope(pool, profile_measures(profile), scopes, purpose)
-    return {code: score(profile, found[code], tree.level_of(code)) for code in scopes}
 
 
 def listing_page(
