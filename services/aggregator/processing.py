@@ -584,6 +584,10 @@ class CommitTracker:
             self._done.pop(tp, None)
 
     def processed(self, tp: Partition, offsets: Iterable[int]) -> None:
+        """Records of `tp` are written. A partition revoked while its batch ran is no longer
+        tracked: nothing is committed for it, and its new owner reads from the committed offset."""
+        if tp not in self._next:
+            return
         start = self._next[tp]
         self._done[tp].update(o for o in offsets if o >= start)
 

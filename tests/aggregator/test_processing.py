@@ -196,6 +196,9 @@ def test_commits_follow_only_a_gap_free_run_of_records() -> None:
     assert tracker.holes() == {}
     tracker.forget([tp])
     assert not tracker.knows(tp)
+    # a batch that ends after its partition was revoked (a rebalance during a long batch)
+    tracker.processed(tp, [107, 108])
+    assert tracker.advance() == {} and tracker.positions() == {}
 
 
 # --- One event never halts the batch ------------------------------------------------------------
