@@ -9,9 +9,11 @@ its retention is the operator's call, but it is reported at every start.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
 
 from services.aggregator.settings import AggregatorSettings
 from services.observability import get_logger
@@ -60,9 +62,10 @@ def ensure_topics(settings: AggregatorSettings) -> int:
     try:
         wanted = wanted_topics(settings)
         existing = set(admin.list_topics())
-        missing = [t for t in wanted if t.name not in existing]
-        if missing:
-            admin.create_topics(missing, wait_for_metadata=True)
+        for topic in (t for t in wanted if t.name not in existing):
+            # one at a time: another worker starting at once may create any of them first
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([topic], wait_for_metadata=True)
         for topic in finite_retention(admin, [t.name for t in wanted]):
             log.warning(
                 "topic deletes records by age or size: a replay would rebuild from a shortened "

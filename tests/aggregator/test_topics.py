@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -28,6 +29,17 @@ def test_created_topics_keep_everything(kafka_bootstrap: str) -> None:
         assert set(names) <= set(admin.list_topics())
         assert finite_retention(admin, names) == []
     finally:
+        admin.delete_topics([s.topic, s.dlq_topic, s.catalog], raise_errors=False)
+        admin.close()
+
+
+def test_workers_starting_at_once_all_find_their_topics(kafka_bootstrap: str) -> None:
+    s = settings(kafka_bootstrap)
+    try:
+        with ThreadPoolExecutor(4) as pool:  # each may find a topic missing that another makes
+            assert list(pool.map(lambda _: ensure_topics(s), range(4))) == [3] * 4
+    finally:
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
         admin.delete_topics([s.topic, s.dlq_topic, s.catalog], raise_errors=False)
         admin.close()
 
