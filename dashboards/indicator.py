@@ -53,6 +53,7 @@ from tthc.drilldown import (
     past_due_sql,
     reason_label_sql,
 )
+from tthc.facts import Scalar, column_type_of
 from tthc.measures import DOSSIER_SETS, MEASURES, Measure, Subject
 from tthc.profile import Profile
 from tthc.units import UnitLevel
@@ -193,7 +194,7 @@ def _lost_in_period(measure: Measure, values: dict[str, str]) -> str:
     if measure.period_column is not None:
         column = measure.period_column
         start, end = "period_start", "period_end"
-        if column.endswith("_on"):
+        if column_type_of(measure.subject, column).scalar is Scalar.day:
             start, end = (f"toDate({b}, '{TIMEZONE}')" for b in (start, end))
         where.append(f"{column} >= {start} AND {column} < {end}")
     return " AND ".join(where)

@@ -27,7 +27,7 @@ from typing import Any
 
 from tthc.calendar import VN_TZ
 from tthc.expr import Col, Expr, compile_sql, sql_literal
-from tthc.facts import CommuneFacts
+from tthc.facts import CommuneFacts, Scalar, column_type_of
 from tthc.measures import (
     CUTOFF,
     CUTOFF_DATE,
@@ -42,7 +42,7 @@ from tthc.profile import Profile
 from tthc.scoring import profile_measures
 from tthc.scoring_sql import SCORE_ROW_COLUMNS, scores_sql
 from tthc.units import UnitTree
-from tthc.windows import WindowTables, window_tallies_sql, windowed
+from tthc.windows import DaySpan, WindowTables, window_tallies_sql, windowed
 
 TZ = sql_literal(VN_TZ.key)
 FACTS = TableNames()
@@ -159,13 +159,14 @@ def _judged_at(cutoff: str) -> dict[str, Expr]:
     return {CUTOFF.name: _Sql(cutoff), CUTOFF_DATE.name: _Sql(f"toDate({cutoff}, {TZ})")}
 
 
-def _in_period(column: str | None, start_day: str, end_day: str) -> str:
-    """SQL: the row's `column` (a day or an instant) falls in the period; no column: always."""
+def _in_period(subject: Subject, column: str | None, span: DaySpan) -> str:
+    """SQL: the row's `column` (a day or an instant) falls in the span; no column: always."""
     if column is None:
         return "true"
-    if column.endswith("_on"):  # a day
-        return f"{column} >= {start_day} AND {column} < {end_day}"
-    return f"{column} >= toDateTime({start_day}, {TZ}) AND {column} < toDateTime({end_day}, {TZ})"
+    if column_type_of(subject, column).scalar is Scalar.day:
+        return " AND ".join(span.days(column))
+    start, end = (f"toDateTime({day}, {TZ})" for day in (span.start_day, span.end_day))
+    return f"{column} >= {start} AND {column} < {end}"
 
 
 def _as_rows(key: str, measures: Sequence[Measure], counted: str) -> str:
@@ -185,22 +186,20 @@ def _per_unit(
     measures: Sequence[Measure],
     source: str,
     unit_column: str,
-    start_day: str,
-    end_day: str,
-    cutoff: str,
+    span: DaySpan,
     where: str = "true",
 ) -> str:
     """SQL: rows (unit, measure, numerator, denominator) of additive measures per unit."""
-    judged = _judged_at(cutoff)
+    judged = _judged_at(span.cutoff)
     conditions = [
-        f"({_in_period(m.period_column, start_day, end_day)}) AND "
+        f"({_in_period(m.subject, m.period_column, span)}) AND "
         + compile_sql(substituted(m.denominator, judged, Col(_TARGET)), {})
         for m in measures
     ]
     values = [compile_sql(substituted(m.numerator, judged, Col(_TARGET)), {}) for m in measures]
     (column, *others) = {m.period_column for m in measures}
     if not others:  # one period column: read only the period's rows
-        where = f"({where}) AND {_in_period(column, start_day, end_day)}"
+        where = f"({where}) AND {_in_period(measures[0].subject, column, span)}"
     counted = (
         f"SELECT {unit_column} AS _unit, {tally_columns(measures, conditions, values)} "
         f"FROM {source} WHERE {where} GROUP BY _unit"
@@ -234,9 +233,7 @@ def _communes(tree: str, tables: TableNames) -> str:
 def _per_subtree(
     subject: Subject,
     measures: Sequence[Measure],
-    start_day: str,
-    end_day: str,
-    cutoff: str,
+    span: DaySpan,
     tree: str,
     tables: TableNames,
 ) -> str:
@@ -244,8 +241,8 @@ def _per_subtree(
     it has (procedures under its authority) and the procedures of its dossiers' sets."""
     env: dict[str, Any] = {}
     for name, chosen in DOSSIER_SETS.items():
-        condition = compile_sql(substituted(chosen, _judged_at(cutoff), Col(_TARGET)), env)
-        received = _in_period(_SETS_PERIOD, start_day, end_day)
+        condition = compile_sql(substituted(chosen, _judged_at(span.cutoff), Col(_TARGET)), env)
+        received = _in_period(Subject.dossier, _SETS_PERIOD, span)
         dossiers = (
             f"SELECT unit, procedure FROM {tables.dossier} FINAL WHERE {received} AND {condition}"
         )
@@ -253,10 +250,10 @@ def _per_subtree(
             f"SELECT tr.ancestor, d.procedure FROM ({dossiers}) AS d "
             f"INNER JOIN ({tree}) AS tr ON tr.unit = d.unit"
         )
-    variables: dict[str, Expr] = {**_judged_at(cutoff), LEVELS.name: Col("_levels")}
+    variables: dict[str, Expr] = {**_judged_at(span.cutoff), LEVELS.name: Col("_levels")}
     conditions = []
     for m in measures:
-        terms = [_in_period(m.period_column, start_day, end_day)]
+        terms = [_in_period(subject, m.period_column, span)]
         if m.unit_column:
             terms.append(f"({_TARGET}, {m.unit_column}) IN (SELECT ancestor, unit FROM ({tree}))")
         denominator = compile_sql(substituted(m.denominator, variables, Col(_TARGET)), env)
@@ -276,41 +273,37 @@ def _per_subtree(
 
 def subtree_tallies_sql(
     measures: Sequence[Measure],
+    span: DaySpan,
     *,
-    start_day: str,
-    end_day: str,
-    cutoff: str,
     tree_table: str = UNIT_TREE_TABLE,
     tables: TableNames = FACTS,
     windows: WindowTables = WINDOWS,
 ) -> str:
     """SQL: rows (unit, measure, numerator, denominator) of every measure for every current
-    unit's subtree over local days [start_day, end_day) judged at `cutoff` (SQL expressions).
+    unit's subtree over the span's local days judged at its cutoff.
     A unit whose subtree counted nothing of a measure may have no row for it."""
     tree = tree_sql(tree_table)
     parts = []
     kept = [m for m in measures if windowed(m)]
     if kept:
-        leaf = window_tallies_sql(
-            kept, start_day=start_day, end_day=end_day, cutoff=cutoff, windows=windows
-        )
+        leaf = window_tallies_sql(kept, span, windows=windows)
         parts.append(_summed_over_subtrees(leaf, tree))
     rest = [m for m in measures if not windowed(m)]
     for subject in Subject:
         of_subject = [m for m in rest if m.subject is subject]
         by_unit = [m for m in of_subject if additive(m)]
         if subject is Subject.commune and by_unit:
-            leaf = _per_unit(by_unit, _communes(tree, tables), "code", start_day, end_day, cutoff)
+            leaf = _per_unit(by_unit, _communes(tree, tables), "code", span)
             parts.append(_summed_over_subtrees(leaf, tree))
         elif by_unit:
             for column in sorted({str(m.unit_column) for m in by_unit}):
                 group = [m for m in by_unit if m.unit_column == column]
                 source = f"{getattr(tables, subject.value)} FINAL"
-                leaf = _per_unit(group, source, column, start_day, end_day, cutoff)
+                leaf = _per_unit(group, source, column, span)
                 parts.append(_summed_over_subtrees(leaf, tree))
         others = [m for m in of_subject if not additive(m)]
         if others:
-            parts.append(_per_subtree(subject, others, start_day, end_day, cutoff, tree, tables))
+            parts.append(_per_subtree(subject, others, span, tree, tables))
     return "\nUNION ALL\n".join(parts)
 
 
@@ -345,9 +338,7 @@ def period_scores_sql(
     p = period_sql(label)
     tallies = subtree_tallies_sql(
         profile_measures(profile),
-        start_day="period_start",
-        end_day="period_end",
-        cutoff="cutoff",
+        DaySpan("period_start", "period_end", "cutoff"),
         tree_table=tree_table,
         tables=tables,
         windows=windows,

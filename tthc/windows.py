@@ -84,6 +84,24 @@ class WindowTables:
         return str(getattr(self, subject.value))
 
 
+@dataclass(frozen=True)
+class DaySpan:
+    """The local days [start_day, end_day) judged at `cutoff`, each an SQL expression: a
+    literal (`literal`), or SQL built from a dashboard's variables or a period's columns."""
+
+    start_day: str
+    end_day: str
+    cutoff: str
+
+    @classmethod
+    def literal(cls, first: date, end: date, cutoff: datetime) -> DaySpan:
+        return cls(sql_literal(first), sql_literal(end), sql_literal(cutoff))
+
+    def days(self, column: str = "day") -> list[str]:
+        """Conditions: the day `column` falls in the span."""
+        return [f"{column} >= {self.start_day}", f"{column} < {self.end_day}"]
+
+
 def windowed(measure: Measure) -> bool:
     """Kept in the windows: an additive dossier or feedback measure, its period by receipt."""
     return (
@@ -518,23 +536,20 @@ def _answered_sql() -> str:
 
 def window_tallies_sql(
     measures: Sequence[Measure],
+    span: DaySpan,
     *,
-    start_day: str,
-    end_day: str,
-    cutoff: str,
     units: str | None = None,
     windows: WindowTables = WindowTables(),
 ) -> str:
     """Rows (unit, measure, numerator, denominator) of the windowed measures per unit the
-    rows were written under (a leaf, not a subtree), over the local days [start_day, end_day)
-    judged at `cutoff`. Each argument is an SQL expression (a literal, or SQL built from a
-    dashboard's variables); `units`, if given, a tuple for `unit IN …`. A numerator and
+    rows were written under (a leaf, not a subtree), over the span's days judged at its
+    cutoff; `units`, if given, an SQL tuple for `unit IN …`. A numerator and
     denominator are NULL where some window row of the unit cannot answer at that cutoff
     (an instant in the past other than the end of a month, quarter or year): read the facts."""
     kept = [m for m in measures if windowed(m)]
     if not kept:
         raise ValueError("none of the measures is kept in the windows")
-    where = [f"day >= {start_day}", f"day < {end_day}"]
+    where = span.days()
     if units is not None:
         where.append(f"unit IN {units}")
     subjects = sql_literal(sorted({m.subject.value for m in kept}))
@@ -543,7 +558,7 @@ def window_tallies_sql(
     per_unit = (
         f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
         f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM "
-        f"(SELECT *, {cutoff} AS _cut FROM {windows.windows} FINAL "
+        f"(SELECT *, {span.cutoff} AS _cut FROM {windows.windows} FINAL "
         f"WHERE {' AND '.join(where)})) GROUP BY unit, measure"
     )
     return (
@@ -558,27 +573,22 @@ def window_tallies_sql(
 
 def window_set_rows_sql(
     name: str,
+    span: DaySpan,
     *,
-    start_day: str,
-    end_day: str,
-    cutoff: str,
     units: str | None = None,
     windows: WindowTables = WindowTables(),
 ) -> str:
-    """Rows (unit, procedure) of a dossier set over [start_day, end_day) at `cutoff`: exact
-    at any cutoff (each entry holds the interval of cutoffs its dossier is in the set)."""
-    where = [
-        f"day >= {start_day}",
-        f"day < {end_day}",
-        f"subject = {sql_literal(Subject.dossier.value)}",
-    ]
+    """Rows (unit, procedure) of a dossier set over the span's days at its cutoff: exact at
+    any cutoff (each entry holds the interval of cutoffs its dossier is in the set)."""
+    where = [*span.days(), f"subject = {sql_literal(Subject.dossier.value)}"]
     if units is not None:
         where.append(f"unit IN {units}")
     return (
         f"SELECT DISTINCT unit, _p AS procedure FROM (SELECT * FROM {windows.windows} FINAL "
         f"WHERE {' AND '.join(where)})\n"
         "ARRAY JOIN set_name AS _n, set_procedure AS _p, set_since AS _s, set_until AS _u\n"
-        f"WHERE _n = {sql_literal(name)} AND _s <= {cutoff} AND (_u IS NULL OR _u > {cutoff})"
+        f"WHERE _n = {sql_literal(name)} AND _s <= {span.cutoff} "
+        f"AND (_u IS NULL OR _u > {span.cutoff})"
     )
 
 
@@ -623,17 +633,15 @@ def windows_grouped_sql(
         return []
     everywhere = union_scope(scopes)
     first, end = whole_days(everywhere.period)
-    bounds = {
-        "start_day": sql_literal(first),
-        "end_day": sql_literal(end),
-        "cutoff": sql_literal(everywhere.cutoff),
-        "units": sql_literal(everywhere.units),
-    }
+    span = DaySpan.literal(first, end, everywhere.cutoff)
+    units = sql_literal(everywhere.units)
     kept = [m for m in chosen if windowed(m)]
     queries: list[GroupedQuery] = []
     if kept:
-        sql = window_tallies_sql(kept, **bounds, windows=windows)
+        sql = window_tallies_sql(kept, span, units=units, windows=windows)
         queries.append(WindowQuery(subject, tuple(kept), True, sql))
-    set_rows = {name: window_set_rows_sql(name, **bounds, windows=windows) for name in DOSSIER_SETS}
+    set_rows = {
+        name: window_set_rows_sql(name, span, units=units, windows=windows) for name in DOSSIER_SETS
+    }
     rest = [m for m in chosen if not windowed(m)]
     return queries + grouped_sql(subject, rest, scopes, tables, set_rows)

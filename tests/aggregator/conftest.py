@@ -31,14 +31,13 @@ from services.storage.schema import BY_DAY
 from tests.domain.builders import SMALL
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
-from tthc.expr import sql_literal
 from tthc.measures import FactTables, Scope, grouped_sql
 from tthc.periods import date_range, parse_period
 from tthc.profile import load_profile
 from tthc.reference import fact_tables, ledger_at, reference_tallies, scope_of
 from tthc.simulation import generate_events
 from tthc.units import UnitLevel, UnitTree, load_units
-from tthc.windows import SUBJECTS, window_tallies_sql, windowed_measures
+from tthc.windows import SUBJECTS, DaySpan, window_tallies_sql, windowed_measures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -295,12 +294,8 @@ def window_mismatches(clickhouse_url: str, tree: UnitTree) -> list[str]:
         for period, cutoff in judged:
             for subject in SUBJECTS:
                 measures = windowed_measures(subject)
-                sql = window_tallies_sql(
-                    measures,
-                    start_day=sql_literal(period.start_date),
-                    end_day=sql_literal(period.end_date),
-                    cutoff=sql_literal(cutoff),
-                )
+                span = DaySpan.literal(period.start_date, period.end_date, cutoff)
+                sql = window_tallies_sql(measures, span)
                 windows = {
                     (r["unit"], r["measure"]): (r["numerator"], r["denominator"])
                     for r in client.query(sql).named_results()

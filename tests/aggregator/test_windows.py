@@ -16,10 +16,9 @@ from services.aggregator.writer import FactsWriter
 from services.storage.clickhouse import VersionedFacts, migrate
 from services.storage.schema import BY_DAY
 from tthc.calendar import local_date
-from tthc.expr import sql_literal
 from tthc.facts import DossierFacts
 from tthc.measures import MEASURES, Subject
-from tthc.windows import recompute_sql, window_tallies_sql
+from tthc.windows import DaySpan, recompute_sql, window_tallies_sql
 
 ON_TIME = MEASURES["dossiers_on_time"]
 COUNTED = ["dossiers_on_time", "dossiers_online"]
@@ -87,12 +86,7 @@ def write(client: Any, *rows: VersionedFacts, writer: FactsWriter | None = None)
 
 
 def tallies(client: Any, cutoff: datetime, start: date, end: date) -> dict[tuple[str, str], Any]:
-    sql = window_tallies_sql(
-        [MEASURES[k] for k in COUNTED],
-        start_day=sql_literal(start),
-        end_day=sql_literal(end),
-        cutoff=sql_literal(cutoff),
-    )
+    sql = window_tallies_sql([MEASURES[k] for k in COUNTED], DaySpan.literal(start, end, cutoff))
     return {
         (r["unit"], r["measure"]): (r["numerator"], r["denominator"])
         for r in client.query(sql).named_results()
