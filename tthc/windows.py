@@ -343,6 +343,37 @@ def _set_entries_sql() -> str:
     )
 
 
+def _split_set_entries_sql(entries: str) -> str:
+    """SQL: a fact row's set entries split into those that never end (as keys (set,
+    procedure) and their starts, for `minMap`) and those that end (`_ending`)."""
+    never = f"arrayFilter(_e -> _e.4 IS NULL, {entries})"
+    return (
+        f"arrayMap(_e -> (_e.1, _e.2), {never}) AS _open_keys, "
+        f"arrayMap(_e -> _e.3, {never}) AS _open_since, "
+        f"arrayFilter(_e -> _e.4 IS NOT NULL, {entries}) AS _ending"
+    )
+
+
+def _merged_sets_sql(open_: str, ending: str) -> str:
+    """SQL: a window's set entries, as few as reading them at any cutoff allows. Per (set,
+    procedure) the earliest entry that never ends covers every entry that starts after it,
+    so it stands for all of them; an entry that ends is kept unless it is so covered. The
+    union of the intervals, all a reader asks of them (the procedure is in the set at C if
+    some entry holds C), is unchanged."""
+    covered = (
+        f"indexOf({open_}.1, (_e.1, _e.2)) > 0 "
+        f"AND {open_}.2[indexOf({open_}.1, (_e.1, _e.2))] <= _e.3"
+    )
+    never = (
+        f"arrayMap((_k, _s) -> (_k.1, _k.2, _s, CAST(NULL, 'Nullable(DateTime(''UTC''))')), "
+        f"{open_}.1, {open_}.2)"
+    )
+    return (
+        f"CAST(arrayConcat({never}, arrayFilter(_e -> NOT ({covered}), {ending})), "
+        f"{sql_literal(f'Array({_SET_ENTRY})')})"
+    )
+
+
 # --- Recomputing windows -----------------------------------------------------------------------
 
 
@@ -481,6 +512,7 @@ def recompute_sql(
         f"arrayConcat([_w, {ends}], {points}) AS _cuts",
         values,
         f"{changed} AS _changes, {sets} AS _set_entries",
+        _split_set_entries_sql("_set_entries"),
     ):
         rows = f"SELECT *, {layer} FROM ({rows})"
     overs = ", ".join(f"any(_{k}_end) < any(_w) AS _{k}_over" for k in PERIOD_KINDS)
@@ -490,10 +522,12 @@ def recompute_sql(
         # summed per (measure, instant): a change that nets to zero is dropped
         f"sumMap(arrayMap(_c -> _c.1, _changes), arrayMap(_c -> _c.2, _changes), "
         f"arrayMap(_c -> _c.3, _changes)) AS _sums, "
-        f"arrayDistinct(groupArrayArray(_set_entries)) AS _sets\n"
+        f"minMap(_open_keys, _open_since) AS _open, "
+        f"arrayDistinct(groupArrayArray(_ending)) AS _endings\n"
         f"FROM ({rows})\n"
         f"GROUP BY unit, day"
     )
+    grouped = f"SELECT *, {_merged_sets_sql('_open', '_endings')} AS _sets FROM ({grouped})"
     return (
         f"INSERT INTO {windows.windows} ({', '.join(WINDOW_COLUMNS)})\n"
         f"SELECT unit, day, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
@@ -510,28 +544,32 @@ def recompute_sql(
 
 
 def _answered_sql() -> str:
-    """A window row's (mode, numerators, denominators) at the cutoff `_cut`: mode 0 judged at
-    or after W (the tallies at W plus the changes up to the cutoff), 1-3 at the end of its
-    month, quarter or year, -1 when the row cannot tell (any other past instant)."""
+    """A window row at the cutoff `_cut`: its mode (0 judged at or after W, 1-3 at the end of
+    its month, quarter or year, -1 when the row cannot tell: any other past instant), its
+    tallies in that mode (`_n`, `_d`: at W in mode 0) and, for mode 0, the changes up to the
+    cutoff (`_cm` measures, `_cn`/`_cd` amounts: for `sumMap`). Every change is after W, so a
+    cutoff before W keeps none of them."""
     modes = ", ".join(
         f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator), {i}"
         for i, kind in enumerate(PERIOD_KINDS, start=1)
     )
     mode = f"multiIf(_cut >= judged_at, 0, {modes}, -1)"
 
-    def answered(part: str) -> str:
-        changed = (
-            f"arrayMap((_m, _v) -> _v + arraySum(arrayMap((_cm, _ca, _cv) -> "
-            f"if(_cm = _m AND _ca <= _cut, _cv, 0), change_measure, change_at, "
-            f"change_{part})), measure, {part})"
-        )
+    def tallied(part: str) -> str:
         branches = ", ".join(
             f"_mode = {i}, {kind}_{part}" for i, kind in enumerate(PERIOD_KINDS, start=1)
         )
         zero = "0." if part == "numerator" else "0"
-        return f"multiIf(_mode = 0, {changed}, {branches}, arrayMap(_m -> {zero}, measure))"
+        return f"multiIf(_mode = 0, {part}, {branches}, arrayMap(_m -> {zero}, measure))"
 
-    return f"{mode} AS _mode, {answered('numerator')} AS _n, {answered('denominator')} AS _d"
+    def changed(column: str) -> str:
+        return f"arrayFilter((_x, _a) -> _a <= _cut, {column}, change_at)"
+
+    return (
+        f"{mode} AS _mode, {tallied('numerator')} AS _n, {tallied('denominator')} AS _d, "
+        f"{changed('change_measure')} AS _cm, {changed('change_numerator')} AS _cn, "
+        f"{changed('change_denominator')} AS _cd"
+    )
 
 
 def window_tallies_sql(
@@ -557,13 +595,18 @@ def window_tallies_sql(
     # summed per unit and measure list (rows written by one version of the code share it)
     per_unit = (
         f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
-        f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM "
+        f"sumForEach(_d) AS _ds, sumMap(_cm, _cn) AS _cns, sumMap(_cm, _cd) AS _cds "
+        f"FROM (SELECT *, {_answered_sql()} FROM "
         f"(SELECT *, {span.cutoff} AS _cut FROM {windows.windows} FINAL "
         f"WHERE {' AND '.join(where)})) GROUP BY unit, measure"
     )
+    # a measure's changes: its entry in the sumMap, none (index 0 reads as 0) if it has none
+    numerator = "_n1 + _cns.2[indexOf(_cns.1, _m)]"
+    denominator = "_d1 + _cds.2[indexOf(_cds.1, _m)]"
     return (
         "SELECT unit, _m AS measure,\n"
-        "  if(min(_ok), sum(_n1), NULL) AS numerator, if(min(_ok), sum(_d1), NULL) AS denominator\n"
+        f"  if(min(_ok), sum({numerator}), NULL) AS numerator, "
+        f"if(min(_ok), sum({denominator}), NULL) AS denominator\n"
         f"FROM ({per_unit})\n"
         "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1\n"
         f"WHERE has({sql_literal([m.key for m in kept])}, _m)\n"

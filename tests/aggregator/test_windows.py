@@ -1,6 +1,7 @@
 """The windows the worker's write step keeps, worked out by hand on embedded ClickHouse: an
 open dossier turns late at its due instant with no event, a dossier that moves leaves its old
-(unit, day), a past month is judged at its end, and any other past instant is not answered."""
+(unit, day), a past month is judged at its end, and any other past instant is not answered;
+a window's dossier sets keep few entries and answer at any cutoff as the dossiers do."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from services.storage.schema import BY_DAY
 from tthc.calendar import local_date
 from tthc.facts import DossierFacts
 from tthc.measures import MEASURES, Subject
-from tthc.windows import DaySpan, recompute_sql, window_tallies_sql
+from tthc.windows import DaySpan, recompute_sql, window_set_rows_sql, window_tallies_sql
 
 ON_TIME = MEASURES["dossiers_on_time"]
 COUNTED = ["dossiers_on_time", "dossiers_online"]
@@ -164,3 +165,42 @@ def test_recomputing_a_key_again_changes_nothing_and_the_later_one_wins(db):
     assert len(rows) == 1 and rows[0][0] > before[0][0]  # versions from the server's clock
     day = local_date(now)
     assert tallies(db, now, day, day + timedelta(days=1))[("U1", ON_TIME.key)] == (1.0, 1)
+
+
+def test_a_window_keeps_the_fewest_set_entries_that_answer_at_every_cutoff(db):
+    def at(hour: float) -> datetime:
+        return datetime(2024, 3, 10, tzinfo=UTC) + timedelta(hours=hour)
+
+    due = at(200)
+    dossiers = [
+        dossier("A", "U1", at(3), due),  # online from 03:00 on: P1 is in the set for good
+        dossier("B", "U1", at(1), due, refused_at=at(2), procedure="P1"),  # before A: kept
+        dossier("C", "U1", at(5), due, refused_at=at(6)),  # inside A's interval: dropped
+        dossier("D", "U1", at(4), due, refused_at=at(4.5), procedure="P2"),
+        dossier("E", "U1", at(7), due, channel=1, procedure="P3"),  # not online: no entry
+    ]
+    write(db, *(VersionedFacts(d, 1, fresh=True) for d in dossiers))
+    entries = db.query(
+        f"SELECT p, s, u FROM {BY_DAY.windows} FINAL "
+        "ARRAY JOIN set_name AS n, set_procedure AS p, set_since AS s, set_until AS u "
+        "WHERE n = 'procedures_with_online_dossiers'"
+    ).result_rows
+    utc = [(p, s.replace(tzinfo=UTC), u and u.replace(tzinfo=UTC)) for p, s, u in entries]
+    assert sorted(utc, key=str) == sorted(
+        [("P1", at(3), None), ("P1", at(1), at(2)), ("P2", at(4), at(4.5))], key=str
+    )
+    span_days = (date(2024, 3, 9), date(2024, 3, 12))
+    for hour in (0.5, 1, 1.5, 2, 2.5, 3, 4, 4.25, 4.5, 5.5, 6.5, 7.5, 100):
+        cutoff = at(hour)
+        sql = window_set_rows_sql(
+            "procedures_with_online_dossiers", DaySpan.literal(*span_days, cutoff)
+        )
+        found = {r[1] for r in db.query(sql).result_rows}
+        expected = {
+            d.procedure
+            for d in dossiers
+            if d.channel == 2
+            and d.received_at <= cutoff
+            and (d.refused_at is None or d.refused_at > cutoff)
+        }
+        assert found == expected, hour
