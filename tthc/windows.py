@@ -545,10 +545,9 @@ def recompute_sql(
 
 def _answered_sql() -> str:
     """A window row at the cutoff `_cut`: its mode (0 judged at or after W, 1-3 at the end of
-    its month, quarter or year, -1 when the row cannot tell: any other past instant), its
-    tallies in that mode (`_n`, `_d`: at W in mode 0) and, for mode 0, the changes up to the
-    cutoff (`_cm` measures, `_cn`/`_cd` amounts: for `sumMap`). Every change is after W, so a
-    cutoff before W keeps none of them."""
+    its month, quarter or year, -1 when the row cannot tell: any other past instant) and its
+    tallies in that mode (`_n`, `_d`; in mode 0 the tallies at W, to which the changes up to
+    the cutoff are added)."""
     modes = ", ".join(
         f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator), {i}"
         for i, kind in enumerate(PERIOD_KINDS, start=1)
@@ -562,14 +561,7 @@ def _answered_sql() -> str:
         zero = "0." if part == "numerator" else "0"
         return f"multiIf(_mode = 0, {part}, {branches}, arrayMap(_m -> {zero}, measure))"
 
-    def changed(column: str) -> str:
-        return f"arrayFilter((_x, _a) -> _a <= _cut, {column}, change_at)"
-
-    return (
-        f"{mode} AS _mode, {tallied('numerator')} AS _n, {tallied('denominator')} AS _d, "
-        f"{changed('change_measure')} AS _cm, {changed('change_numerator')} AS _cn, "
-        f"{changed('change_denominator')} AS _cd"
-    )
+    return f"{mode} AS _mode, {tallied('numerator')} AS _n, {tallied('denominator')} AS _d"
 
 
 def window_tallies_sql(
@@ -592,24 +584,30 @@ def window_tallies_sql(
         where.append(f"unit IN {units}")
     subjects = sql_literal(sorted({m.subject.value for m in kept}))
     where.append(f"has({subjects}, subject)")
+    rows = (
+        f"SELECT *, {span.cutoff} AS _cut FROM {windows.windows} FINAL WHERE {' AND '.join(where)}"
+    )
     # summed per unit and measure list (rows written by one version of the code share it)
     per_unit = (
         f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
-        f"sumForEach(_d) AS _ds, sumMap(_cm, _cn) AS _cns, sumMap(_cm, _cd) AS _cds "
-        f"FROM (SELECT *, {_answered_sql()} FROM "
-        f"(SELECT *, {span.cutoff} AS _cut FROM {windows.windows} FINAL "
-        f"WHERE {' AND '.join(where)})) GROUP BY unit, measure"
+        f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM ({rows})) "
+        "GROUP BY unit, measure"
     )
-    # a measure's changes: its entry in the sumMap, none (index 0 reads as 0) if it has none
-    numerator = "_n1 + _cns.2[indexOf(_cns.1, _m)]"
-    denominator = "_d1 + _cds.2[indexOf(_cds.1, _m)]"
+    tallied = (
+        f"SELECT unit, _m AS measure, _ok, _n1 AS _n, _d1 AS _d FROM ({per_unit}) "
+        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1"
+    )
+    # Every change is after W: a cutoff before W (a period's end) keeps none of them.
+    changed = (
+        f"SELECT unit, _cm AS measure, toUInt8(1) AS _ok, sum(_cn) AS _n, sum(_cd) AS _d "
+        f"FROM ({rows}) ARRAY JOIN change_measure AS _cm, change_at AS _ca, "
+        "change_numerator AS _cn, change_denominator AS _cd WHERE _ca <= _cut GROUP BY unit, _cm"
+    )
     return (
-        "SELECT unit, _m AS measure,\n"
-        f"  if(min(_ok), sum({numerator}), NULL) AS numerator, "
-        f"if(min(_ok), sum({denominator}), NULL) AS denominator\n"
-        f"FROM ({per_unit})\n"
-        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1\n"
-        f"WHERE has({sql_literal([m.key for m in kept])}, _m)\n"
+        "SELECT unit, measure,\n"
+        "  if(min(_ok), sum(_n), NULL) AS numerator, if(min(_ok), sum(_d), NULL) AS denominator\n"
+        f"FROM ({tallied}\nUNION ALL\n{changed})\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, measure)\n"
         "GROUP BY unit, measure"
     )
 
@@ -645,7 +643,9 @@ def whole_days(period: Period) -> tuple[date, date]:
 @dataclass(frozen=True)
 class WindowQuery(GroupedQuery):
     """A grouped query read from the windows: its rows are `window_tallies_sql`'s, one per
-    (unit, measure); `wide` makes them `rollup`'s, one per unit (None where unanswered)."""
+    (unit, measure); `wide` makes them `rollup`'s, one per unit (None where unanswered). Its
+    measures may be of both windowed subjects (both are summed per unit); `subject` is the
+    first one's."""
 
     def wide(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         by_unit: dict[str, dict[str, Any]] = {}
@@ -661,30 +661,31 @@ class WindowQuery(GroupedQuery):
 
 
 def windows_grouped_sql(
-    subject: Subject,
     measures: Iterable[Measure],
     scopes: Mapping[str, Scope],
     windows: WindowTables = WindowTables(),
     tables: TableNames = FACT_TABLES,
 ) -> list[GroupedQuery]:
-    """Like `grouped_sql`, the windowed measures read from the windows at the scopes' cutoff
-    and the dossier sets from the windows' sets; the rest counted from the facts. The windows'
-    queries are `WindowQuery`s: widen their rows before `rollup`; a `<key>__num` is None
-    where the windows cannot answer (see `window_tallies_sql`)."""
-    chosen = [m for m in measures if m.subject is subject]
+    """Like `grouped_sql` for every subject: the windowed measures in one query read from the
+    windows at the scopes' cutoff (a `WindowQuery`: widen its rows before `rollup`; a
+    `<key>__num` is None where the windows cannot answer, see `window_tallies_sql`), the rest
+    counted from the facts with the dossier sets from the windows' sets."""
+    chosen = list(measures)
     if not chosen or not scopes:
         return []
     everywhere = union_scope(scopes)
     first, end = whole_days(everywhere.period)
     span = DaySpan.literal(first, end, everywhere.cutoff)
     units = sql_literal(everywhere.units)
-    kept = [m for m in chosen if windowed(m)]
+    kept = tuple(m for m in chosen if windowed(m))
     queries: list[GroupedQuery] = []
     if kept:
         sql = window_tallies_sql(kept, span, units=units, windows=windows)
-        queries.append(WindowQuery(subject, tuple(kept), True, sql))
+        queries.append(WindowQuery(kept[0].subject, kept, True, sql))
     set_rows = {
         name: window_set_rows_sql(name, span, units=units, windows=windows) for name in DOSSIER_SETS
     }
-    rest = [m for m in chosen if not windowed(m)]
-    return queries + grouped_sql(subject, rest, scopes, tables, set_rows)
+    for subject in Subject:
+        rest = [m for m in chosen if m.subject is subject and not windowed(m)]
+        queries += grouped_sql(subject, rest, scopes, tables, set_rows)
+    return queries

@@ -1,7 +1,8 @@
 """A few ClickHouse clients, each used by one thread at a time.
 
-Routes run on FastAPI's thread pool and the refresher on a thread of its own; a
-clickhouse-connect client serves one query at a time, so each query borrows a client. On the
+Routes run on FastAPI's thread pool; a clickhouse-connect client serves one query at a time,
+so each query borrows a client, and a route's independent queries may run side by side
+(`rows_of_each`). On the
 embedded engine every client of the process opens the same data directory (chDB allows several
 clients on one path in one process), so the API can share a process with the aggregator.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +65,14 @@ class ClientPool:
         if self.timings is not None:
             self.timings.labels(purpose).observe(time.perf_counter() - started)
         return rows
+
+    def rows_of_each(self, sqls: Sequence[str], purpose: str) -> list[list[dict[str, Any]]]:
+        """The rows of each query, the queries run side by side on up to `size` clients (the
+        caller holds none while it waits, so this cannot starve the pool)."""
+        if len(sqls) < 2 or self.size < 2:
+            return [self.rows(sql, purpose) for sql in sqls]
+        with ThreadPoolExecutor(min(self.size, len(sqls))) as side_by_side:
+            return list(side_by_side.map(lambda sql: self.rows(sql, purpose), sqls))
 
     def close(self) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ from services.api.pool import ClientPool
 from services.api.queries import tallies_by_scope, turning_late_counts, unknown_procedures
 from services.storage.schema import BY_DAY, TABLES
 from tthc.calendar import VN_TZ
-from tthc.measures import Measure, Scope, Subject, Tally, rollup
+from tthc.measures import Measure, Scope, Tally, rollup
 from tthc.periods import Period, containing
 from tthc.profile import Profile
 from tthc.reference import scope_of
@@ -49,15 +49,15 @@ def tallies_from_windows(
     except ValueError as error:
         raise WindowsCannotAnswer(str(error)) from error
     result: dict[str, dict[str, Tally]] = {key: {} for key in scopes}
-    for subject in Subject:
-        for query in windows_grouped_sql(subject, measures, scopes, BY_DAY, TABLES):
-            rows = pool.rows(query.sql, purpose)
-            if isinstance(query, WindowQuery):
-                rows = query.wide(rows)
-            if any(value is None for row in rows for value in row.values()):
-                raise WindowsCannotAnswer("a window cannot judge at this cutoff")
-            for key, found in rollup(query, rows, scopes).items():
-                result[key].update(found)
+    queries = windows_grouped_sql(measures, scopes, BY_DAY, TABLES)
+    answers = pool.rows_of_each([q.sql for q in queries], purpose)
+    for query, rows in zip(queries, answers, strict=True):
+        if isinstance(query, WindowQuery):
+            rows = query.wide(rows)
+        if any(value is None for row in rows for value in row.values()):
+            raise WindowsCannotAnswer("a window cannot judge at this cutoff")
+        for key, found in rollup(query, rows, scopes).items():
+            result[key].update(found)
     return result
 
 

@@ -114,3 +114,11 @@ def test_a_monthly_trend_reads_the_windows(api, reference: Reference):
         period = parse_period(point["label"])
         (expected,) = [i for i in reference.scorecard("75", period).indicators if i.code == "2.1"]
         assert point["points"] == pytest.approx(expected.points), point["label"]
+
+
+def test_queries_run_side_by_side_answer_each_in_its_place(pool: ClientPool):
+    sqls = [f"SELECT number AS n FROM numbers({k})" for k in (3, 1, 4, 1, 5)]
+    answers = pool.rows_of_each(sqls, "test")
+    assert [[row["n"] for row in rows] for rows in answers] == [
+        list(range(k)) for k in (3, 1, 4, 1, 5)
+    ]
