@@ -452,8 +452,8 @@ class Suite:
             ]  # fmt: skip
             if not d["windows_match"]:
                 notes.append(
-                    f"At {size} the windows' scoreboard {d['api']['windows_numbers']} differs "
-                    f"from the live one {d['api']['numbers']}."
+                    f"At {size} the default scoreboard's numbers {d['api']['numbers']} differ "
+                    f"from the facts' {d['api']['facts_numbers']} at the same instant."
                 )
             if not d["numbers_match"]:
                 notes.append(
