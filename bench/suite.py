@@ -247,8 +247,8 @@ class Suite:
                 "aggregator worker, committed",
                 round(rate),
                 "events/s",
-                "≥ 10,000/s",
-                rate >= 10_000,
+                "≥ 20,000/s",
+                rate >= 20_000,
             ),
             judged("aggregator / raw consumer", round(ratio, 3), "×", "≥ 0.5×", ratio >= 0.5),
         ]
@@ -278,15 +278,22 @@ class Suite:
             "The worker's batch step alone (decode → fold into histories → derive fact rows → "
             f"insert), in one process without Kafka or Faust, over {d['events']:,} events: "
             f"**{d['events_per_second']:,.0f} events/s**, {d['step_share']:.0%} of it in the "
-            "step and the rest in `insert_facts`. The worker runs below that: sampled whole "
-            "(py-spy), its event loop spends about a third of its time in this step and about "
-            "half in Faust's and aiokafka's per-record machinery: the consumer's drain loop "
-            "awaits two new tasks for every record (`Consumer._drain_messages` → `wait_first`), "
-            "the record then goes through the stream's queue and acknowledgement, and every "
-            "changed history is one changelog send. Neither Kafka nor ClickHouse is the limit "
-            "(the raw consumer fetches two orders of magnitude faster). Next steps: read the "
-            "topic in batches (aiokafka `getmany`) under the same commit protocol, leaving Faust "
-            "its tables and changelogs, which removes the per-record machinery; in the step, "
+            "step and the rest in `insert_facts`. The worker runs well below that because it "
+            "also keeps the windows: after each batch, one INSERT … SELECT per subject "
+            "recomputes every (unit, day) the batch touched (the latency section's worker "
+            "batch, about a second per 2,000 events). Timed apart, that statement costs "
+            "~200 ms for a single key, nearly all of it ClickHouse analysing and planning the "
+            "query (an EXPLAIN costs as much; ~25 ms per windowed measure, each judged at "
+            "every cutoff that matters), and grows with the keys and the rows under them. "
+            "The rest of the gap is Faust's and aiokafka's per-record machinery (sampled "
+            "whole with py-spy before the windows: about half the event loop): the consumer's "
+            "drain loop awaits two new tasks for every record, the record then goes through the "
+            "stream's queue and acknowledgement, and every changed history is one changelog "
+            "send. Next steps: windows that are cheap to plan (each row's contribution "
+            "computed once, when its fact row is written, so that a window is a sum), or fewer "
+            "recomputations (several batches' keys at once); read the topic in batches "
+            "(aiokafka `getmany`) under the same commit protocol, which removes the per-record "
+            "machinery; in the step, "
             "pydantic's validation of each CloudEvent and the ordering of histories (its "
             "timestamps carry pydantic's own tzinfo, slow to compare); past that, more workers, "
             "one per partition (the design's way to carry the country). Profile of the step "
@@ -514,8 +521,8 @@ class Suite:
                 f"measured, {result['records']:,} events",
                 rate,
                 "events/s",
-                "≥ 20,000/s",
-                rate >= 20_000,
+                "≥ 50,000/s",
+                rate >= 50_000,
             )  # fmt: skip
         )
         for n in s.replay_targets:
