@@ -2,9 +2,9 @@
 
 Routes run on FastAPI's thread pool; a clickhouse-connect client serves one query at a time,
 so each query borrows a client, and a route's independent queries may run side by side
-(`rows_of_each`). On the
-embedded engine every client of the process opens the same data directory (chDB allows several
-clients on one path in one process), so the API can share a process with the aggregator.
+(`rows_of_each`, on the pool's own threads). On the embedded engine every client of the
+process opens the same data directory (chDB allows several clients on one path in one
+process), so the API can share a process with the aggregator.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class ClientPool:
         self._made = 0
         self._all: list[Client] = []
         self._lock = threading.Lock()
+        # made once: a request that runs its queries side by side starts no thread of its own
+        self._side_by_side = ThreadPoolExecutor(size, thread_name_prefix="clickhouse")
 
     @contextmanager
     def client(self) -> Iterator[Client]:
@@ -71,8 +73,7 @@ class ClientPool:
         caller holds none while it waits, so this cannot starve the pool)."""
         if len(sqls) < 2 or self.size < 2:
             return [self.rows(sql, purpose) for sql in sqls]
-        with ThreadPoolExecutor(min(self.size, len(sqls))) as side_by_side:
-            return list(side_by_side.map(lambda sql: self.rows(sql, purpose), sqls))
+        return list(self._side_by_side.map(lambda sql: self.rows(sql, purpose), sqls))
 
     def close(self) -> None:
         with self._lock:
@@ -82,3 +83,6 @@ class ClientPool:
             self._made = 0
             while not self._idle.empty():
                 self._idle.get_nowait()
+            # as the clients, ready to be made again if the pool is used after this
+            self._side_by_side.shutdown(wait=False)
+            self._side_by_side = ThreadPoolExecutor(self.size, thread_name_prefix="clickhouse")
