@@ -9,14 +9,17 @@ off: see `faust_adapter`, the one module that touches Faust's internals). Per ba
    dead letter;
 2. fold: each event joins its entity's history (once per key per batch in the table);
 3. derive: the fact row of every entity the batch touched, resends included;
-4. write: one insert per facts table, retried while ClickHouse itself fails (down, full).
+4. stage: the rows by (unit, day), retried while ClickHouse itself fails (down, full).
    A record whose fold, derivation or insert fails for a reason of its own is found by splitting
    the batch (`BatchProcessor`) and becomes a dead letter; the rest of the batch goes on;
 5. judge: the `DeadLetterPolicy` stops the worker when dead letters are systematic;
 6. side topics: dead letters (with their reason) and copies of procedure events for the
    catalog topic, every delivery awaited;
-7. commit: each partition up to its gap-free run of processed records (`CommitTracker`), after
-   the changelog is flushed: never an offset whose record is not in ClickHouse.
+7. flush, once caught up (or, while a backlog drains, every `windows_every_seconds` or
+   `windows_every_records`): the window step of every (unit, day) the batches since the last
+   flush touched, their rows by code, then the commit of each partition up to its gap-free run
+   of processed records (`CommitTracker`), after the changelog is flushed: never an offset
+   whose record is not in ClickHouse, windows included.
 
 A crash anywhere redelivers the records after the last commit; histories ignore them (same
 (source, id)), and their rows are written again with the same versions: the same result.
@@ -91,6 +94,19 @@ def _offsets_by_partition(records: Sequence[Record]) -> dict[Partition, list[int
     return found
 
 
+@dataclass(frozen=True)
+class _Handled:
+    """A batch handled but not yet flushed: what its flush commits and counts."""
+
+    offsets: dict[Partition, list[int]]
+    newest: dict[Partition, datetime]  # newest event time per partition
+    at: float  # monotonic
+
+    @property
+    def records(self) -> int:
+        return sum(len(o) for o in self.offsets.values())
+
+
 @dataclass
 class Progress:
     batches: int = 0
@@ -129,6 +145,8 @@ class Aggregator:
         self._newest: dict[Partition, datetime] = {}  # newest event time processed
         self._counted_to: dict[Partition, datetime] = {}  # ... and committed
         self._at_end_since: dict[Partition, float] = {}  # last seen with nothing left to count
+        self._unflushed: list[_Handled] = []  # batches awaiting `flush`
+        self._behind = 0  # records left to read past the last batch, in its partitions
         self.app = self._app()
 
     @classmethod
@@ -202,6 +220,8 @@ class Aggregator:
                 try:
                     async with self.lock:
                         await self.handle(batch)
+                        if self._flush_due():
+                            await self.flush()
                 except Exception as error:
                     # A restarted agent would go on past this unacknowledged batch, and the
                     # commit would stall behind it: stop the worker, the records come again.
@@ -210,8 +230,6 @@ class Aggregator:
                     raise
                 for event in batch:
                     await stream.ack(event)
-                await self.commit()
-                await self.publish_watermarks()
                 self.heap.settle()
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types sync handlers
@@ -242,7 +260,9 @@ class Aggregator:
                 async with self.lock:
                     await self.reconcile()
 
-        @app.timer(s.watermark_seconds)  # type: ignore[untyped-decorator]
+        every = min(s.watermark_seconds, s.windows_every_seconds)
+
+        @app.timer(every)  # type: ignore[untyped-decorator]
         async def watermarks() -> None:
             if self.lock.locked():  # a batch under way writes them when it is done
                 return
@@ -250,7 +270,7 @@ class Aggregator:
                 # Partitions with nothing new since the start are held too: caught up, said so.
                 held = {tp for tp in faust_adapter.assignment(self.app) if tp[0] == s.topic}
                 await self._start_partitions(held)
-                await self.publish_watermarks()
+                await self.flush()  # what the last batches left, and the watermarks
 
         @app.page("/healthz")
         async def healthz(web: Any, request: Any) -> Any:
@@ -267,21 +287,50 @@ class Aggregator:
     # --- The batch step ----------------------------------------------------------------------
 
     async def handle(self, batch: Sequence[faust.EventT[bytes]]) -> BatchOutcome:
+        """decode → fold → derive → stage → side topics; its window step and commit wait for
+        `flush`."""
         records = [faust_adapter.record_of(event) for event in batch]
         await self._start_partitions({(r.topic, r.partition) for r in records})
-        # decode → fold → derive → write, bad records split off as dead letters
-        outcome = await self.processor.process(records, self.writer.write)
+        # decode → fold → derive → stage, bad records split off as dead letters
+        outcome = await self.processor.process(records, self.writer.stage)
         await self.writer.write_rejections(outcome.rejections)  # refused: recorded, never counted
         self.policy.judge(records, outcome.dead_letters)
         await self._send_side_topics(outcome)
-        for tp, offsets in _offsets_by_partition(records).items():
-            self.offsets.processed(tp, offsets)
+        newest: dict[Partition, datetime] = {}
         for d in outcome.decoded:
             tp = (d.record.topic, d.record.partition)
-            if tp not in self._newest or d.event.time > self._newest[tp]:
-                self._newest[tp] = d.event.time
+            if tp not in newest or d.event.time > newest[tp]:
+                newest[tp] = d.event.time
+        self._unflushed.append(_Handled(_offsets_by_partition(records), newest, time.monotonic()))
         self._observe(records, outcome)
         return outcome
+
+    def _flush_due(self) -> bool:
+        """Caught up (nothing more to read in the batch's partitions): now, for freshness; in
+        a backlog, once enough time or records have passed, since each window step costs the
+        same planning however many keys it recomputes."""
+        waiting = sum(h.records for h in self._unflushed)
+        oldest = self._unflushed[0].at if self._unflushed else time.monotonic()
+        s = self.settings
+        return (
+            self._behind == 0
+            or waiting >= s.windows_every_records
+            or time.monotonic() - oldest >= s.windows_every_seconds
+        )
+
+    async def flush(self) -> None:
+        """The window step of every batch handled since the last flush, then their commit and
+        the watermarks: only now are their records counted everywhere."""
+        await self.writer.flush()
+        for handled in self._unflushed:
+            for tp, offsets in handled.offsets.items():
+                self.offsets.processed(tp, offsets)
+            for tp, newest in handled.newest.items():
+                if tp not in self._newest or newest > self._newest[tp]:
+                    self._newest[tp] = newest
+        self._unflushed.clear()
+        await self.commit()
+        await self.publish_watermarks()
 
     async def _send_side_topics(self, outcome: BatchOutcome) -> None:
         """Dead letters and the catalog's copies, delivered before the batch is committed."""
@@ -415,10 +464,13 @@ class Aggregator:
         last: dict[tuple[str, int], int] = {}
         for r in records:
             last[(r.topic, r.partition)] = max(r.offset, last.get((r.topic, r.partition), -1))
+        self._behind = 0
         for (topic, partition), offset in last.items():
             highwater = faust_adapter.log_end(self.app, (topic, partition))
             if highwater is not None:
-                m.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - offset - 1))
+                behind = max(0, highwater - offset - 1)
+                m.consumer_lag.labels(topic, str(partition)).set(behind)
+                self._behind += behind
         self.progress.batches += 1
         self.progress.last_batch_at = now
 
@@ -459,6 +511,7 @@ class Aggregator:
 
     async def reconcile(self) -> int:
         """Derive again the local dossiers written with an older state of their procedure."""
+        await self.flush()  # the by-code rows the query below reads
         codes = sorted(self.catalog.pending)
         self.catalog.pending.clear()  # a change that arrives meanwhile marks its code again
         stale = await self.writer.stale_dossiers(self.catalog.lengths(codes))

@@ -48,6 +48,17 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
         "most an API host's clock may lag it (an API judging before that reads the facts)",
     )
 
+    windows_every_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="while a backlog drains, one window step (and commit) at least this often; "
+        "caught up, one after every batch",
+    )
+    windows_every_records: int = Field(
+        20_000, ge=1, description="... or once this many records wait for it"
+    )
+
     watermark_seconds: float = Field(
         5.0, gt=0, description="how often the watermarks are written while no batch comes"
     )

@@ -115,25 +115,69 @@ class FactsWriter:
         # where each entity's by-day row was last written (an LRU): a miss costs a lookup
         self._places: OrderedDict[tuple[Subject, str], Placed] = OrderedDict()
         self._places_size = places_size
+        # staged since the last flush: the newest row of each entity, and the keys touched
+        self._staged: dict[tuple[Subject, str], VersionedFacts] = {}
+        self._staged_keys: dict[Subject, set[Key]] = {}
 
     async def _run(self, call: Callable[..., T], *args: Any) -> T:
         return await self._thread.run(call, *args)
 
     async def write(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
-        """Insert the rows (one insert per table) and bring the windows they touch up to date;
-        return only once ClickHouse has them, or raise `Rejected` when it refuses them as data.
+        """Stage the rows and flush at once: ClickHouse has them, windows included."""
+        await self.stage(rows)
+        await self.flush()
 
-        Steps: the rows by day (and deleted rows under the keys they left), the windows of
-        those keys, then the rows by code. The by-code rows come last: they are where the next
-        write learns where a row was, so a crash anywhere before them leaves that as it was,
-        and the redelivered batch writes the same by-day rows and recomputes the same keys."""
+    async def stage(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
+        """Write the rows by day (and deleted rows under the keys they left); return only once
+        ClickHouse has them, or raise `Rejected` when it refuses them as data. Their windows and
+        their by-code rows wait for `flush`, so that one window step serves several batches.
+
+        The by-day insert is where ClickHouse judges a row's values: the by-code table has the
+        same columns, and the window step reads only what the by-day tables accepted. Subjects
+        without windows go to their by-code table at once, where they are judged."""
         if not any(rows.values()):
             return
-        previous = await self._until_written(self._previous, rows)
-        touched = await self._until_written(insert_by_day, self.client, rows, previous)
-        await self.windows(touched)
-        durations = await self._until_written(insert_facts, self.client, rows)
+        unwindowed = {s: r for s, r in rows.items() if s not in SUBJECTS and r}
+        if unwindowed:
+            await self._insert_facts(unwindowed)
+        windowed = {s: r for s, r in rows.items() if s in SUBJECTS and r}
+        if not windowed:
+            return
+        previous = await self._until_written(self._previous, windowed)
+        touched = await self._until_written(insert_by_day, self.client, windowed, previous)
+        for subject, keys in touched.items():
+            self._staged_keys.setdefault(subject, set()).update(keys)
+        for subject, chosen in windowed.items():
+            for row in chosen:
+                code = row.facts.code  # type: ignore[attr-defined]
+                staged = self._staged.get((subject, code))
+                if staged is None or staged.version <= row.version:
+                    self._staged[(subject, code)] = row
+
+    @property
+    def staged(self) -> int:
+        """Rows written by day whose windows and by-code rows wait for `flush`."""
+        return len(self._staged)
+
+    async def flush(self) -> None:
+        """The window step for every key staged since the last flush, then the by-code rows.
+
+        The by-code rows come last: they are where the next stage learns where a row was, so a
+        crash anywhere before them leaves that as it was, and the redelivered batches write the
+        same by-day rows and recompute the same keys (the left ones included)."""
+        if not self._staged:
+            return
+        await self.windows(self._staged_keys)
+        rows: dict[Subject, list[VersionedFacts]] = {}
+        for (subject, _), row in self._staged.items():
+            rows.setdefault(subject, []).append(row)
+        await self._insert_facts(rows)
         self._remember(rows)
+        self._staged.clear()
+        self._staged_keys.clear()
+
+    async def _insert_facts(self, rows: Mapping[Subject, Sequence[VersionedFacts]]) -> None:
+        durations = await self._until_written(insert_facts, self.client, rows)
         for subject, seconds in durations.items():
             self.metrics.write_seconds.labels(subject.value).observe(seconds)
             self.metrics.write_rows.labels(subject.value).observe(len(rows[subject]))
@@ -150,8 +194,8 @@ class FactsWriter:
     def _previous(
         self, rows: Mapping[Subject, Sequence[VersionedFacts]]
     ) -> dict[Subject, dict[str, Placed]]:
-        """Where each row's entity was: remembered, else looked up (one query per subject);
-        an entity with no history before the batch was nowhere."""
+        """Where each row's entity was: staged, else remembered, else looked up (one query per
+        subject); an entity with no history before the batch was nowhere."""
         found: dict[Subject, dict[str, Placed]] = {}
         for subject, chosen in rows.items():
             if subject not in SUBJECTS:
@@ -159,7 +203,8 @@ class FactsWriter:
             known, missing = {}, []
             for row in chosen:
                 code = row.facts.code  # type: ignore[attr-defined]
-                place = self._places.get((subject, code))
+                staged = self._staged.get((subject, code))
+                place = place_of(staged) if staged else self._places.get((subject, code))
                 if place is not None:
                     known[code] = place
                 elif not row.fresh:

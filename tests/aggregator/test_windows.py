@@ -135,6 +135,45 @@ def test_a_dossier_moved_to_another_unit_and_day_leaves_its_old_window(db):
     assert found[("U2", ON_TIME.key)] == (0.0, 0)
 
 
+def test_staged_batches_wait_for_one_window_step_and_a_crash_before_it_is_mended(db):
+    """Batches staged one after another share one window step (`flush`); a worker killed before
+    it left by-day rows whose windows and by-code rows were never written, and the redelivered
+    batches, staged again by a new worker, end as if nothing had happened."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = dossier("D1", "U1", now - timedelta(days=3), now + timedelta(days=3))
+    write(db, VersionedFacts(first, 1, fresh=True))
+    second = replace(first, unit="U2", received_at=now - timedelta(days=2))
+    third = replace(first, unit="U3", received_at=now - timedelta(days=1))
+    days = ((now - timedelta(days=5)).date(), (now + timedelta(days=1)).date())
+
+    async def stage_both(writer: FactsWriter) -> None:
+        await writer.stage({Subject.dossier: [VersionedFacts(second, 2)]})
+        await writer.stage({Subject.dossier: [VersionedFacts(third, 3)]})  # from U2, staged
+
+    killed = FactsWriter(db, AggregatorMetrics())
+    try:
+        asyncio.run(stage_both(killed))
+        assert killed.staged == 1  # one entity, its newest row
+    finally:
+        killed.close()  # never flushed: the worker died here
+    found = tallies(db, now, *days)
+    assert found[("U1", ON_TIME.key)] == (1.0, 1)  # windows as the last flush left them
+    assert ("U3", ON_TIME.key) not in found
+
+    redelivered = FactsWriter(db, AggregatorMetrics())
+    try:
+        asyncio.run(stage_both(redelivered))
+        asyncio.run(redelivered.flush())
+    finally:
+        redelivered.close()
+    found = tallies(db, now, *days)
+    assert found[("U3", ON_TIME.key)] == (1.0, 1)
+    assert found[("U1", ON_TIME.key)] == (0.0, 0)  # left by the first redelivered batch
+    assert found[("U2", ON_TIME.key)] == (0.0, 0)  # entered and left within the two
+    placed = db.query("SELECT unit FROM dossier_facts FINAL WHERE code = 'D1'").result_rows
+    assert placed == [("U3",)]
+
+
 def test_a_past_month_is_judged_at_its_end_and_no_other_past_instant(db):
     received = datetime(2024, 3, 10, 2, 0, tzinfo=UTC)
     due = datetime(2024, 3, 25, 10, 0, tzinfo=UTC)
