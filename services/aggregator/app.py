@@ -270,7 +270,13 @@ class Aggregator:
                 # Partitions with nothing new since the start are held too: caught up, said so.
                 held = {tp for tp in faust_adapter.assignment(self.app) if tp[0] == s.topic}
                 await self._start_partitions(held)
-                await self.flush()  # what the last batches left, and the watermarks
+                idle = (
+                    self._unflushed and time.monotonic() - self._unflushed[-1].at > s.batch_seconds
+                )
+                if idle or self._flush_due():  # what the last batches left, and the watermarks
+                    await self.flush()
+                else:  # the next batch flushes them
+                    await self.publish_watermarks()
 
         @app.page("/healthz")
         async def healthz(web: Any, request: Any) -> Any:
@@ -306,14 +312,14 @@ class Aggregator:
         return outcome
 
     def _flush_due(self) -> bool:
-        """Caught up (nothing more to read in the batch's partitions): now, for freshness; in
-        a backlog, once enough time or records have passed, since each window step costs the
-        same planning however many keys it recomputes."""
+        """Caught up (less than a batch left to read in the batch's partitions): now, for
+        freshness; in a backlog, once enough time or records have passed, since each window
+        step costs the same planning however many keys it recomputes."""
         waiting = sum(h.records for h in self._unflushed)
         oldest = self._unflushed[0].at if self._unflushed else time.monotonic()
         s = self.settings
         return (
-            self._behind == 0
+            self._behind < s.batch_size
             or waiting >= s.windows_every_records
             or time.monotonic() - oldest >= s.windows_every_seconds
         )

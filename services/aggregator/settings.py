@@ -49,14 +49,14 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     )
 
     windows_every_seconds: float = Field(
-        2.0,
+        5.0,
         gt=0,
         le=60,
         description="while a backlog drains, one window step (and commit) at least this often; "
         "caught up, one after every batch",
     )
     windows_every_records: int = Field(
-        20_000, ge=1, description="... or once this many records wait for it"
+        50_000, ge=1, description="... or once this many records wait for it"
     )
 
     watermark_seconds: float = Field(
