@@ -26,6 +26,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 
@@ -75,15 +76,35 @@ async def raw_rate(bootstrap: str, topic: str, total: int) -> float:
         await consumer.stop()
 
 
-def aggregator_rate(bootstrap: str, topic: str, total: int, workdir: Path) -> float:
+def open_dossier_records(count: int) -> list[tuple[bytes | None, bytes]]:
+    """The simulated province's procedures and `count` dossiers received and never processed:
+    its received events, copied under new codes until there are enough."""
+    from bench.replay_speed import simulated_events
+
+    events = simulated_events(60_000)
+    records = event_records(e for e in events if e.type.startswith("vn.tthc.procedure."))
+    received = [e.to_cloudevent() for e in events if e.type == "vn.tthc.dossier.received.v1"]
+    for n in range(count):
+        event = dict(received[n % len(received)])
+        code = f"{event['subject']}{n // len(received):03d}"
+        event["subject"], event["id"] = code, f"{code}/received"
+        records.append((code.encode(), orjson.dumps(event)))
+    return records
+
+
+def aggregator_rate(
+    bootstrap: str, topic: str, total: int, workdir: Path, store: str = "memory://"
+) -> float:
     """Records per second of a worker, from its first batch until all are committed."""
-    worker = Worker(bootstrap, topic, workdir, batch_size=2000)
+    worker = Worker(bootstrap, topic, workdir, batch_size=2000, store=store)
     worker.start()
     try:
         worker.wait_until(lambda: (worker.health() or {}).get("catalog_ready"), "the worker")
         started = time.perf_counter()
         worker.wait_until(
-            lambda: caught_up(bootstrap, worker.app_id, topic), "the worker to catch up", 900
+            lambda: caught_up(bootstrap, worker.app_id, topic),
+            "the worker to catch up",
+            max(900.0, total / 500),
         )
         return total / (time.perf_counter() - started)
     finally:

@@ -1,9 +1,10 @@
 """Rolling windows per unit and local day: kept by the aggregator, read at any cutoff.
 
 The aggregator writes every dossier and feedback fact row a second time, keyed by (unit, local
-day of receipt, code) (`FactTables by day`); after each batch it recomputes, from those rows,
-the window of every (unit, day) the batch touched (`recompute_sql`). A window row holds, for
-one (unit, day, subject):
+day of receipt, code) (`FactTables by day`); in its window step (after every batch once caught
+up, after several while a backlog drains) it recomputes, from those rows, the window of every
+(unit, day) the batches touched (`recompute_sql`). A window row holds, for one (unit, day,
+subject):
 
 - the tally of every windowed measure judged at `judged_at` (W: the server's clock less a
   margin for the skew between the API's clock and the server's);
