@@ -201,7 +201,16 @@ class Aggregator:
         self.dead_letters = raw_topic(s.dlq_topic)
         self.catalog_topic = raw_topic(s.catalog)
         histories = app.Table(
-            HISTORIES_TABLE, partitions=self.partitions, key_type=str, value_type=bytes
+            HISTORIES_TABLE,
+            partitions=self.partitions,
+            key_type=str,
+            value_type=bytes,
+            options={
+                "write_buffer_size": s.rocksdb_write_buffer_bytes,
+                "max_write_buffer_number": 2,
+                "block_cache_size": s.rocksdb_block_cache_bytes,
+                "block_cache_compressed_size": 0,
+            },
         )
         # Faust derives serializers from the types (json for both): the changelog must carry the
         # encoded histories as they are, or recovery hands back decoded JSON instead of bytes.

@@ -32,6 +32,14 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
         "rocksdb://", description="Faust table store: rocksdb:// (rocksdict) or memory://"
     )
     data_dir: Path = Field(Path("var/aggregator"), description="Faust's tables on disk")
+    # Faust opens one RocksDB per partition held, by default with 3 write buffers of 64 MiB and
+    # a 2 GiB block cache each: a worker's memory would grow with its partitions and writes.
+    rocksdb_write_buffer_bytes: int = Field(
+        8 * 2**20, ge=2**20, description="rocksdb:// store: each of 2 write buffers, per partition"
+    )
+    rocksdb_block_cache_bytes: int = Field(
+        16 * 2**20, ge=0, description="rocksdb:// store: block cache per partition"
+    )
 
     # Batching: a batch is written to ClickHouse, and only then its offsets are committed.
     batch_size: int = Field(2000, ge=1, le=100_000)
@@ -56,7 +64,7 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
         "caught up, one after every batch",
     )
     windows_every_records: int = Field(
-        50_000, ge=1, description="... or once this many records wait for it"
+        20_000, ge=1, description="... or once this many records wait for it"
     )
 
     watermark_seconds: float = Field(
