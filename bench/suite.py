@@ -325,7 +325,7 @@ class Suite:
             "also keeps the windows: its window step, one INSERT … SELECT per subject, "
             "recomputes every (unit, day) that the batches since the last step touched (one "
             "step for every batch when caught up; while a backlog drains, one every 5 s or "
-            "50,000 records, `windows_every_seconds`/`_records`). That statement costs "
+            "20,000 records, `windows_every_seconds`/`_records`). That statement costs "
             "~200 ms for a single key, nearly all of it ClickHouse analysing and planning the "
             "query (an EXPLAIN costs as much; ~25 ms per windowed measure, each judged at "
             "every cutoff that matters), and grows with the keys and the rows under them. "
