@@ -100,6 +100,7 @@ class _Handled:
 
     offsets: dict[Partition, list[int]]
     newest: dict[Partition, datetime]  # newest event time per partition
+    types: Counter[str]  # events by type, counted once flushed
     at: float  # monotonic
 
     @property
@@ -316,7 +317,10 @@ class Aggregator:
             tp = (d.record.topic, d.record.partition)
             if tp not in newest or d.event.time > newest[tp]:
                 newest[tp] = d.event.time
-        self._unflushed.append(_Handled(_offsets_by_partition(records), newest, time.monotonic()))
+        types = Counter(d.event.type for d in outcome.decoded)
+        self._unflushed.append(
+            _Handled(_offsets_by_partition(records), newest, types, time.monotonic())
+        )
         self._observe(records, outcome)
         return outcome
 
@@ -343,6 +347,9 @@ class Aggregator:
             for tp, newest in handled.newest.items():
                 if tp not in self._newest or newest > self._newest[tp]:
                     self._newest[tp] = newest
+            # one labelled child per type and batch, not per event: `labels` is a locked lookup
+            for event_type, count in handled.types.items():
+                self.metrics.events.labels(event_type).inc(count)
         self._unflushed.clear()
         await self.commit()
         await self.publish_watermarks()
@@ -462,9 +469,6 @@ class Aggregator:
         now = time.time()
         for decoded in outcome.decoded:
             m.event_lag.observe(max(0.0, event_lag_seconds(decoded.event, now)))
-        # one labelled child per type and batch, not per event: `labels` is a locked lookup
-        for event_type, count in Counter(d.event.type for d in outcome.decoded).items():
-            m.events.labels(event_type).inc(count)
         m.resends.inc(outcome.resends)
         for reason, count in Counter(r.reason for r in outcome.rejections).items():
             m.rejected.labels(reason).inc(count)

@@ -11,7 +11,9 @@ LAG_BUCKETS = (1, 10, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_
 class AggregatorMetrics:
     def __init__(self) -> None:
         self.facade = m = Metrics("aggregator")
-        self.events = m.counter("events_total", "Valid events consumed, by type", ["type"])
+        self.events = m.counter(
+            "events_total", "Valid events counted (written, windows included), by type", ["type"]
+        )
         self.resends = m.counter("resent_events_total", "Events already in their entity's history")
         self.event_lag = m.histogram(
             "event_time_lag_seconds",

@@ -5,6 +5,7 @@ costs the same planning however many keys it recomputes)."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 
@@ -27,7 +28,7 @@ def aggregator(clickhouse, tmp_path) -> Aggregator:
 
 
 def handled(records: int, seconds_ago: float = 0.0) -> _Handled:
-    return _Handled({TP: list(range(records))}, {}, time.monotonic() - seconds_ago)
+    return _Handled({TP: list(range(records))}, {}, Counter(), time.monotonic() - seconds_ago)
 
 
 def test_caught_up_each_batch_gets_its_window_step(aggregator: Aggregator) -> None:
