@@ -285,7 +285,8 @@ class Aggregator:
                 )
                 if idle or self._flush_due():  # what the last batches left, and the watermarks
                     await self.flush()
-                else:  # the next batch flushes them
+                else:  # the next batch flushes them; a hole is read again meanwhile
+                    await self.commit()
                     await self.publish_watermarks()
 
         @app.page("/healthz")
