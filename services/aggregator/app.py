@@ -94,6 +94,11 @@ def _offsets_by_partition(records: Sequence[Record]) -> dict[Partition, list[int
     return found
 
 
+def _keep_newest(newest: dict[Partition, datetime], tp: Partition, time: datetime) -> None:
+    if tp not in newest or time > newest[tp]:
+        newest[tp] = time
+
+
 @dataclass(frozen=True)
 class _Handled:
     """A batch handled but not yet flushed: what its flush commits and counts."""
@@ -232,6 +237,7 @@ class Aggregator:
                         await self.handle(batch)
                         if self._flush_due():
                             await self.flush()
+                            await self.commit()
                 except Exception as error:
                     # A restarted agent would go on past this unacknowledged batch, and the
                     # commit would stall behind it: stop the worker, the records come again.
@@ -244,15 +250,16 @@ class Aggregator:
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
-            self.offsets.forget(revoked)
-            for tp in revoked:
-                self._newest.pop((tp.topic, tp.partition), None)
-                self._counted_to.pop((tp.topic, tp.partition), None)
-                self._at_end_since.pop((tp.topic, tp.partition), None)
+            self._forget({(tp.topic, tp.partition) for tp in revoked})
 
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types sync handlers
         async def assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
-            self.offsets.forget(assigned)  # read their committed offsets again
+            held = {(tp.topic, tp.partition) for tp in assigned}
+            # A partition started while the group rebalanced, from an assignment already
+            # stale, is not ours: nothing of it is committed, no watermark of it published.
+            self._forget(set(self.offsets.positions()) - held)
+            # Faust reads every partition again from its committed offset: so does the count.
+            self.offsets.forget(held)
 
         @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are untyped
         async def follow_catalog() -> None:
@@ -283,11 +290,9 @@ class Aggregator:
                 idle = (
                     self._unflushed and time.monotonic() - self._unflushed[-1].at > s.batch_seconds
                 )
-                if idle or self._flush_due():  # what the last batches left, and the watermarks
+                if idle or self._flush_due():  # what the last batches left
                     await self.flush()
-                else:  # the next batch flushes them; a hole is read again meanwhile
-                    await self.commit()
-                    await self.publish_watermarks()
+                await self.commit()  # always: a hole is read again, the watermarks published
 
         @app.page("/healthz")
         async def healthz(web: Any, request: Any) -> Any:
@@ -315,9 +320,7 @@ class Aggregator:
         await self._send_side_topics(outcome)
         newest: dict[Partition, datetime] = {}
         for d in outcome.decoded:
-            tp = (d.record.topic, d.record.partition)
-            if tp not in newest or d.event.time > newest[tp]:
-                newest[tp] = d.event.time
+            _keep_newest(newest, (d.record.topic, d.record.partition), d.event.time)
         types = Counter(d.event.type for d in outcome.decoded)
         self._unflushed.append(
             _Handled(_offsets_by_partition(records), newest, types, time.monotonic())
@@ -339,21 +342,18 @@ class Aggregator:
         )
 
     async def flush(self) -> None:
-        """The window step of every batch handled since the last flush, then their commit and
-        the watermarks: only now are their records counted everywhere."""
+        """The window step of every batch handled since the last flush and their rows by code:
+        only now are their records written everywhere, and theirs to commit (`commit`)."""
         await self.writer.flush()
         for handled in self._unflushed:
             for tp, offsets in handled.offsets.items():
                 self.offsets.processed(tp, offsets)
             for tp, newest in handled.newest.items():
-                if tp not in self._newest or newest > self._newest[tp]:
-                    self._newest[tp] = newest
+                _keep_newest(self._newest, tp, newest)
             # one labelled child per type and batch, not per event: `labels` is a locked lookup
             for event_type, count in handled.types.items():
                 self.metrics.events.labels(event_type).inc(count)
         self._unflushed.clear()
-        await self.commit()
-        await self.publish_watermarks()
 
     async def _send_side_topics(self, outcome: BatchOutcome) -> None:
         """Dead letters and the catalog's copies, delivered before the batch is committed."""
@@ -373,6 +373,14 @@ class Aggregator:
 
     # --- Offsets -----------------------------------------------------------------------------
 
+    def _forget(self, tps: set[Partition]) -> None:
+        """Partitions no longer held: their commit positions and watermarks go."""
+        self.offsets.forget(tps)
+        for tp in tps:
+            self._newest.pop(tp, None)
+            self._counted_to.pop(tp, None)
+            self._at_end_since.pop(tp, None)
+
     async def _start_partitions(self, tps: set[Partition]) -> None:
         """Where each newly seen partition was committed: its records count from there.
 
@@ -381,7 +389,8 @@ class Aggregator:
         and so does the count, said loudly, since what those records held is missing from
         the facts until a replay of a complete log.
         """
-        new = [tp for tp in tps if not self.offsets.knows(tp)]
+        held = set(faust_adapter.assignment(self.app))  # a batch may outlive its partitions
+        new = [tp for tp in tps if tp in held and not self.offsets.knows(tp)]
         if not new:
             return
         committed = await asyncio.to_thread(self._committed_offsets)
@@ -410,10 +419,10 @@ class Aggregator:
         return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
 
     async def commit(self) -> None:
-        """Commit each partition up to its gap-free processed run; read again from any hole
-        Faust left."""
-        moved = self.offsets.advance()
-        await faust_adapter.commit(self.app, moved)
+        """Commit each partition up to its gap-free run of written records; read again from any
+        hole Faust left; publish the watermarks."""
+        moved = await faust_adapter.commit(self.app, self.offsets.committable())
+        self.offsets.committed(moved)
         if moved:
             self.metrics.last_commit.set(time.time())
         now = time.monotonic()
@@ -425,14 +434,15 @@ class Aggregator:
                 )
                 self._reread[tp] = (offset, now)
                 await faust_adapter.seek(self.app, tp, offset)
+        await self.publish_watermarks()
 
     async def publish_watermarks(self) -> None:
         """Per partition held: committed offset, end of the log, newest event time committed."""
-        holes = self.offsets.holes()
+        uncommitted = self.offsets.uncommitted()
         now = datetime.now(UTC)
         marks = []
         for tp, committed in self.offsets.positions().items():
-            if tp not in holes and tp in self._newest:  # everything processed is committed
+            if tp not in uncommitted and tp in self._newest:  # everything written is committed
                 self._counted_to[tp] = self._newest[tp]
             end = faust_adapter.log_end(self.app, tp)
             mark = PartitionMark(
@@ -531,7 +541,7 @@ class Aggregator:
 
     async def reconcile(self) -> int:
         """Derive again the local dossiers written with an older state of their procedure."""
-        await self.flush()  # the by-code rows the query below reads
+        await self.flush()  # the by-code rows the query below reads (committed at the next tick)
         codes = sorted(self.catalog.pending)
         self.catalog.pending.clear()  # a change that arrives meanwhile marks its code again
         stale = await self.writer.stale_dossiers(self.catalog.lengths(codes))

@@ -64,14 +64,21 @@ def take_over_commits(app: faust.App) -> None:
     app.consumer.commit = _no_commit  # type: ignore[method-assign]  # on purpose
 
 
-async def commit(app: faust.App, positions: Mapping[Partition, int]) -> None:
-    """Commit each partition's next offset to read, after the changelogs are flushed."""
+async def commit(app: faust.App, positions: Mapping[Partition, int]) -> dict[Partition, int]:
+    """Commit each partition's next offset to read, after the changelogs are flushed; return
+    the positions the broker took: none when it refused the commit (a rebalance under way:
+    Faust logs nothing and answers False), and only partitions this worker holds (Faust leaves
+    out the others without a word)."""
     if not positions:
-        return
+        return {}
     await app.producer.flush()
-    tps = {TP(*tp): offset for tp, offset in positions.items()}
-    await app.consumer._commit(tps)  # type: ignore[attr-defined]  # Consumer's, not ConsumerT's
     consumer: Any = app.consumer
+    held = consumer.assignment()
+    tps = {TP(*tp): offset for tp, offset in positions.items() if TP(*tp) in held}
+    # Faust filters again in its consumer thread: an assignment that changes in between comes
+    # with a revocation, and the aggregator forgets the revoked partitions' positions.
+    if not tps or not await consumer._commit(tps):
+        return {}
     for tp, offset in tps.items():
         acked = consumer._acked.get(tp)
         if acked:
@@ -79,10 +86,13 @@ async def commit(app: faust.App, positions: Mapping[Partition, int]) -> None:
         index = consumer._acked_index.get(tp)
         if index:
             index.difference_update([o for o in index if o < offset])
+    return {(tp.topic, tp.partition): offset for tp, offset in tps.items()}
 
 
 async def seek(app: faust.App, tp: Partition, offset: int) -> None:
-    await app.consumer.seek(TP(*tp), offset)
+    """Read `tp` again from `offset`, if still held (a seek of another raises)."""
+    if TP(*tp) in app.consumer.assignment():
+        await app.consumer.seek(TP(*tp), offset)
 
 
 async def log_starts(app: faust.App, tps: list[Partition]) -> dict[Partition, int]:

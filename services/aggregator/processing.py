@@ -591,26 +591,42 @@ class CommitTracker:
         start = self._next[tp]
         self._done[tp].update(o for o in offsets if o >= start)
 
-    def advance(self) -> dict[Partition, int]:
-        """The new commit position (next offset to read) of each partition that moved."""
-        moved = {}
+    def committable(self) -> dict[Partition, int]:
+        """The commit position (next offset to read) each partition may move to now; the
+        tracker moves once the broker has taken it (`committed`)."""
+        moves = {}
         for tp, done in self._done.items():
             position = self._next[tp]
             while position in done:
-                done.discard(position)
                 position += 1
             if position != self._next[tp]:
+                moves[tp] = position
+        return moves
+
+    def committed(self, positions: Mapping[Partition, int]) -> None:
+        """The broker holds these commit positions. A commit it refused (a rebalance under way)
+        moves nothing: the positions are offered again, and are never taken for committed
+        while the group would read the partition again from further back."""
+        for tp, position in positions.items():
+            if tp in self._next and position > self._next[tp]:
                 self._next[tp] = position
-                moved[tp] = position
-        return moved
+                self._done[tp] = {o for o in self._done[tp] if o >= position}
 
     def positions(self) -> dict[Partition, int]:
         """Each partition's first offset not yet known processed (its commit position)."""
         return dict(self._next)
 
+    def uncommitted(self) -> set[Partition]:
+        """Partitions with records written but not yet committed."""
+        return {tp for tp, done in self._done.items() if done}
+
     def holes(self) -> dict[Partition, int]:
         """Partitions with records processed past one that never came: where to read again."""
-        return {tp: self._next[tp] for tp, done in self._done.items() if done}
+        return {
+            tp: self._next[tp]
+            for tp, done in self._done.items()
+            if done and self._next[tp] not in done  # in it: a commit still to be taken
+        }
 
 
 # --- When dead letters mean that something is wrong with everything ----------------------------

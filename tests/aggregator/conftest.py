@@ -70,8 +70,8 @@ def event_records(events: Iterable[Event]) -> list[tuple[bytes | None, bytes]]:
     return [(e.subject.encode(), encode(e)) for e in events]
 
 
-def caught_up(bootstrap: str, group: str, topic: str) -> bool:
-    """Every partition's committed offset of the group is at the partition's end."""
+def commit_positions(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int, int]]:
+    """partition → (the group's committed offset, or -1; the partition's end)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         committed = admin.list_group_offsets(group).get(group, {})
@@ -83,9 +83,15 @@ def caught_up(bootstrap: str, group: str, topic: str) -> bool:
             consumer.close()
     finally:
         admin.close()
-    return all(
-        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps
-    )
+    return {
+        tp.partition: (committed[tp].offset if tp in committed else -1, ends[tp]) for tp in tps
+    }
+
+
+def caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """Every partition's committed offset of the group is at the partition's end."""
+    positions = commit_positions(bootstrap, group, topic).values()
+    return all(end == 0 or committed >= end for committed, end in positions)
 
 
 @dataclass
@@ -148,14 +154,16 @@ class Worker:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
             return r.read().decode()
 
-    def wait_until(self, predicate, what: str, timeout: float = 120) -> None:
+    def wait_until(self, predicate, what: str, timeout: float = 120, state=None) -> None:
+        """Until `predicate()`; a timeout says what `state()` found, then the log's tail."""
         deadline = time.monotonic() + timeout
         while not predicate():
             assert self.process is not None
             if self.process.poll() is not None:
                 pytest.fail(f"the worker exited ({self.process.returncode}):\n{self.log_tail()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}:\n{self.log_tail()}")
+                found = f"found: {state()}\n" if state else ""
+                pytest.fail(f"timed out waiting for {what}:\n{found}{self.log_tail()}")
             time.sleep(0.3)
 
     def wait_caught_up(self, timeout: float = 180) -> None:
@@ -170,7 +178,11 @@ class Worker:
                 and caught_up(self.bootstrap, self.app_id, self.topic)
             )
 
-        self.wait_until(done, "the worker to catch up", timeout)
+        def state() -> str:
+            positions = commit_positions(self.bootstrap, self.app_id, self.topic)
+            return f"health {self.health()}; partition: (committed, end) {positions}"
+
+        self.wait_until(done, "the worker to catch up", timeout, state)
 
     def kill(self) -> None:
         assert self.process is not None

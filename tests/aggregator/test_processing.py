@@ -182,23 +182,49 @@ def test_a_small_cache_still_gives_whole_histories() -> None:
     assert len(step.store.get("dossier:D1").events) == 2
 
 
+def commit(tracker: CommitTracker) -> dict[tuple[str, int], int]:
+    """What the broker takes when it takes everything offered."""
+    moves = tracker.committable()
+    tracker.committed(moves)
+    return moves
+
+
 def test_commits_follow_only_a_gap_free_run_of_records() -> None:
     tracker = CommitTracker()
     tp = ("events", 0)
     tracker.start(tp, 100)
     tracker.processed(tp, [98, 99, 100, 101])  # records before the start were committed already
-    assert tracker.advance() == {tp: 102}
+    assert commit(tracker) == {tp: 102}
     tracker.processed(tp, [105, 106])  # 102..104 skipped by the consumer
-    assert tracker.advance() == {}
+    assert commit(tracker) == {}
     assert tracker.holes() == {tp: 102}
     tracker.processed(tp, [102, 103, 104, 105])  # read again from the hole
-    assert tracker.advance() == {tp: 107}
-    assert tracker.holes() == {}
+    assert commit(tracker) == {tp: 107}
+    assert tracker.holes() == {} and tracker.uncommitted() == set()
     tracker.forget([tp])
     assert not tracker.knows(tp)
     # a batch that ends after its partition was revoked (a rebalance during a long batch)
     tracker.processed(tp, [107, 108])
-    assert tracker.advance() == {} and tracker.positions() == {}
+    assert commit(tracker) == {} and tracker.positions() == {}
+
+
+def test_a_commit_the_broker_refuses_moves_nothing_and_is_offered_again() -> None:
+    """Around a rebalance the broker refuses a commit. Taken for done, the tracker would stand
+    past what the group reads again from (the refused commit's start), ignore those records as
+    committed, and never commit the partition again: a worker stuck short of the log end."""
+    tracker = CommitTracker()
+    tp = ("events", 2)
+    tracker.start(tp, 200)
+    tracker.processed(tp, range(200, 210))
+    assert tracker.committable() == {tp: 210}
+    tracker.committed({})  # refused
+    assert tracker.positions() == {tp: 200}
+    assert tracker.uncommitted() == {tp} and tracker.holes() == {}  # not a hole: nothing to read
+    tracker.processed(tp, range(200, 215))  # the group reads again from the broker's 200
+    assert commit(tracker) == {tp: 215}
+    assert tracker.uncommitted() == set()
+    tracker.committed({tp: 212})  # a late answer behind the position moves nothing back
+    assert tracker.positions() == {tp: 215}
 
 
 # --- One event never halts the batch ------------------------------------------------------------
