@@ -83,9 +83,7 @@ def commit_positions(bootstrap: str, group: str, topic: str) -> dict[int, tuple[
             consumer.close()
     finally:
         admin.close()
-    return {
-        tp.partition: (committed[tp].offset if tp in committed else -1, ends[tp]) for tp in tps
-    }
+    return {tp.partition: (committed[tp].offset if tp in committed else -1, ends[tp]) for tp in tps}
 
 
 def caught_up(bootstrap: str, group: str, topic: str) -> bool:
