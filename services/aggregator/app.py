@@ -389,8 +389,11 @@ class Aggregator:
         and so does the count, said loudly, since what those records held is missing from
         the facts until a replay of a complete log.
         """
+        unknown = [tp for tp in tps if not self.offsets.knows(tp)]
+        if not unknown:  # every batch but a partition's first: no look-up of the assignment
+            return
         held = set(faust_adapter.assignment(self.app))  # a batch may outlive its partitions
-        new = [tp for tp in tps if tp in held and not self.offsets.knows(tp)]
+        new = [tp for tp in unknown if tp in held]
         if not new:
             return
         committed = await asyncio.to_thread(self._committed_offsets)
