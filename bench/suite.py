@@ -221,31 +221,17 @@ class Suite:
             "received events copied under new codes) until all are committed. "
             "Functions of `bench/aggregator_bench.py`.",
         )
-        from kafka.admin import KafkaAdminClient, NewTopic
-
         from bench import aggregator_bench as ab
         from bench.replay_speed import simulated_events
         from tests.aggregator.conftest import event_records, produce
 
         events = simulated_events(s.aggregator_events)
-        topic = f"bench.aggregator.{uuid.uuid4().hex[:8]}"
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic(topic, 4, 1)])
-        try:
+        with self._worker_topic("bench.aggregator", "aggregator-") as (topic, workdir):
             total = produce(self.bootstrap, topic, event_records(events))
             raw = asyncio.run(ab.raw_rate(self.bootstrap, topic, total))
-            workdir = Path(tempfile.mkdtemp(dir=self.workdir, prefix="aggregator-"))
-            try:
-                with _children_watch("services.aggregator") as watch:
-                    rate = ab.aggregator_rate(self.bootstrap, topic, total, workdir)
-                self.memory["aggregator worker (Faust, one process)"] = watch.peak_bytes
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-        finally:
-            admin.delete_topics(
-                [t for t in (topic, f"{topic}.dlq", f"{topic}.catalog") if t in admin.list_topics()]
-            )
-            admin.close()
+            with _children_watch("services.aggregator") as watch:
+                rate = ab.aggregator_rate(self.bootstrap, topic, total, workdir)
+            self.memory["aggregator worker (Faust, one process)"] = watch.peak_bytes
         ratio = rate / raw
         peak, open_rate = self._open_dossiers_memory()
         section.rows = [
@@ -278,26 +264,32 @@ class Suite:
     def _open_dossiers_memory(self) -> tuple[int, float]:
         """Peak memory of a worker (rocksdb store) reading that many open dossiers, and its
         rate."""
-        from kafka.admin import KafkaAdminClient, NewTopic
-
         from bench import aggregator_bench as ab
         from tests.aggregator.conftest import produce
 
-        count = self.sizes.open_dossiers
-        topic = f"bench.open.{uuid.uuid4().hex[:8]}"
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        admin.create_topics([NewTopic(topic, 4, 1)])
-        workdir = Path(tempfile.mkdtemp(dir=self.workdir, prefix="open-dossiers-"))
-        try:
-            total = produce(self.bootstrap, topic, ab.open_dossier_records(count))
+        records = ab.open_dossier_records(self.sizes.open_dossiers)
+        with self._worker_topic("bench.open", "open-dossiers-") as (topic, workdir):
+            total = produce(self.bootstrap, topic, records)
             with _children_watch("services.aggregator") as watch:
                 rate = ab.aggregator_rate(self.bootstrap, topic, total, workdir, "rocksdb://")
             return watch.peak_bytes, rate
+
+    @contextlib.contextmanager
+    def _worker_topic(self, prefix: str, workdir_prefix: str) -> Iterator[tuple[str, Path]]:
+        """A fresh 4-partition events topic and a worker's directory; afterwards both go, with
+        the dead-letter and catalog topics the worker made."""
+        from kafka.admin import KafkaAdminClient, NewTopic
+
+        topic = f"{prefix}.{uuid.uuid4().hex[:8]}"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin.create_topics([NewTopic(topic, 4, 1)])
+        workdir = Path(tempfile.mkdtemp(dir=self.workdir, prefix=workdir_prefix))
+        try:
+            yield topic, workdir
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-            admin.delete_topics(
-                [t for t in (topic, f"{topic}.dlq", f"{topic}.catalog") if t in admin.list_topics()]
-            )
+            made = (topic, f"{topic}.dlq", f"{topic}.catalog")
+            admin.delete_topics([t for t in made if t in admin.list_topics()])
             admin.close()
 
     def _batch_profile(self, purpose: str) -> str:
