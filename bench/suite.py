@@ -288,8 +288,9 @@ class Suite:
             yield topic, workdir
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            existing = set(admin.list_topics())
             made = (topic, f"{topic}.dlq", f"{topic}.catalog")
-            admin.delete_topics([t for t in made if t in admin.list_topics()])
+            admin.delete_topics([t for t in made if t in existing])
             admin.close()
 
     def _batch_profile(self, purpose: str) -> str:
