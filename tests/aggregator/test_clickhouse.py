@@ -7,8 +7,12 @@ numerator and denominator read back equals the reference computation.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -21,6 +25,7 @@ from services.aggregator.processing import (
     Record,
 )
 from services.storage.clickhouse import (
+    EMBEDDED_ALLOCATOR_CONF,
     SchemaError,
     check_schema,
     create_scores_view,
@@ -32,7 +37,7 @@ from services.storage.clickhouse import (
 )
 from services.storage.schema import MIGRATIONS, SINGLE_NODE, schema_migrations_table
 from services.storage.windows import rebuild_windows
-from tests.aggregator.conftest import MIDDLE, SMALL, FactsAt, encode, sample_units
+from tests.aggregator.conftest import MIDDLE, ROOT, SMALL, FactsAt, encode, sample_units
 from tthc.calendar import VN_TZ, WorkingCalendar
 from tthc.events import Event
 from tthc.facts import DossierFacts
@@ -247,3 +252,39 @@ def test_the_scores_view_scores_every_unit_as_the_reference(clickhouse, tree, sm
         assert len(rows) == len(tree.current_units()) * (len(profile.indicators) + 1)
     assert len(graded) >= 2, graded
     assert clickhouse.query(f"EXISTS TABLE {SCORES_VIEW}").result_rows == [(1,)]
+
+
+# --- The embedded engine's allocator --------------------------------------------------------
+
+
+def _chdb_loads(allocator_conf: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A fresh process that opens a chDB client under this allocator configuration (jemalloc
+    aborts at load on a pair it does not know, with `abort_conf`), and says what it ran with."""
+    script = (
+        "import os, sys; from services.storage.clickhouse import clickhouse_client; "
+        f"client = clickhouse_client('chdb://{tmp_path / 'ch'}'); "
+        "client.command('SELECT 1'); print(os.environ['JE_MALLOC_CONF'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
+    if allocator_conf:
+        env["JE_MALLOC_CONF"] = allocator_conf
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_chdb_clients_configure_the_engine_allocator_unless_the_operator_did(
+    tmp_path: Path,
+) -> None:
+    ours = _chdb_loads("", tmp_path)
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.strip() == EMBEDDED_ALLOCATOR_CONF
+    operators = _chdb_loads("dirty_decay_ms:1000", tmp_path)
+    assert operators.stdout.strip() == "dirty_decay_ms:1000"
+
+
+def test_the_engine_allocator_accepts_every_pair_of_our_configuration(tmp_path: Path) -> None:
+    accepted = _chdb_loads(f"abort_conf:true,{EMBEDDED_ALLOCATOR_CONF}", tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    misspelt = _chdb_loads("abort_conf:true,dirty_decay:200", tmp_path)
+    assert misspelt.returncode != 0  # the check above can fail
