@@ -44,7 +44,7 @@ from faust.types import TP
 from kafka.admin import KafkaAdminClient
 
 from services.aggregator import faust_adapter
-from services.aggregator.heap import Heap
+from services.aggregator.heap import Heap, trim
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.processing import (
     BatchOutcome,
@@ -359,6 +359,7 @@ class Aggregator:
             for event_type, count in handled.types.items():
                 self.metrics.events.labels(event_type).inc(count)
         self._unflushed.clear()
+        trim()  # the step's rows are gone: their pages too
 
     async def _send_side_topics(self, outcome: BatchOutcome) -> None:
         """Dead letters and the catalog's copies, delivered before the batch is committed."""
