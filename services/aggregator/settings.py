@@ -34,11 +34,13 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     data_dir: Path = Field(Path("var/aggregator"), description="Faust's tables on disk")
     # Faust opens one RocksDB per partition held, by default with 3 write buffers of 64 MiB and
     # a 2 GiB block cache each: a worker's memory would grow with its partitions and writes.
+    # A history is read once per batch that touches it, and the history cache keeps the hot
+    # ones decoded: 4 MiB buffers and cache cost no measured speed against 8 and 16.
     rocksdb_write_buffer_bytes: int = Field(
-        8 * 2**20, ge=2**20, description="rocksdb:// store: each of 2 write buffers, per partition"
+        4 * 2**20, ge=2**20, description="rocksdb:// store: each of 2 write buffers, per partition"
     )
     rocksdb_block_cache_bytes: int = Field(
-        16 * 2**20, ge=0, description="rocksdb:// store: block cache per partition"
+        4 * 2**20, ge=0, description="rocksdb:// store: block cache per partition"
     )
 
     # Batching: a batch is written to ClickHouse, and only then its offsets are committed.
@@ -47,7 +49,9 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     reconcile_seconds: float = Field(
         1.0, gt=0, description="how often dossiers of changed procedures are derived again"
     )
-    history_cache_size: int = Field(20_000, ge=0)
+    # Most of the worker's Python heap: 5,000 rather than 20,000 held the worker ~125 MiB lower
+    # at 300,000 open dossiers, for ~7% of its speed on the simulated lifecycle (2026-12-04).
+    history_cache_size: int = Field(5_000, ge=0, description="decoded histories kept")
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
     windows_margin_seconds: int = Field(
         60,
