@@ -135,6 +135,7 @@ class Aggregator:
             self.metrics,
             settings.write_retry_max_seconds,
             windows_margin_seconds=settings.windows_margin_seconds,
+            places_size=settings.places_cache_size,
         )
         self.partitions = partitions
         self.policy = DeadLetterPolicy(

@@ -52,6 +52,12 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     # Most of the worker's Python heap: 5,000 rather than 20,000 held the worker ~125 MiB lower
     # at 300,000 open dossiers, for ~7% of its speed on the simulated lifecycle (2026-12-04).
     history_cache_size: int = Field(5_000, ge=0, description="decoded histories kept")
+    places_cache_size: int = Field(
+        30_000,
+        ge=0,
+        description="where each recently written dossier's row is, by day (~300 bytes each); "
+        "a dossier not among them costs a lookup in its batch",
+    )
     write_retry_max_seconds: float = Field(30.0, gt=0, description="backoff cap on write errors")
     windows_margin_seconds: int = Field(
         60,
