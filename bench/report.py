@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,7 @@ class Section:
     rows: list[Row] = field(default_factory=list)
     where_time_goes: str = ""  # analysis and a profile, when a goal is missed
     error: str = ""  # why the figure is not available
+    measured_at: str = ""  # set when kept from an earlier run than the report's (`--only`)
 
     @property
     def missed(self) -> bool:
@@ -83,14 +84,21 @@ class Report:
     def merged_into(self, earlier: Report) -> Report:
         """This run's sections in place of the same ones of an earlier report, the earlier
         report's other sections kept: `--only` refreshes some figures, not the whole report.
-        The memory table keeps the earlier rows of the services this run did not measure."""
+        The memory table keeps the earlier rows of the services this run did not measure.
+        What is kept says when it was measured, so that no figure passes for a newer one."""
         mine = {s.key: s for s in self.sections}
-        sections = [mine.pop(s.key, s) for s in earlier.sections] + list(mine.values())
+        sections = [
+            mine.pop(s.key) if s.key in mine else _kept(s, earlier.generated_at)
+            for s in earlier.sections
+        ]
+        sections += list(mine.values())
         old_memory = next((s for s in earlier.sections if s.key == "memory"), None)
         memory = next((s for s in sections if s.key == "memory"), None)
         if old_memory is not None and memory is not None and memory is not old_memory:
             measured = {r.measure for r in memory.rows}
-            memory.rows = [r for r in old_memory.rows if r.measure not in measured] + memory.rows
+            when = old_memory.measured_at or earlier.generated_at
+            kept = [_dated(r, when) for r in old_memory.rows if r.measure not in measured]
+            memory.rows = kept + memory.rows
         return Report(
             machine=self.machine,
             sizes=self.sizes,
@@ -111,7 +119,12 @@ class Report:
             "`docs/benchmarks.json`. Speed goals are judged here, never in the tests "
             "(`tests/bench/test_bench_smoke.py` runs the suite at tiny sizes so it cannot rot).",
             "",
-            f"Run at {self.generated_at}, {self.duration_seconds / 60:.1f} minutes in all.",
+            f"Run at {self.generated_at}, {self.duration_seconds / 60:.1f} minutes in all"
+            + (
+                "; the sections that say so are kept from earlier runs."
+                if any(s.measured_at for s in self.sections)
+                else "."
+            ),
             "",
             "## Machine",
             "",
@@ -127,14 +140,18 @@ class Report:
         for s in self.sections:
             for r in s.rows:
                 if r.goal or r.status is Status.unavailable:
+                    title = f"{s.title} ({s.measured_at})" if s.measured_at else s.title
                     out.append(
-                        f"| {s.title} | {r.measure} | {r.goal or '—'} | {r.text()} | "
+                        f"| {title} | {r.measure} | {r.goal or '—'} | {r.text()} | "
                         f"**{r.status.value}** |"
                     )
         out += ["", "## Sizes", "", "| | |", "| --- | --- |"]
         out += [f"| {k} | {v} |" for k, v in self.sizes.items()]
         for s in self.sections:
-            out += ["", f"## {s.title}", "", s.method, ""]
+            out += ["", f"## {s.title}", ""]
+            if s.measured_at:
+                out += [f"*Measured at {s.measured_at}, in an earlier run than the report's.*", ""]
+            out += [s.method, ""]
             if s.error:
                 out += [f"**Not available:** {s.error}", ""]
             if s.rows:
@@ -149,3 +166,16 @@ class Report:
             if s.where_time_goes:
                 out += ["", "### Where the time goes", "", s.where_time_goes]
         return "\n".join(out).rstrip() + "\n"
+
+
+def _kept(section: Section, generated_at: str) -> Section:
+    return replace(section, measured_at=section.measured_at or generated_at)
+
+
+def _dated(row: Row, when: str) -> Row:
+    """A row kept from an earlier run, its note saying when (once)."""
+    if "measured at" in row.note:
+        return row
+    return replace(
+        row, note=f"{row.note}; measured at {when}" if row.note else f"measured at {when}"
+    )

@@ -2,9 +2,11 @@
 
 from bench.report import Report, Row, Section, Status
 
+EARLIER, LATER = "2026-01-01 00:00 UTC", "2026-01-03 00:00 UTC"
 
-def _report(sections: list[Section], details: dict[str, object]) -> Report:
-    return Report({"cpu": "2"}, {}, "2026-01-01 00:00 UTC", 1.0, sections, details)
+
+def _report(sections: list[Section], details: dict[str, object], at: str = EARLIER) -> Report:
+    return Report({"cpu": "2"}, {}, at, 1.0, sections, details)
 
 
 def test_a_partial_run_replaces_its_sections_and_keeps_the_others() -> None:
@@ -25,6 +27,7 @@ def test_a_partial_run_replaces_its_sections_and_keeps_the_others() -> None:
             Section("memory", "Memory", "m", [Row("replay", 30, "MiB")]),
         ],
         {"replay": 4},
+        LATER,
     )
     merged = partial.merged_into(Report.from_json(text))
     assert [s.key for s in merged.sections] == ["ingest", "replay", "memory"]
@@ -35,3 +38,17 @@ def test_a_partial_run_replaces_its_sections_and_keeps_the_others() -> None:
         ("replay", 30),
     ]
     assert merged.details == {"ingest": 1, "replay": 4}
+
+    # what was kept says when it was measured; what this run measured does not need to
+    assert [s.measured_at for s in merged.sections] == [EARLIER, "", ""]
+    assert [r.note for r in merged.sections[2].rows] == [f"measured at {EARLIER}", ""]
+    markdown = merged.to_markdown()
+    assert f"*Measured at {EARLIER}, in an earlier run" in markdown
+    assert f"| Ingest ({EARLIER}) |" not in markdown  # the ingest row has no goal: not summed up
+    assert "kept from earlier runs" in markdown
+
+    # a later partial run keeps those dates, and dates nothing twice
+    again = _report([Section("replay", "Replay", "m", [])], {}, "2026-01-05 00:00 UTC")
+    twice = again.merged_into(Report.from_json(merged.to_json()))
+    assert [s.measured_at for s in twice.sections] == [EARLIER, "", LATER]
+    assert twice.sections[2].rows[0].note == f"measured at {EARLIER}"
