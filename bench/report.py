@@ -87,14 +87,14 @@ class Report:
         The memory table keeps the earlier rows of the services this run did not measure.
         What is kept says when it was measured, so that no figure passes for a newer one."""
         mine = {s.key: s for s in self.sections}
+        memory = mine.get("memory")
+        old_memory = next((s for s in earlier.sections if s.key == "memory"), None)
         sections = [
             mine.pop(s.key) if s.key in mine else _kept(s, earlier.generated_at)
             for s in earlier.sections
         ]
         sections += list(mine.values())
-        old_memory = next((s for s in earlier.sections if s.key == "memory"), None)
-        memory = next((s for s in sections if s.key == "memory"), None)
-        if old_memory is not None and memory is not None and memory is not old_memory:
+        if old_memory is not None and memory is not None:
             measured = {r.measure for r in memory.rows}
             when = old_memory.measured_at or earlier.generated_at
             kept = [_dated(r, when) for r in old_memory.rows if r.measure not in measured]

@@ -103,7 +103,7 @@ class FactsWriter:
         retry_max_seconds: float = 30.0,
         *,
         windows_margin_seconds: int = DEFAULT_MARGIN_SECONDS,
-        places_size: int = 100_000,
+        places_size: int = 30_000,  # as the worker's `places_cache_size`
     ) -> None:
         self.client = client
         self.metrics = metrics

@@ -261,7 +261,7 @@ def _chdb_loads(allocator_conf: str, tmp_path: Path) -> subprocess.CompletedProc
     """A fresh process that opens a chDB client under this allocator configuration (jemalloc
     aborts at load on a pair it does not know, with `abort_conf`), and says what it ran with."""
     script = (
-        "import os, sys; from services.storage.clickhouse import clickhouse_client; "
+        "import os; from services.storage.clickhouse import clickhouse_client; "
         f"client = clickhouse_client('chdb://{tmp_path / 'ch'}'); "
         "client.command('SELECT 1'); print(os.environ['JE_MALLOC_CONF'])"
     )
