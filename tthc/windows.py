@@ -30,7 +30,7 @@ import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tthc.calendar import VN_TZ
@@ -80,6 +80,7 @@ class WindowTables:
     dossier: str = "dossier_facts_by_day"
     feedback: str = "feedback_facts_by_day"
     windows: str = "unit_day_windows"
+    months: str = "unit_month_windows"  # the day windows summed per month (`rollup_sql`)
 
     def by_day(self, subject: Subject) -> str:
         return str(getattr(self, subject.value))
@@ -88,19 +89,73 @@ class WindowTables:
 @dataclass(frozen=True)
 class DaySpan:
     """The local days [start_day, end_day) judged at `cutoff`, each an SQL expression: a
-    literal (`literal`), or SQL built from a dashboard's variables or a period's columns."""
+    literal (`literal`, which keeps the values too), or SQL built from a dashboard's variables
+    or a period's columns."""
 
     start_day: str
     end_day: str
     cutoff: str
+    # a literal span's values: its SQL is then written for them (fewer expressions to plan)
+    values: tuple[date, date, datetime] | None = None
 
     @classmethod
     def literal(cls, first: date, end: date, cutoff: datetime) -> DaySpan:
-        return cls(sql_literal(first), sql_literal(end), sql_literal(cutoff))
+        return cls(sql_literal(first), sql_literal(end), sql_literal(cutoff), (first, end, cutoff))
 
     def days(self, column: str = "day") -> list[str]:
         """Conditions: the day `column` falls in the span."""
         return [f"{column} >= {self.start_day}", f"{column} < {self.end_day}"]
+
+    # The span as [start, first) days, [first, last) whole months, [last, end) days: a reader
+    # takes a month's row where the span covers the month, the days' rows elsewhere.
+
+    def whole_months(self, column: str = "day") -> list[str] | None:
+        """Conditions: the month starting on `column` lies wholly in the span (None: no
+        month does)."""
+        if self.values is None:
+            first, last = self._month_bounds_sql()
+            return [f"{column} >= {first}", f"{column} < {last}"]
+        start, end = _month_bounds(*self.values[:2])
+        if start >= end:
+            return None
+        return [f"{column} >= {sql_literal(start)}", f"{column} < {sql_literal(end)}"]
+
+    def partial_days(self, column: str = "day") -> str | None:
+        """A condition: the day `column` is in the span but not in one of its whole months
+        (None: every day of the span is)."""
+        if self.values is None:
+            start, end = self.start_day, self.end_day
+            first, last = self._month_bounds_sql()
+            ranges = [(start, f"least({first}, {end})"), (f"greatest({first}, {last})", end)]
+        else:
+            since, until = self.values[:2]
+            months = _month_bounds(since, until)
+            ranges = [
+                (sql_literal(a), sql_literal(b))
+                for a, b in ((since, min(months[0], until)), (max(months), until))
+                if a < b
+            ]
+        if not ranges:
+            return None
+        return "(" + " OR ".join(f"({column} >= {a} AND {column} < {b})" for a, b in ranges) + ")"
+
+    def _month_bounds_sql(self) -> tuple[str, str]:
+        """`_month_bounds` in SQL, of the span's SQL bounds."""
+        start = self.start_day
+        first = f"if(toDayOfMonth({start}) = 1, {start}, addMonths(toStartOfMonth({start}), 1))"
+        return first, f"toStartOfMonth({self.end_day})"
+
+
+def _month_bounds(start: date, end: date) -> tuple[date, date]:
+    """The first day of the first month that starts in [start, end) (or after it), and the
+    first day of the month of `end`: the whole months of the span lie between them."""
+    first = start if start.day == 1 else _add_month(start.replace(day=1))
+    return first, end.replace(day=1)
+
+
+def _add_month(first: date, months: int = 1) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def windowed(measure: Measure) -> bool:
@@ -423,6 +478,11 @@ WINDOW_COLUMNS = (
     "set_until",
 )
 
+# What a reader of tallies needs of a window row (not its dossier sets)
+_READ_COLUMNS = tuple(
+    c for c in WINDOW_COLUMNS if c not in ("subject", "version") and not c.startswith("set_")
+)
+
 
 def recompute_sql(
     subject: Subject,
@@ -528,11 +588,21 @@ def recompute_sql(
         f"FROM ({rows})\n"
         f"GROUP BY unit, day"
     )
+    tallies = [summed(1, 2), summed(1, 1), *periods]
+    return _window_rows_sql(windows.windows, subject, "day", tallies, keys_list, grouped)
+
+
+def _window_rows_sql(
+    table: str, subject: Subject, day: str, tallies: Sequence[str], keys_list: str, grouped: str
+) -> str:
+    """The INSERT of window rows into `table` from `grouped`: one row per (unit, `day`) with
+    `_judged`, `tallies` (the eight arrays from `numerator` to `year_denominator`), the changes
+    summed in `_sums` and the set entries in `_open` and `_endings`."""
     grouped = f"SELECT *, {_merged_sets_sql('_open', '_endings')} AS _sets FROM ({grouped})"
     return (
-        f"INSERT INTO {windows.windows} ({', '.join(WINDOW_COLUMNS)})\n"
-        f"SELECT unit, day, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
-        f"_judged, {keys_list}, {summed(1, 2)}, {summed(1, 1)}, {', '.join(periods)}, "
+        f"INSERT INTO {table} ({', '.join(WINDOW_COLUMNS)})\n"
+        f"SELECT unit, {day}, {sql_literal(subject.value)}, toUnixTimestamp64Micro(now64(6)), "
+        f"_judged, {keys_list}, {', '.join(tallies)}, "
         f"arrayMap(_k -> arrayElement({keys_list}, intDiv(_k, {_SECONDS}) + 1), _sums.1), "
         f"arrayMap(_k -> toDateTime64(_k % {_SECONDS}, 3, 'UTC'), _sums.1), _sums.2, _sums.3, "
         f"arrayMap(_e -> _e.1, _sets), arrayMap(_e -> _e.2, _sets), "
@@ -541,28 +611,187 @@ def recompute_sql(
     )
 
 
+# --- Month rows: the day windows summed -------------------------------------------------------
+
+
+def _aligned(column: str) -> str:
+    """SQL: a day row's array of `column` in the order of `_keys` (0 where it lacks one)."""
+    return f"arrayMap(_i -> if(_i = 0, 0, {column}[_i]), _idx)"
+
+
+def _with_changes(instant: str, part: str, keys: str, tallies: str) -> str:
+    """SQL: a window row's tallies (`part` numerator or denominator, in the order of the
+    array `keys`) judged at an instant at or after its W: `tallies` (its tallies at W, in that
+    order) plus its changes up to the instant."""
+    return (
+        f"arrayMap((_k, _t) -> _t + arraySum(arrayMap((_cm, _ca, _cv) -> "
+        f"if(_cm = _k AND _ca <= {instant}, _cv, 0), change_measure, change_at, change_{part})), "
+        f"{keys}, {tallies})"
+    )
+
+
+def _at_instant(instant: str, part: str) -> str:
+    """SQL: a day row's tallies judged at an instant at or after its W, in the order of
+    `_keys`."""
+    return _with_changes(instant, part, "_keys", _aligned(part))
+
+
+def _judged_at_end(kind: str, part: str) -> str:
+    """SQL: a day row's tallies at the end of its `kind` of period (before the month row's
+    judged_at): the tallies it keeps for that end if the end is before its own W, else judged
+    at the end from its changes."""
+    end = f"_{kind}_end"
+    kept = _aligned(f"{kind}_{part}")
+    return f"if({end} < _j, if({end} < judged_at, {kept}, {_at_instant(end, part)}), [])"
+
+
+def rollup_sql(
+    subject: Subject,
+    months: Iterable[tuple[str, date]] | None,
+    *,
+    windows: WindowTables = WindowTables(),
+) -> str:
+    """The INSERT … SELECT that rewrites the month row of each (unit, first day of a month)
+    of a subject from its day rows (every month with None: a rebuild), so that a reader of
+    whole months reads a row per month instead of one per day.
+
+    A month row answers what its day rows answer together. It is judged at the latest of
+    their W (`_j`): at or after it every day row answers, with its tallies at its own W plus
+    its changes up to then; its changes are theirs after `_j`, summed per (measure, instant);
+    it keeps the tallies at the end of its month, quarter and year once that end is before
+    `_j`, each day's judged at that end; its dossier sets are the union of theirs. Measures
+    are matched by key, so day rows of an older measure list add what they have. Its version
+    comes from the server's clock as in `recompute_sql`: of two roll-ups of a month, the one
+    that starts later sees every day row the earlier one saw."""
+    keys_list = sql_literal([m.key for m in windowed_measures(subject)])
+    where = [f"subject = {sql_literal(subject.value)}"]
+    if months is not None:
+        pairs = sorted(set(months))
+        if not pairs:
+            raise ValueError("no month to roll up")
+        firsts = [d for _, d in pairs]
+        where += [
+            f"unit IN {sql_literal({u for u, _ in pairs})}",
+            f"day >= {sql_literal(min(firsts))}",
+            f"day < addMonths({sql_literal(max(firsts))}, 1)",
+            "(unit, toStartOfMonth(day)) IN ("
+            + ", ".join(f"({sql_literal(u)}, {sql_literal(d)})" for u, d in pairs)
+            + ")",
+        ]
+    period_ends = ", ".join(f"{_period_end_sql(k)} AS _{k}_end" for k in PERIOD_KINDS)
+    ends = ", ".join(
+        f"{_judged_at_end(k, part)} AS _{k}_{part}"
+        for k in PERIOD_KINDS
+        for part in ("numerator", "denominator")
+    )
+    entries = (
+        f"CAST(arrayMap((_n, _p, _s, _u) -> (_n, _p, _s, _u), set_name, set_procedure, "
+        f"set_since, set_until), {sql_literal(f'Array({_SET_ENTRY})')})"
+    )
+    # (measure's place in _keys, instant, numerator, denominator): those after _j
+    later = (
+        "arrayFilter(_c -> _c.1 > 0 AND _c.2 > _j, arrayMap((_cm, _ca, _cn, _cd) -> "
+        "(indexOf(_keys, _cm), _ca, _cn, _cd), change_measure, change_at, change_numerator, "
+        "change_denominator))"
+    )
+    rows = f"SELECT *, toStartOfMonth(day) AS _month FROM {windows.windows} FINAL"
+    rows += f" WHERE {' AND '.join(where)}"
+    for layer in (
+        f"max(judged_at) OVER (PARTITION BY unit, _month) AS _j, {keys_list} AS _keys, "
+        f"arrayMap(_k -> indexOf(measure, _k), _keys) AS _idx, {period_ends}",
+        f"{_at_instant('_j', 'numerator')} AS _n, {_at_instant('_j', 'denominator')} AS _d, "
+        f"{ends}, {later} AS _later, {entries} AS _set_entries",
+        _split_set_entries_sql("_set_entries"),
+    ):
+        rows = f"SELECT *, {layer} FROM ({rows})"
+    sums = ", ".join(
+        f"sumForEach({column}) AS {column}"
+        for column in (
+            "_n",
+            "_d",
+            *(f"_{k}_{p}" for k in PERIOD_KINDS for p in ("numerator", "denominator")),
+        )
+    )
+    grouped = (
+        f"SELECT unit, _month, any(_j) AS _judged, {sums}, "
+        f"sumMap(arrayMap(_c -> toUInt64(_c.1 - 1) * {_SECONDS} + "
+        f"toUInt64(toUInt32(toDateTime(_c.2))), _later), arrayMap(_c -> _c.3, _later), "
+        f"arrayMap(_c -> _c.4, _later)) AS _sums, "
+        f"minMap(_open_keys, _open_since) AS _open, "
+        f"arrayDistinct(groupArrayArray(_ending)) AS _endings\n"
+        f"FROM ({rows})\nGROUP BY unit, _month"
+    )
+    tallies = [
+        "_n",
+        "_d",
+        *(f"_{k}_{p}" for k in PERIOD_KINDS for p in ("numerator", "denominator")),
+    ]
+    return _window_rows_sql(windows.months, subject, "_month", tallies, keys_list, grouped)
+
+
 # --- Reading windows at a cutoff ---------------------------------------------------------------
 
 
-def _answered_sql() -> str:
-    """A window row at the cutoff `_cut`: its mode (0 judged at or after W, 1-3 at the end of
-    its month, quarter or year, -1 when the row cannot tell: any other past instant) and its
-    tallies in that mode (`_n`, `_d`; in mode 0 the tallies at W, to which the changes up to
-    the cutoff are added)."""
-    modes = ", ".join(
-        f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator), {i}"
-        for i, kind in enumerate(PERIOD_KINDS, start=1)
-    )
-    mode = f"multiIf(_cut >= judged_at, 0, {modes}, -1)"
+def ended_periods(cutoff: datetime) -> dict[str, date]:
+    """The kinds of period (month, quarter, year) that end at the cutoff's second, each with
+    the first day of the one that ends there."""
+    after = (cutoff + timedelta(seconds=1)).astimezone(VN_TZ)
+    if after.time() != time() or after.day != 1:
+        return {}
+    next_day = after.date()
+    months = {"month": 1, "quarter": 3, "year": 12}
+    return {
+        kind: _add_month(next_day, -n) for kind, n in months.items() if next_day.month % n == 1 % n
+    }
+
+
+def _answered_sql(span: DaySpan) -> str:
+    """A window row at the span's cutoff `_cut`: its mode (0 judged at or after W, 1-3 at the
+    end of its month, quarter or year, -1 when the row cannot tell: any other past instant)
+    and its tallies in that mode (`_n`, `_d`; in mode 0 the tallies at W, to which the changes
+    up to the cutoff are added). For a literal span only the periods that end at its cutoff
+    are asked about."""
+    if span.values is None:
+        ends = {
+            kind: f"_cut = {_period_end_sql(kind)} AND notEmpty({kind}_numerator)"
+            for kind in PERIOD_KINDS
+        }
+    else:
+        starts = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
+        ends = {
+            kind: f"{starts[kind]}(day) = {sql_literal(first)} AND notEmpty({kind}_numerator)"
+            for kind, first in ended_periods(span.values[2]).items()
+        }
+    modes = [(i, kind) for i, kind in enumerate(PERIOD_KINDS, start=1) if kind in ends]
+    mode = "multiIf(_cut >= judged_at, 0, " + "".join(f"{ends[k]}, {i}, " for i, k in modes) + "-1)"
 
     def tallied(part: str) -> str:
-        branches = ", ".join(
-            f"_mode = {i}, {kind}_{part}" for i, kind in enumerate(PERIOD_KINDS, start=1)
-        )
+        branches = "".join(f"_mode = {i}, {kind}_{part}, " for i, kind in modes)
         zero = "0." if part == "numerator" else "0"
-        return f"multiIf(_mode = 0, {part}, {branches}, arrayMap(_m -> {zero}, measure))"
+        return f"multiIf(_mode = 0, {part}, {branches}arrayMap(_m -> {zero}, measure))"
 
     return f"{mode} AS _mode, {tallied('numerator')} AS _n, {tallied('denominator')} AS _d"
+
+
+def _span_rows_sql(
+    span: DaySpan, where: Sequence[str], columns: Sequence[str], windows: WindowTables
+) -> str:
+    """SQL: the `columns` of the window rows that cover the span's days and meet `where`: the
+    month row of each month wholly in the span, the day rows of the days outside those."""
+    chosen = ", ".join(columns)
+    days, months = span.partial_days(), span.whole_months()
+    parts = []
+    if days is not None:
+        parts.append(
+            f"SELECT {chosen} FROM {windows.windows} FINAL WHERE {' AND '.join([days, *where])}"
+        )
+    if months is not None:
+        parts.append(
+            f"SELECT {chosen} FROM {windows.months} FINAL WHERE {' AND '.join([*months, *where])}"
+        )
+    if not parts:  # an empty span
+        parts.append(f"SELECT {chosen} FROM {windows.windows} WHERE false")
+    return "\nUNION ALL\n".join(parts)
 
 
 def window_tallies_sql(
@@ -580,36 +809,33 @@ def window_tallies_sql(
     kept = [m for m in measures if windowed(m)]
     if not kept:
         raise ValueError("none of the measures is kept in the windows")
-    where = span.days()
-    if units is not None:
-        where.append(f"unit IN {units}")
+    where = [] if units is None else [f"unit IN {units}"]
     subjects = sql_literal(sorted({m.subject.value for m in kept}))
     where.append(f"has({subjects}, subject)")
     rows = (
-        f"SELECT *, {span.cutoff} AS _cut FROM {windows.windows} FINAL WHERE {' AND '.join(where)}"
+        f"SELECT *, {span.cutoff} AS _cut FROM "
+        f"({_span_rows_sql(span, where, _READ_COLUMNS, windows)})"
     )
-    # summed per unit and measure list (rows written by one version of the code share it)
-    per_unit = (
-        f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
-        f"sumForEach(_d) AS _ds FROM (SELECT *, {_answered_sql()} FROM ({rows})) "
-        "GROUP BY unit, measure"
+    # One entry (measure, numerator, denominator, answered) per tally of a row in its mode,
+    # and one per change up to the cutoff (every change is after W: a cutoff before W, a
+    # period's end, keeps none), summed per unit and measure.
+    entry = "Tuple(LowCardinality(String), Float64, Int64, UInt8)"
+    tallies = "arrayMap((_m, _x, _y) -> (_m, _x, _y, toUInt8(_mode >= 0)), measure, _n, _d)"
+    due = ", ".join(
+        f"arrayFilter((_v, _ca) -> _ca <= _cut, change_{part}, change_at)"
+        for part in ("measure", "numerator", "denominator")
     )
-    tallied = (
-        f"SELECT unit, _m AS measure, _ok, _n1 AS _n, _d1 AS _d FROM ({per_unit}) "
-        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1"
-    )
-    # Every change is after W: a cutoff before W (a period's end) keeps none of them.
-    changed = (
-        f"SELECT unit, _cm AS measure, toUInt8(1) AS _ok, sum(_cn) AS _n, sum(_cd) AS _d "
-        f"FROM ({rows}) ARRAY JOIN change_measure AS _cm, change_at AS _ca, "
-        "change_numerator AS _cn, change_denominator AS _cd WHERE _ca <= _cut GROUP BY unit, _cm"
+    changes = f"arrayMap((_cm, _cn, _cd) -> (_cm, _cn, _cd, toUInt8(1)), {due})"
+    entries = (
+        f"SELECT unit, CAST(arrayConcat({tallies}, {changes}), {sql_literal(f'Array({entry})')}) "
+        f"AS _entries FROM (SELECT *, {_answered_sql(span)} FROM ({rows}))"
     )
     return (
-        "SELECT unit, measure,\n"
-        "  if(min(_ok), sum(_n), NULL) AS numerator, if(min(_ok), sum(_d), NULL) AS denominator\n"
-        f"FROM ({tallied}\nUNION ALL\n{changed})\n"
-        f"WHERE has({sql_literal([m.key for m in kept])}, measure)\n"
-        "GROUP BY unit, measure"
+        "SELECT unit, _e.1 AS measure, if(min(_e.4), sum(_e.2), NULL) AS numerator,\n"
+        "  if(min(_e.4), sum(_e.3), NULL) AS denominator\n"
+        f"FROM ({entries}) ARRAY JOIN _entries AS _e\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, _e.1)\n"
+        "GROUP BY unit, _e.1"
     )
 
 
@@ -622,12 +848,13 @@ def window_set_rows_sql(
 ) -> str:
     """Rows (unit, procedure) of a dossier set over the span's days at its cutoff: exact at
     any cutoff (each entry holds the interval of cutoffs its dossier is in the set)."""
-    where = [*span.days(), f"subject = {sql_literal(Subject.dossier.value)}"]
+    where = [f"subject = {sql_literal(Subject.dossier.value)}"]
     if units is not None:
         where.append(f"unit IN {units}")
+    columns = ("unit", "set_name", "set_procedure", "set_since", "set_until")
     return (
-        f"SELECT DISTINCT unit, _p AS procedure FROM (SELECT * FROM {windows.windows} FINAL "
-        f"WHERE {' AND '.join(where)})\n"
+        f"SELECT DISTINCT unit, _p AS procedure FROM "
+        f"({_span_rows_sql(span, where, columns, windows)})\n"
         "ARRAY JOIN set_name AS _n, set_procedure AS _p, set_since AS _s, set_until AS _u\n"
         f"WHERE _n = {sql_literal(name)} AND _s <= {span.cutoff} "
         f"AND (_u IS NULL OR _u > {span.cutoff})"

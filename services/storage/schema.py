@@ -56,7 +56,7 @@ from typing import Protocol
 from tthc.facts import FACTS_OF, ColumnType, Facts, Scalar
 from tthc.measures import TableNames
 from tthc.period_scores import UNIT_TREE_TABLE
-from tthc.windows import WindowTables
+from tthc.windows import SUBJECTS, WindowTables, rollup_sql
 
 VERSION_COLUMN = "version"
 MIGRATIONS_TABLE = "schema_migrations"
@@ -584,37 +584,62 @@ def feedback_facts_by_day_table() -> CreateTable:
     )
 
 
+# One window row: the tallies of a (unit, day or month, subject) and what changes them later
+_WINDOW_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("unit", "String"),
+    ("day", "Date"),
+    ("subject", "LowCardinality(String)"),
+    ("version", "UInt64"),
+    ("judged_at", "DateTime64(3, 'UTC')"),
+    ("measure", "Array(LowCardinality(String))"),
+    ("numerator", "Array(Float64)"),
+    ("denominator", "Array(Int64)"),
+    ("month_numerator", "Array(Float64)"),
+    ("month_denominator", "Array(Int64)"),
+    ("quarter_numerator", "Array(Float64)"),
+    ("quarter_denominator", "Array(Int64)"),
+    ("year_numerator", "Array(Float64)"),
+    ("year_denominator", "Array(Int64)"),
+    ("change_measure", "Array(LowCardinality(String))"),
+    ("change_at", "Array(DateTime64(3, 'UTC'))"),
+    ("change_numerator", "Array(Float64)"),
+    ("change_denominator", "Array(Int64)"),
+    ("set_name", "Array(LowCardinality(String))"),
+    ("set_procedure", "Array(String)"),
+    ("set_since", "Array(DateTime('UTC'))"),
+    ("set_until", "Array(Nullable(DateTime('UTC')))"),
+)
+
+
 def unit_day_windows_table() -> CreateTable:
     """One row per (unit, local day of receipt, subject), replaced whole (tthc.windows)."""
     return create_table(
-        BY_DAY.windows,
-        [
-            ("unit", "String"),
-            ("day", "Date"),
-            ("subject", "LowCardinality(String)"),
-            ("version", "UInt64"),
-            ("judged_at", "DateTime64(3, 'UTC')"),
-            ("measure", "Array(LowCardinality(String))"),
-            ("numerator", "Array(Float64)"),
-            ("denominator", "Array(Int64)"),
-            ("month_numerator", "Array(Float64)"),
-            ("month_denominator", "Array(Int64)"),
-            ("quarter_numerator", "Array(Float64)"),
-            ("quarter_denominator", "Array(Int64)"),
-            ("year_numerator", "Array(Float64)"),
-            ("year_denominator", "Array(Int64)"),
-            ("change_measure", "Array(LowCardinality(String))"),
-            ("change_at", "Array(DateTime64(3, 'UTC'))"),
-            ("change_numerator", "Array(Float64)"),
-            ("change_denominator", "Array(Int64)"),
-            ("set_name", "Array(LowCardinality(String))"),
-            ("set_procedure", "Array(String)"),
-            ("set_since", "Array(DateTime('UTC'))"),
-            ("set_until", "Array(Nullable(DateTime('UTC')))"),
-        ],
-        replacing_merge_tree("version"),
-        "(unit, day, subject)",
+        BY_DAY.windows, _WINDOW_ROW_COLUMNS, replacing_merge_tree("version"), "(unit, day, subject)"
     )
+
+
+# --- Month rows of the windows (migration 13) ---------------------------------------------------
+
+
+def unit_month_windows_table() -> CreateTable:
+    """One row per (unit, first day of a month, subject): its day rows summed (tthc.windows)."""
+    return create_table(
+        BY_DAY.months, _WINDOW_ROW_COLUMNS, replacing_merge_tree("version"), "(unit, day, subject)"
+    )
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Rows computed from other tables, written into a table whole on every node: run once,
+    the replicas carry them."""
+
+    table: str
+    statements: tuple[str, ...]
+
+    def sql(self, layout: Layout) -> list[str]:
+        if layout.sharded(self.table):
+            raise ValueError(f"{self.table} is sharded: fill it shard by shard")
+        return list(self.statements)
 
 
 # --- Events the aggregator refused to count ------------------------------------------------------
@@ -823,6 +848,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         (dossier_facts_by_day_table(), feedback_facts_by_day_table(), unit_day_windows_table()),
     ),
     Migration(12, "the unit tree, for scores computed in SQL", (unit_tree_table(),)),
+    Migration(
+        13,
+        "month rows of the windows, for a year read in twelve rows per unit",
+        # the day windows written before, summed (the aggregator keeps both from now on)
+        (
+            unit_month_windows_table(),
+            Fill(BY_DAY.months, tuple(rollup_sql(subject, None) for subject in SUBJECTS)),
+        ),
+    ),
 )
 
 

@@ -3,7 +3,8 @@
 For each batch (services.aggregator.writer): where each entity's row was before (`Placed`,
 from the worker's memory or one query of the by-code table per subject), its by-day row under
 its key and, when the key changed, a row marked deleted under the old one (`insert_by_day`);
-then the windows of every key touched (`recompute_windows`, one INSERT … SELECT per subject).
+then the windows of every key touched and the month rows of their months (`recompute_windows`,
+two INSERT … SELECT per subject).
 The SQL is the domain's (tthc.windows).
 """
 
@@ -26,7 +27,7 @@ from tthc.calendar import local_date
 from tthc.expr import sql_literal
 from tthc.facts import FACTS_OF
 from tthc.measures import Subject
-from tthc.windows import SUBJECTS, local_day_sql, recompute_sql
+from tthc.windows import SUBJECTS, local_day_sql, recompute_sql, rollup_sql
 
 Key = tuple[str, date]  # (unit, local day of receipt)
 DEFAULT_MARGIN_SECONDS = 60  # W lags the server's clock: an API host's clock may lag it
@@ -100,11 +101,14 @@ def recompute_windows(
     keys: Mapping[Subject, Iterable[Key]],
     margin_seconds: int = DEFAULT_MARGIN_SECONDS,
 ) -> None:
-    """Rewrite the windows of these keys from their by-day rows, one statement per subject."""
+    """Rewrite the windows of these keys from their by-day rows, then the month rows of their
+    months from the day rows: two statements per subject."""
     for subject, chosen in keys.items():
         chosen = set(chosen)
         if chosen:
             client.command(recompute_sql(subject, chosen, margin_seconds=margin_seconds))
+            months = {(unit, day.replace(day=1)) for unit, day in chosen}
+            client.command(rollup_sql(subject, months))
 
 
 def rebuild_windows(
@@ -112,7 +116,7 @@ def rebuild_windows(
 ) -> None:
     """Fill the by-day tables and the windows from the by-code facts, for every key: once
     after upgrading to migration 11, or after a replay (with the aggregator stopped)."""
-    for table in (BY_DAY.dossier, BY_DAY.feedback, BY_DAY.windows):
+    for table in (BY_DAY.dossier, BY_DAY.feedback, BY_DAY.windows, BY_DAY.months):
         for statement in truncate(table).sql(layout):
             client.command(statement)
     for subject in SUBJECTS:
@@ -123,3 +127,4 @@ def rebuild_windows(
             f"FROM {getattr(TABLES, subject.value)} FINAL"
         )
         client.command(recompute_sql(subject, None, margin_seconds=margin_seconds))
+        client.command(rollup_sql(subject, None))

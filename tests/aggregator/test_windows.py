@@ -16,10 +16,17 @@ from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.writer import FactsWriter
 from services.storage.clickhouse import VersionedFacts, migrate
 from services.storage.schema import BY_DAY
-from tthc.calendar import local_date
+from tthc.calendar import VN_TZ, local_date
 from tthc.facts import DossierFacts
 from tthc.measures import MEASURES, Subject
-from tthc.windows import DaySpan, recompute_sql, window_set_rows_sql, window_tallies_sql
+from tthc.windows import (
+    DaySpan,
+    ended_periods,
+    recompute_sql,
+    rollup_sql,
+    window_set_rows_sql,
+    window_tallies_sql,
+)
 
 ON_TIME = MEASURES["dossiers_on_time"]
 COUNTED = ["dossiers_on_time", "dossiers_online"]
@@ -243,3 +250,121 @@ def test_a_window_keeps_the_fewest_set_entries_that_answer_at_every_cutoff(db):
             and (d.refused_at is None or d.refused_at > cutoff)
         }
         assert found == expected, hour
+
+
+def test_a_month_row_answers_as_its_days_judged_at_different_instants(db):
+    """Two dossiers of last month, their days' windows judged at different W: the month row is
+    judged at the later W, holds its month's end from one day's kept tallies and the other's
+    changes, and cannot answer between the two W (the day rows of a partial span can)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    this_month = local_date(now).replace(day=1)
+    first = (this_month - timedelta(days=1)).replace(day=1)
+    month_end = datetime.combine(this_month, datetime.min.time(), VN_TZ) - timedelta(seconds=1)
+    d1 = dossier("D1", "U1", _local(first, 2), month_end - timedelta(hours=1))
+    d2 = dossier("D2", "U1", _local(first + timedelta(days=1), 2), now + timedelta(hours=1))
+    write(db, VersionedFacts(d1, 1, fresh=True), VersionedFacts(d2, 1, fresh=True))
+    w1 = month_end - timedelta(hours=2)  # before D1's due and the month's end
+    margin = int((now - w1).total_seconds()) + 1
+    db.command(recompute_sql(Subject.dossier, [("U1", first)], margin_seconds=margin))
+    db.command(rollup_sql(Subject.dossier, [("U1", first)]))
+
+    (judged, at), *_ = db.query(
+        f"SELECT judged_at, change_at FROM {BY_DAY.months} FINAL WHERE subject = 'dossier'"
+    ).result_rows
+    assert abs(judged.replace(tzinfo=UTC) - (now - timedelta(seconds=60))) < timedelta(seconds=5)
+    due_after = d2.due_at + timedelta(seconds=1)  # D1's change, before W2, is in the tallies
+    assert {a.replace(tzinfo=UTC) for a in at} >= {due_after}
+    assert all(a.replace(tzinfo=UTC) > judged.replace(tzinfo=UTC) for a in at)
+
+    month = (first, this_month)
+    assert tallies(db, now, *month)[("U1", ON_TIME.key)] == (1.0, 2)  # D1 late, D2 not yet
+    assert tallies(db, now + timedelta(hours=2), *month)[("U1", ON_TIME.key)] == (0.0, 2)
+    assert tallies(db, month_end, *month)[("U1", ON_TIME.key)] == (1.0, 2)
+    between = month_end - timedelta(minutes=90)  # after D1's W, before the month row's
+    assert tallies(db, between, *month)[("U1", ON_TIME.key)] == (None, None)
+    day_one = (first, first + timedelta(days=1))  # a partial span: D1's day row answers
+    assert tallies(db, between, *day_one)[("U1", ON_TIME.key)] == (1.0, 1)
+
+
+def test_one_roll_up_brings_every_month_it_names_up_to_date(db):
+    """Months of several units in one batch: each unit's own month is rolled up, whatever the
+    order of units and months."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    due = now + timedelta(days=1)
+    march, may = date(2024, 3, 1), date(2024, 5, 1)
+    write(
+        db,
+        VersionedFacts(dossier("D1", "U1", _local(may, 10), due), 1, fresh=True),
+        VersionedFacts(dossier("D2", "U2", _local(march, 10), due), 1, fresh=True),
+    )
+    months = db.query(f"SELECT unit, day FROM {BY_DAY.months} FINAL ORDER BY unit").result_rows
+    assert months == [("U1", may), ("U2", march)]
+    assert tallies(db, now, march, may)[("U2", ON_TIME.key)] == (1.0, 1)
+
+
+def _local(day: date, hour: int) -> datetime:
+    return datetime.combine(day, datetime.min.time(), VN_TZ) + timedelta(hours=hour)
+
+
+SPANS = [
+    (date(2025, 1, 15), date(2025, 3, 10)),
+    (date(2025, 1, 1), date(2025, 4, 1)),
+    (date(2025, 2, 3), date(2025, 2, 20)),
+    (date(2025, 2, 1), date(2025, 2, 20)),
+    (date(2025, 1, 20), date(2025, 2, 1)),
+    (date(2024, 12, 31), date(2026, 1, 2)),
+    (date(2025, 3, 1), date(2025, 3, 1)),
+]
+
+
+@pytest.mark.parametrize(("start", "end"), SPANS)
+def test_a_span_is_its_whole_months_and_the_days_outside_them(clickhouse, start, end):
+    """Both forms of a span (literal, or SQL as a dashboard's) choose the same month rows and
+    day rows, and between them cover each day of the span once."""
+    cutoff = datetime(2026, 1, 1, tzinfo=UTC)
+    literal = DaySpan.literal(start, end, cutoff)
+    as_sql = DaySpan(literal.start_day, literal.end_day, literal.cutoff)
+    days = "SELECT toDate('2024-11-01') + number AS day FROM numbers(500)"
+    firsts = f"SELECT day FROM ({days}) WHERE toDayOfMonth(day) = 1"  # as a month row's day
+
+    def chosen(rows: str, conditions: list[str] | str | None) -> list[date]:
+        if conditions is None:
+            return []
+        where = conditions if isinstance(conditions, str) else " AND ".join(conditions)
+        return [r[0] for r in clickhouse.query(f"{rows} WHERE {where}").result_rows]
+
+    span_days = [start + timedelta(days=i) for i in range((end - start).days)]
+    picked = []
+    for span in (literal, as_sql):
+        months = chosen(f"SELECT * FROM ({firsts})", span.whole_months())
+        partial = chosen(days, span.partial_days())
+        in_months = [d for d in span_days if d.replace(day=1) in months]
+        assert sorted(in_months + partial) == span_days  # each day once
+        assert all(_add_months(m, 1) <= end for m in months)  # and only whole months
+        picked.append((months, partial))
+    assert picked[0] == picked[1]
+
+
+def _add_months(first: date, n: int) -> date:
+    index = first.year * 12 + first.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "ended"),
+    [
+        (
+            datetime(2025, 6, 30, 16, 59, 59, tzinfo=UTC),
+            {"month": date(2025, 6, 1), "quarter": date(2025, 4, 1)},
+        ),
+        (datetime(2025, 5, 31, 16, 59, 59, tzinfo=UTC), {"month": date(2025, 5, 1)}),
+        (
+            datetime(2025, 12, 31, 16, 59, 59, tzinfo=UTC),
+            {"month": date(2025, 12, 1), "quarter": date(2025, 10, 1), "year": date(2025, 1, 1)},
+        ),
+        (datetime(2025, 12, 31, 17, 0, 0, tzinfo=UTC), {}),  # the next year's first second
+        (datetime(2025, 6, 30, 17, 59, 59, tzinfo=UTC), {}),  # an hour late: a UTC month end
+    ],
+)
+def test_a_literal_cutoff_names_the_periods_that_end_at_it(cutoff, ended):
+    assert ended_periods(cutoff) == ended
