@@ -17,11 +17,16 @@ subject):
 - the procedures of each dossier set (DOSSIER_SETS) with the interval of cutoffs over which
   each dossier puts its procedure in the set, exact at any cutoff (`set_interval`).
 
-Read at a cutoff C (`window_tallies_sql`): C at or after W gives the tally at W plus the
-changes up to C, exact; C at the end of the row's month, quarter or year gives that tally;
+Then it sums the day rows of every month it touched into one row per (unit, month, subject)
+of the same shape (`rollup_sql`), so that a year is read in twelve rows per unit.
+
+Read at a cutoff C (`window_tallies_sql`), from the month row of each month wholly in the span
+and the day rows of the days outside them: C at or after a row's W gives its tally at W plus
+its changes up to C, exact; C at the end of the row's month, quarter or year gives that tally;
 any other C (an arbitrary past instant) cannot be answered from the row: NULL, and the caller
-reads the facts. A window is recomputed whole from the facts, so redeliveries, resends and
-events out of order end with what a recomputation from scratch gives.
+reads the facts. A window is recomputed whole from the facts, and a month row from its days,
+so redeliveries, resends and events out of order end with what a recomputation from scratch
+gives.
 """
 
 from __future__ import annotations
@@ -816,26 +821,28 @@ def window_tallies_sql(
         f"SELECT *, {span.cutoff} AS _cut FROM "
         f"({_span_rows_sql(span, where, _READ_COLUMNS, windows)})"
     )
-    # One entry (measure, numerator, denominator, answered) per tally of a row in its mode,
-    # and one per change up to the cutoff (every change is after W: a cutoff before W, a
-    # period's end, keeps none), summed per unit and measure.
-    entry = "Tuple(LowCardinality(String), Float64, Int64, UInt8)"
-    tallies = "arrayMap((_m, _x, _y) -> (_m, _x, _y, toUInt8(_mode >= 0)), measure, _n, _d)"
-    due = ", ".join(
-        f"arrayFilter((_v, _ca) -> _ca <= _cut, change_{part}, change_at)"
-        for part in ("measure", "numerator", "denominator")
+    # summed per unit and measure list (rows written by one version of the code share it)
+    per_unit = (
+        f"SELECT unit, measure, min(_mode) >= 0 AS _ok, sumForEach(_n) AS _ns, "
+        f"sumForEach(_d) AS _ds FROM (SELECT unit, measure, {_answered_sql(span)} FROM ({rows})) "
+        "GROUP BY unit, measure"
     )
-    changes = f"arrayMap((_cm, _cn, _cd) -> (_cm, _cn, _cd, toUInt8(1)), {due})"
-    entries = (
-        f"SELECT unit, CAST(arrayConcat({tallies}, {changes}), {sql_literal(f'Array({entry})')}) "
-        f"AS _entries FROM (SELECT *, {_answered_sql(span)} FROM ({rows}))"
+    tallied = (
+        f"SELECT unit, _m AS measure, _ok, _n1 AS _n, _d1 AS _d FROM ({per_unit}) "
+        "ARRAY JOIN measure AS _m, _ns AS _n1, _ds AS _d1"
+    )
+    # Every change is after W: a cutoff before W (a period's end) keeps none of them.
+    changed = (
+        f"SELECT unit, _cm AS measure, toUInt8(1) AS _ok, sum(_cn) AS _n, sum(_cd) AS _d "
+        f"FROM ({rows}) ARRAY JOIN change_measure AS _cm, change_at AS _ca, "
+        "change_numerator AS _cn, change_denominator AS _cd WHERE _ca <= _cut GROUP BY unit, _cm"
     )
     return (
-        "SELECT unit, _e.1 AS measure, if(min(_e.4), sum(_e.2), NULL) AS numerator,\n"
-        "  if(min(_e.4), sum(_e.3), NULL) AS denominator\n"
-        f"FROM ({entries}) ARRAY JOIN _entries AS _e\n"
-        f"WHERE has({sql_literal([m.key for m in kept])}, _e.1)\n"
-        "GROUP BY unit, _e.1"
+        "SELECT unit, measure,\n"
+        "  if(min(_ok), sum(_n), NULL) AS numerator, if(min(_ok), sum(_d), NULL) AS denominator\n"
+        f"FROM ({tallied}\nUNION ALL\n{changed})\n"
+        f"WHERE has({sql_literal([m.key for m in kept])}, measure)\n"
+        "GROUP BY unit, measure"
     )
 
 
@@ -876,13 +883,13 @@ class WindowQuery(GroupedQuery):
     first one's."""
 
     def wide(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        zeros = {f"{m.key}__{p}": 0 for m in self.measures for p in ("num", "den")}
         by_unit: dict[str, dict[str, Any]] = {}
         for row in rows:
-            wide = by_unit.setdefault(
-                row["unit"],
-                {SCOPE_KEY: row["unit"]}
-                | {f"{m.key}__{p}": 0 for m in self.measures for p in ("num", "den")},
-            )
+            unit = row["unit"]
+            wide = by_unit.get(unit)
+            if wide is None:
+                wide = by_unit[unit] = {SCOPE_KEY: unit, **zeros}
             wide[f"{row['measure']}__num"] = row["numerator"]
             wide[f"{row['measure']}__den"] = row["denominator"]
         return list(by_unit.values())

@@ -73,8 +73,9 @@ class VersionedFacts:
 EMBEDDED_ALLOCATOR_CONF = "background_thread:true,dirty_decay_ms:200"
 
 
-def clickhouse_client(url: str) -> Client:
-    """A client for `http(s)://[user:password@]host:port[/database]` or `chdb:///dir`.
+def clickhouse_client(url: str, settings: Mapping[str, int] | None = None) -> Client:
+    """A client for `http(s)://[user:password@]host:port[/database]` or `chdb:///dir`, its
+    queries run with `settings` (ClickHouse's, by name).
 
     A chDB directory can be open in one process only, and in one client of that process.
     """
@@ -82,7 +83,7 @@ def clickhouse_client(url: str) -> Client:
         raise ValueError(f"ClickHouse URL must start with http://, https:// or chdb://: {url!r}")
     if url.startswith("chdb://"):
         os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR_CONF)
-    return clickhouse_connect.get_client(dsn=url)
+    return clickhouse_connect.get_client(dsn=url, settings=dict(settings or {}))
 
 
 def applied_migrations(client: Client, layout: Layout = SINGLE_NODE) -> set[int]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, is_dataclass
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace as dataclass_replace
+from functools import cache
 from typing import Any
 
 from tthc.calendar import local_date
@@ -212,6 +213,7 @@ def _per_target(expr: Expr) -> Expr:
     return substituted(expr, {LEVELS.name: Col("_levels")}, Col(_TARGET))
 
 
+@cache  # asked for every measure of every answer; its SQL text is long to render
 def additive(measure: Measure) -> bool:
     """Counted per unit and summed over a subtree gives the subtree's count: the measure is
     scoped by a unit column and its expressions depend on nothing else of the scope."""
