@@ -250,7 +250,13 @@ def run_size(
     """Both phases for one size; the data directory is removed afterwards."""
     directory = workdir / f"ch-{dossiers}"
     shutil.rmtree(directory, ignore_errors=True)
+    began = time.monotonic()
+
+    def progress(step: str) -> None:
+        print(f"   {dossiers:,} dossiers, {time.monotonic() - began:.0f} s: {step}", flush=True)
+
     try:
+        progress("building the data, timing the raw query and the API's SQL, the windows")
         child, prepared = procs.run(
             f"prepare-{dossiers}",
             ["-m", "bench.latency", "--dir", str(directory), "--dossiers", str(dossiers),
@@ -261,12 +267,14 @@ def run_size(
             raise RuntimeError(f"preparing {dossiers} dossiers failed:\n{child.log_tail()}")
         prepared["prepare_peak_rss_bytes"] = child.peak_bytes
         prepared["disk_bytes"] = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+        progress("serving the API: the scoreboard and the ranking, by default and from the facts")
         api = measure_api(directory, requests=requests, max_seconds=max_seconds, log_dir=log_dir)
         prepared["api"] = asdict(api)
         raw = prepared["raw_numbers"]
         prepared["numbers_match"] = all(int(api.numbers[key]) == raw[key] for key in RAW_NUMBERS)
         # the default answer (the windows) and the facts' at the same instant
         prepared["windows_match"] = api.facts_numbers == api.numbers
+        progress("timing the worker's batches")
         child, batches = procs.run(
             f"batches-{dossiers}",
             ["-m", "bench.latency", "--dir", str(directory), "--batches"],
