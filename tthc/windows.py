@@ -438,14 +438,16 @@ def _merged_sets_sql(open_: str, ending: str) -> str:
 # --- Recomputing windows -----------------------------------------------------------------------
 
 
+# Each kind of period a window keeps the end of: the SQL of its first day, and its months
+_PERIOD_STARTS = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
+_PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+PERIOD_KINDS = tuple(_PERIOD_STARTS)
+
+
 def _period_end_sql(kind: str) -> str:
     """The cutoff a past month/quarter/year of the row's day is judged at: its last second."""
-    start = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
-    months = {"month": 1, "quarter": 3, "year": 12}
-    return f"(toDateTime(addMonths({start[kind]}(day), {months[kind]}), {_TZ}) - 1)"
-
-
-PERIOD_KINDS = ("month", "quarter", "year")
+    start, months = _PERIOD_STARTS[kind], _PERIOD_MONTHS[kind]
+    return f"(toDateTime(addMonths({start}(day), {months}), {_TZ}) - 1)"
 
 
 def _contributions(m: Measure, cutoffs: str) -> str:
@@ -624,21 +626,14 @@ def _aligned(column: str) -> str:
     return f"arrayMap(_i -> if(_i = 0, 0, {column}[_i]), _idx)"
 
 
-def _with_changes(instant: str, part: str, keys: str, tallies: str) -> str:
-    """SQL: a window row's tallies (`part` numerator or denominator, in the order of the
-    array `keys`) judged at an instant at or after its W: `tallies` (its tallies at W, in that
-    order) plus its changes up to the instant."""
+def _at_instant(instant: str, part: str) -> str:
+    """SQL: a day row's tallies (`part` numerator or denominator, in the order of `_keys`)
+    judged at an instant at or after its W: its tallies at W plus its changes up to then."""
     return (
         f"arrayMap((_k, _t) -> _t + arraySum(arrayMap((_cm, _ca, _cv) -> "
         f"if(_cm = _k AND _ca <= {instant}, _cv, 0), change_measure, change_at, change_{part})), "
-        f"{keys}, {tallies})"
+        f"_keys, {_aligned(part)})"
     )
-
-
-def _at_instant(instant: str, part: str) -> str:
-    """SQL: a day row's tallies judged at an instant at or after its W, in the order of
-    `_keys`."""
-    return _with_changes(instant, part, "_keys", _aligned(part))
 
 
 def _judged_at_end(kind: str, part: str) -> str:
@@ -689,6 +684,12 @@ def rollup_sql(
         for k in PERIOD_KINDS
         for part in ("numerator", "denominator")
     )
+    # the eight tallies of a window row, `numerator` to `year_denominator`, as computed here
+    tallies = [
+        "_n",
+        "_d",
+        *(f"_{k}_{p}" for k in PERIOD_KINDS for p in ("numerator", "denominator")),
+    ]
     entries = (
         f"CAST(arrayMap((_n, _p, _s, _u) -> (_n, _p, _s, _u), set_name, set_procedure, "
         f"set_since, set_until), {sql_literal(f'Array({_SET_ENTRY})')})"
@@ -709,14 +710,7 @@ def rollup_sql(
         _split_set_entries_sql("_set_entries"),
     ):
         rows = f"SELECT *, {layer} FROM ({rows})"
-    sums = ", ".join(
-        f"sumForEach({column}) AS {column}"
-        for column in (
-            "_n",
-            "_d",
-            *(f"_{k}_{p}" for k in PERIOD_KINDS for p in ("numerator", "denominator")),
-        )
-    )
+    sums = ", ".join(f"sumForEach({column}) AS {column}" for column in tallies)
     grouped = (
         f"SELECT unit, _month, any(_j) AS _judged, {sums}, "
         f"sumMap(arrayMap(_c -> toUInt64(_c.1 - 1) * {_SECONDS} + "
@@ -726,11 +720,6 @@ def rollup_sql(
         f"arrayDistinct(groupArrayArray(_ending)) AS _endings\n"
         f"FROM ({rows})\nGROUP BY unit, _month"
     )
-    tallies = [
-        "_n",
-        "_d",
-        *(f"_{k}_{p}" for k in PERIOD_KINDS for p in ("numerator", "denominator")),
-    ]
     return _window_rows_sql(windows.months, subject, "_month", tallies, keys_list, grouped)
 
 
@@ -744,9 +733,10 @@ def ended_periods(cutoff: datetime) -> dict[str, date]:
     if after.time() != time() or after.day != 1:
         return {}
     next_day = after.date()
-    months = {"month": 1, "quarter": 3, "year": 12}
     return {
-        kind: _add_month(next_day, -n) for kind, n in months.items() if next_day.month % n == 1 % n
+        kind: _add_month(next_day, -n)
+        for kind, n in _PERIOD_MONTHS.items()
+        if next_day.month % n == 1 % n
     }
 
 
@@ -762,9 +752,9 @@ def _answered_sql(span: DaySpan) -> str:
             for kind in PERIOD_KINDS
         }
     else:
-        starts = {"month": "toStartOfMonth", "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
         ends = {
-            kind: f"{starts[kind]}(day) = {sql_literal(first)} AND notEmpty({kind}_numerator)"
+            kind: f"{_PERIOD_STARTS[kind]}(day) = {sql_literal(first)} "
+            f"AND notEmpty({kind}_numerator)"
             for kind, first in ended_periods(span.values[2]).items()
         }
     modes = [(i, kind) for i, kind in enumerate(PERIOD_KINDS, start=1) if kind in ends]
