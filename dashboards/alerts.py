@@ -224,6 +224,18 @@ def operations_rules(settings: AlertSettings | None = None) -> list[AlertRule]:
             OPERATIONS_UID,
         ),
         AlertRule(
+            "TthcPartitionLeftUnread",
+            f"sum by (topic, partition) (increase({m.AGGREGATOR_READ_AGAIN}[1h])) > 0",
+            "0m",
+            "warning",
+            "operations",
+            "Phân vùng {{ $labels.partition }} của {{ $labels.topic }} bị bỏ đọc và được đọc lại",
+            "Bộ tổng hợp giữ phân vùng nhưng không đọc được sự kiện nào dù sự kiện vẫn chờ (lỗi "
+            "của Faust sau khi cân bằng lại nhóm): nó đã tự đọc lại từ offset đã commit. Lặp "
+            "lại nhiều lần: khởi động lại bộ tổng hợp.",
+            OPERATIONS_UID,
+        ),
+        AlertRule(
             "TthcDeadLettersGrowing",
             f"sum(increase({m.AGGREGATOR_DEAD_LETTERS}[15m])) > 0",
             "0m",

@@ -30,6 +30,7 @@ AGGREGATOR_DEAD_LETTERS = "tthc_aggregator_dead_letters_total"  # {reason}
 AGGREGATOR_COMMITTED = "tthc_aggregator_committed_offset"  # {topic, partition}
 AGGREGATOR_LOG_END = "tthc_aggregator_log_end_offset"  # {topic, partition}
 AGGREGATOR_COUNTED_TO = "tthc_aggregator_counted_to_timestamp_seconds"  # {topic, partition}
+AGGREGATOR_READ_AGAIN = "tthc_aggregator_partitions_read_again_total"  # {topic, partition}
 AGGREGATOR_LAST_COMMIT = "tthc_aggregator_last_commit_timestamp_seconds"
 
 # api

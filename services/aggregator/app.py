@@ -24,8 +24,10 @@ off: see `faust_adapter`, the one module that touches Faust's internals). Per ba
 A crash anywhere redelivers the records after the last commit; histories ignore them (same
 (source, id)), and their rows are written again with the same versions: the same result.
 SIGTERM cancels the batch under way, wherever it waits (ClickHouse down included), and commits
-nothing of it. A committed offset behind the start of the log (records deleted by a finite
-retention) is logged critically and counted, and reading goes on from the log start.
+nothing of it. A partition held but silent for `silent_partition_seconds` while records wait
+past its commit position (Faust dropped a fetch cut by a rebalance) is read again from there.
+A committed offset behind the start of the log (records deleted by a finite retention) is
+logged critically and counted, and reading goes on from the log start.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from services.aggregator.processing import (
     Partition,
     Record,
     Rejected,
+    SilenceWatch,
     dead_letter_headers,
     decode,
     event_lag_seconds,
@@ -149,6 +152,8 @@ class Aggregator:
         self.offsets = CommitTracker()
         self.heap = Heap()
         self._reread: dict[Partition, tuple[int, float]] = {}
+        self.silence = SilenceWatch(settings.silent_partition_seconds)
+        self._log_ends: dict[Partition, int] = {}  # asked of the broker for silent partitions
         self._newest: dict[Partition, datetime] = {}  # newest event time processed
         self._counted_to: dict[Partition, datetime] = {}  # ... and committed
         self._at_end_since: dict[Partition, float] = {}  # last seen with nothing left to count
@@ -293,6 +298,7 @@ class Aggregator:
                 # Partitions with nothing new since the start are held too: caught up, said so.
                 held = {tp for tp in faust_adapter.assignment(self.app) if tp[0] == s.topic}
                 await self._start_partitions(held)
+                await self._read_silent_partitions(held)
                 idle = (
                     self._unflushed and time.monotonic() - self._unflushed[-1].at > s.batch_seconds
                 )
@@ -318,7 +324,9 @@ class Aggregator:
         """decode → fold → derive → stage → side topics; its window step and commit wait for
         `flush`."""
         records = [faust_adapter.record_of(event) for event in batch]
-        await self._start_partitions({(r.topic, r.partition) for r in records})
+        tps = {(r.topic, r.partition) for r in records}
+        self.silence.heard(tps, time.monotonic())
+        await self._start_partitions(tps)
         # decode → fold → derive → stage, bad records split off as dead letters
         outcome = await self.processor.process(records, self.writer.stage)
         await self.writer.write_rejections(outcome.rejections)  # refused: recorded, never counted
@@ -383,7 +391,9 @@ class Aggregator:
     def _forget(self, tps: set[Partition]) -> None:
         """Partitions no longer held: their commit positions and watermarks go."""
         self.offsets.forget(tps)
+        self.silence.forget(tps)
         for tp in tps:
+            self._log_ends.pop(tp, None)
             self._newest.pop(tp, None)
             self._counted_to.pop(tp, None)
             self._at_end_since.pop(tp, None)
@@ -420,6 +430,28 @@ class Aggregator:
                 start = log_start
             self.offsets.start(tp, start)
 
+    async def _read_silent_partitions(self, held: set[Partition]) -> None:
+        """Read again each held partition that no batch has brought a record of for a while
+        though the broker holds records past its commit position (see `SilenceWatch`)."""
+        silent = self.silence.silent(held, time.monotonic())
+        if not silent:
+            return
+        self._log_ends.update(await faust_adapter.log_ends(self.app, silent))
+        self.silence.heard(silent, time.monotonic())  # asked again after as long a silence
+        positions = self.offsets.positions()
+        for tp in silent:
+            position, end = positions.get(tp), self._log_ends.get(tp)
+            if position is None or end is None or end <= position:
+                continue  # nothing to read, or not started yet
+            if await faust_adapter.read_again(self.app, tp, position):
+                log.warning(
+                    "partition held but not read though records wait; reading it again",
+                    partition=tp,
+                    offset=position,
+                    log_end=end,
+                )
+                self.metrics.read_again.labels(tp[0], str(tp[1])).inc()
+
     def _committed_offsets(self) -> dict[tuple[str, int], int]:
         admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
         try:
@@ -454,13 +486,14 @@ class Aggregator:
         for tp, committed in self.offsets.positions().items():
             if tp not in uncommitted and tp in self._newest:  # everything written is committed
                 self._counted_to[tp] = self._newest[tp]
-            end = faust_adapter.log_end(self.app, tp)
+            # the broker's answer for a partition never fetched, where no high-water mark is
+            ends = (faust_adapter.log_end(self.app, tp), self._log_ends.get(tp), committed)
             mark = PartitionMark(
                 group=self.settings.app_id,
                 topic=tp[0],
                 partition=tp[1],
                 committed=committed,
-                log_end=max(committed, end if end is not None else committed),
+                log_end=max(end for end in ends if end is not None),
                 event_time=self._counted_to.get(tp),
                 updated_at=now,
             )

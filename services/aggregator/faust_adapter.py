@@ -6,6 +6,10 @@ Written for faust-streaming `FAUST_VERSION` (a test pins it: an upgrade must rea
   pass records it skipped around a rebalance, so `Consumer.commit` is replaced by a no-op and
   the aggregator calls the private `Consumer._commit`, then drops the offsets it committed from
   `Consumer._acked` / `_acked_index` (Faust keeps every acknowledged offset until its commit);
+- records fetched while a rebalance begins are dropped by Faust (`Consumer.getmany` stops at
+  a new generation), yet the fetch position has moved past them: records after them show the
+  hole, but with none after them the partition is held and never read again; `read_again`
+  seeks it, after lifting any pause Faust left on it;
 - a batch holds records of several partitions, and Faust's tables pick the changelog partition
   (and RocksDB's partition) from the *current event*, a context variable
   (`faust.streams._current_event`): a table write is run with its own record's event set.
@@ -21,6 +25,7 @@ from typing import Any
 
 import faust
 import faust.streams
+from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
 
 from services.aggregator.processing import Partition, Record
@@ -95,6 +100,25 @@ async def seek(app: faust.App, tp: Partition, offset: int) -> None:
         await app.consumer.seek(TP(*tp), offset)
 
 
+async def read_again(app: faust.App, tp: Partition, offset: int) -> bool:
+    """Fetch `tp` again, from `offset`, whatever Faust paused; False when Faust is
+    rebalancing or recovering its tables (its pauses then are on purpose) or `tp` is not held."""
+    consumer: Any = app.consumer
+    held = TP(*tp)
+    if app.rebalancing or app.in_recovery or held not in consumer.assignment():
+        return False
+    consumer.resume_partitions({held})
+    await consumer.seek(held, offset)
+    return True
+
+
+async def log_ends(app: faust.App, tps: list[Partition]) -> dict[Partition, int]:
+    """The end of the log of each partition, asked of the broker (the high-water mark of
+    `log_end` is known only once the partition was fetched)."""
+    ends = await app.consumer.highwaters(*(TP(*tp) for tp in tps))
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
 async def log_starts(app: faust.App, tps: list[Partition]) -> dict[Partition, int]:
     """The first offset still in the log of each partition."""
     earliest = await app.consumer.earliest_offsets(*(TP(*tp) for tp in tps))
@@ -102,8 +126,13 @@ async def log_starts(app: faust.App, tps: list[Partition]) -> dict[Partition, in
 
 
 def assignment(app: faust.App) -> list[Partition]:
-    """The partitions of the group's topics this worker holds now."""
-    return sorted((tp.topic, tp.partition) for tp in app.consumer.assignment())
+    """The partitions of the group's topics this worker holds now (none until its consumer
+    has started: /healthz answers from the first instant)."""
+    try:
+        held = app.consumer.assignment()
+    except ConsumerNotStarted:
+        return []
+    return sorted((tp.topic, tp.partition) for tp in held)
 
 
 def log_end(app: faust.App, tp: Partition) -> int | None:

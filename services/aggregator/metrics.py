@@ -52,6 +52,12 @@ class AggregatorMetrics:
             "Records between a committed offset and the log start, deleted before being read",
             ["topic", "partition"],
         )
+        self.read_again = m.counter(
+            "partitions_read_again_total",
+            "Held partitions silent though records waited past their commit position: read "
+            "again from it",
+            ["topic", "partition"],
+        )
         # The watermarks, also written to ClickHouse (pipeline_watermarks) for the API.
         self.committed_offset = m.gauge(
             "committed_offset", "Next offset to read, as committed", ["topic", "partition"]

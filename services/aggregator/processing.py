@@ -629,6 +629,44 @@ class CommitTracker:
         }
 
 
+class SilenceWatch:
+    """Which held partitions no batch has brought a record of for `seconds`.
+
+    After a rebalance Faust can hold a partition and never fetch it (a pause that nothing
+    lifts): its records wait forever while the others are counted. A silent partition with
+    records left to read is read again from its commit position. Silence is measured only
+    across the worker's ticks: while a batch runs long (ClickHouse down) nothing is fetched,
+    so a gap between ticks longer than `seconds` starts every partition's silence again.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._heard: dict[Partition, float] = {}  # when each was last heard from (monotonic)
+        self._tick: float | None = None
+
+    def heard(self, tps: Iterable[Partition], now: float) -> None:
+        """Records of these partitions came (or they were read again, and are given time)."""
+        for tp in tps:
+            self._heard[tp] = now
+
+    def forget(self, tps: Iterable[Partition]) -> None:
+        for tp in tps:
+            self._heard.pop(tp, None)
+
+    def silent(self, held: Iterable[Partition], now: float) -> list[Partition]:
+        """The held partitions silent for longer than `seconds`, at a tick; a partition held
+        for the first time starts its silence now."""
+        if self._tick is not None and now - self._tick > self.seconds:
+            self._heard = dict.fromkeys(self._heard, now)
+        self._tick = now
+        found = []
+        for tp in sorted(held):
+            since = self._heard.setdefault(tp, now)
+            if now - since > self.seconds:
+                found.append(tp)
+        return found
+
+
 # --- When dead letters mean that something is wrong with everything ----------------------------
 
 

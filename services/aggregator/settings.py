@@ -80,6 +80,12 @@ class AggregatorSettings(ClickHouseSettings):  # clickhouse_url, clickhouse_clus
     watermark_seconds: float = Field(
         5.0, gt=0, description="how often the watermarks are written while no batch comes"
     )
+    silent_partition_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a held partition with records to read that no batch brought for this "
+        "long is read again from its commit position",
+    )
 
     # Dead letters: when they mean that something is wrong with every record, the worker stops.
     dead_letter_max_ratio: float | None = Field(

@@ -6,7 +6,9 @@ import importlib.metadata
 from pathlib import Path
 
 import faust.streams
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.consumer import Consumer
+from faust.types.app import AppT
 
 from services.aggregator.faust_adapter import FAUST_VERSION
 
@@ -19,9 +21,12 @@ def test_faust_is_the_version_the_adapter_was_written_for() -> None:
 
 def test_the_internals_the_adapter_names_are_there() -> None:
     assert hasattr(faust.streams, "_current_event")
-    for name in ("_commit", "commit", "seek", "earliest_offsets", "highwater"):
+    names = ("_commit", "commit", "seek", "earliest_offsets", "highwater", "highwaters")
+    for name in (*names, "resume_partitions"):
         assert callable(getattr(Consumer, name, None)), name
     assert {"_acked", "_acked_index"} <= set(Consumer.__annotations__)
+    assert {"rebalancing", "in_recovery"} <= set(AppT.__annotations__)
+    assert issubclass(ConsumerNotStarted, Exception)
 
 
 def test_nothing_else_touches_faust_internals() -> None:

@@ -22,6 +22,7 @@ from services.aggregator.processing import (
     HistoryStore,
     Reason,
     Record,
+    SilenceWatch,
     TooManyDeadLetters,
     dead_letter_headers,
     decode,
@@ -235,6 +236,28 @@ def poisoned(event: Event, when: str) -> Record:
     raw = event.to_cloudevent()
     raw.update(id="poison", time=when, data={**raw["data"], "at": when})
     return Record(orjson.dumps(raw), event.subject.encode(), "t", 0, 99)
+
+
+def test_a_held_partition_is_silent_once_no_batch_brought_it_for_the_watched_time() -> None:
+    watch = SilenceWatch(seconds=30)
+    p0, p1 = ("t", 0), ("t", 1)
+    assert watch.silent({p0, p1}, now=100) == []  # held from now on
+    watch.heard([p1], now=120)
+    assert watch.silent({p0, p1}, now=125) == []
+    assert watch.silent({p0, p1}, now=131) == [p0]  # 31 s without a record; p1 heard at 120
+    assert watch.silent({p0, p1}, now=151) == [p0, p1]
+    watch.forget([p1])
+    assert watch.silent({p0, p1}, now=155) == [p0]  # held again: its silence starts again
+
+
+def test_a_long_gap_between_ticks_is_no_silence() -> None:
+    """While one batch waits on ClickHouse nothing is fetched: no partition was left unread."""
+    watch = SilenceWatch(seconds=30)
+    assert watch.silent({("t", 0)}, now=0) == []
+    assert watch.silent({("t", 0)}, now=20) == []
+    assert watch.silent({("t", 0)}, now=200) == []  # the last tick was 180 s ago
+    assert watch.silent({("t", 0)}, now=225) == []
+    assert watch.silent({("t", 0)}, now=231) == [("t", 0)]
 
 
 def test_an_event_no_fact_can_be_derived_from_is_a_dead_letter_and_the_rest_goes_on() -> None:
