@@ -153,7 +153,7 @@ class Aggregator:
         self.heap = Heap()
         self._reread: dict[Partition, tuple[int, float]] = {}
         self.silence = SilenceWatch(settings.silent_partition_seconds)
-        self._log_ends: dict[Partition, int] = {}  # asked of the broker for silent partitions
+        self._log_ends: dict[Partition, int] = {}  # asked of the broker, for silent partitions
         self._newest: dict[Partition, datetime] = {}  # newest event time processed
         self._counted_to: dict[Partition, datetime] = {}  # ... and committed
         self._at_end_since: dict[Partition, float] = {}  # last seen with nothing left to count
@@ -326,6 +326,8 @@ class Aggregator:
         records = [faust_adapter.record_of(event) for event in batch]
         tps = {(r.topic, r.partition) for r in records}
         self.silence.heard(tps, time.monotonic())
+        for tp in tps:  # fetched: its high-water mark is known, and newer
+            self._log_ends.pop(tp, None)
         await self._start_partitions(tps)
         # decode → fold → derive → stage, bad records split off as dead letters
         outcome = await self.processor.process(records, self.writer.stage)
