@@ -23,6 +23,12 @@ class AggregatorMetrics:
         self.consumer_lag = m.gauge(
             "consumer_lag", "Records behind the end of the partition", ["topic", "partition"]
         )
+        self.read_again = m.counter(
+            "partitions_read_again_total",
+            "Held partitions silent though records waited past their commit position: read "
+            "again from it",
+            ["topic", "partition"],
+        )
         self.write_seconds = m.histogram(
             "clickhouse_write_seconds", "Duration of one insert into a facts table", ["table"]
         )
@@ -50,12 +56,6 @@ class AggregatorMetrics:
         self.lost_records = m.counter(
             "log_lost_records_total",
             "Records between a committed offset and the log start, deleted before being read",
-            ["topic", "partition"],
-        )
-        self.read_again = m.counter(
-            "partitions_read_again_total",
-            "Held partitions silent though records waited past their commit position: read "
-            "again from it",
             ["topic", "partition"],
         )
         # The watermarks, also written to ClickHouse (pipeline_watermarks) for the API.

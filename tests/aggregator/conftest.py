@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -90,6 +91,12 @@ def caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Every partition's committed offset of the group is at the partition's end."""
     positions = commit_positions(bootstrap, group, topic).values()
     return all(end == 0 or committed >= end for committed, end in positions)
+
+
+def gauges(text: str, name: str) -> dict[str, float]:
+    """partition → value of a per-partition series in a /metrics page."""
+    found = re.findall(rf'^{name}\{{partition="(\d+)",topic="[^"]*"\}} (\S+)$', text, re.M)
+    return {p: float(v) for p, v in found}
 
 
 @dataclass

@@ -12,7 +12,6 @@ sent to it, its fetch position moved to their end, the pause lifted.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 import pytest
@@ -28,6 +27,7 @@ from tests.aggregator.conftest import (
     commit_positions,
     event_records,
     free_port,
+    gauges,
     mismatches,
     produce,
 )
@@ -74,6 +74,12 @@ def test_a_partition_held_but_left_unread_is_read_again(
     app = aggregator.app
     tp0 = TP(topic, 0)
 
+    def times_read_again() -> float:
+        text = aggregator.metrics.render()[0].decode()
+        return gauges(text, "tthc_aggregator_partitions_read_again_total").get("0", 0.0)
+
+    read_again: list[float] = []  # after the first events, after partition 0's
+
     def counted() -> bool:
         return caught_up(kafka_bootstrap, settings.app_id, topic)
 
@@ -82,12 +88,15 @@ def test_a_partition_held_but_left_unread_is_read_again(
         await app.start()
         try:
             await wait_until(counted, "the first events counted")
+            # under load a start-up fetch may come late: a read-again then is harmless
+            read_again.append(times_read_again())
             app.consumer.pause_partitions({tp0})
             await asyncio.to_thread(send_to_partition_0)
             end = commit_positions(kafka_bootstrap, settings.app_id, topic)[0][1]
             await app.consumer.seek(tp0, end)  # past the records, as a dropped fetch leaves it
             app.consumer.resume_partitions({tp0})
             await wait_until(counted, "partition 0 read again")
+            read_again.append(times_read_again())
         finally:
             await app.stop()
 
@@ -101,12 +110,9 @@ def test_a_partition_held_but_left_unread_is_read_again(
 
     try:
         asyncio.run(scenario())
-        metrics = aggregator.metrics.render()[0].decode()
     finally:
         aggregator.writer.close()
         client.close()
-    read_again = re.findall(
-        r"^tthc_aggregator_partitions_read_again_total\{(.*)\} (\S+)$", metrics, re.M
-    )
-    assert read_again == [(f'partition="0",topic="{topic}"', "1.0")]
+    before, after = read_again
+    assert after > before
     assert mismatches(settings.clickhouse_url, small_events, tree) == []

@@ -24,6 +24,7 @@ from tests.aggregator.conftest import (
     Worker,
     caught_up,
     event_records,
+    gauges,
     mismatches,
     produce,
     window_mismatches,
@@ -319,12 +320,6 @@ def test_two_workers_share_the_partitions_and_one_takes_over_from_a_killed_one(
     merged = f"chdb://{worker.workdir / 'merged'}"
     merged_facts([worker.clickhouse_url, other.clickhouse_url], merged)
     assert mismatches(merged, small_events, tree) == []
-
-
-def gauges(text: str, name: str) -> dict[str, float]:
-    """partition → value of a per-partition gauge in a /metrics page."""
-    found = re.findall(rf'^{name}\{{partition="(\d+)",topic="[^"]*"\}} (\S+)$', text, re.M)
-    return {p: float(v) for p, v in found}
 
 
 def test_a_restarted_worker_with_nothing_new_reports_every_partition_caught_up(
