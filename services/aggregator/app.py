@@ -488,7 +488,7 @@ class Aggregator:
         for tp, committed in self.offsets.positions().items():
             if tp not in uncommitted and tp in self._newest:  # everything written is committed
                 self._counted_to[tp] = self._newest[tp]
-            # the broker's answer for a partition never fetched, where no high-water mark is
+            # a partition never fetched has no high-water mark: the broker's answer stands in
             ends = (faust_adapter.log_end(self.app, tp), self._log_ends.get(tp), committed)
             mark = PartitionMark(
                 group=self.settings.app_id,

@@ -103,12 +103,10 @@ async def seek(app: faust.App, tp: Partition, offset: int) -> None:
 async def read_again(app: faust.App, tp: Partition, offset: int) -> bool:
     """Fetch `tp` again, from `offset`, whatever Faust paused; False when Faust is
     rebalancing or recovering its tables (its pauses then are on purpose) or `tp` is not held."""
-    consumer: Any = app.consumer
-    held = TP(*tp)
-    if app.rebalancing or app.in_recovery or held not in consumer.assignment():
+    if app.rebalancing or app.in_recovery or TP(*tp) not in app.consumer.assignment():
         return False
-    consumer.resume_partitions({held})
-    await consumer.seek(held, offset)
+    app.consumer.resume_partitions({TP(*tp)})
+    await seek(app, tp, offset)
     return True
 
 

@@ -632,9 +632,10 @@ class CommitTracker:
 class SilenceWatch:
     """Which held partitions no batch has brought a record of for `seconds`.
 
-    After a rebalance Faust can hold a partition and never fetch it (a pause that nothing
-    lifts): its records wait forever while the others are counted. A silent partition with
-    records left to read is read again from its commit position. Silence is measured only
+    After a rebalance Faust can hold a partition and never read it again (a fetch it dropped
+    had moved the position past the records, see `faust_adapter`): its records wait forever
+    while the others are counted. A silent partition with records left to read is read again
+    from its commit position. Silence is measured only
     across the worker's ticks: while a batch runs long (ClickHouse down) nothing is fetched,
     so a gap between ticks longer than `seconds` starts every partition's silence again.
     """
